@@ -1,0 +1,101 @@
+/// An error the console reports to a client: a stable code, a message safe to show (it never
+/// contains payloads, tokens or SQL), and, for limits, the setting that changes the limit.
+///
+/// Errors are created through the static constructors below, so each code has one wording, and
+/// mapped to an HTTP status in one place, ``httpStatus``.
+public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable, machine-readable error code.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let missingToken = Code(rawValue: "missing_token")
+        public static let invalidToken = Code(rawValue: "invalid_token")
+        public static let expiredToken = Code(rawValue: "expired_token")
+        public static let invalidAPIKey = Code(rawValue: "invalid_api_key")
+        public static let forbidden = Code(rawValue: "forbidden")
+        public static let malformedJSON = Code(rawValue: "malformed_json")
+        public static let malformedGzip = Code(rawValue: "malformed_gzip")
+        public static let unsupportedEncoding = Code(rawValue: "unsupported_content_encoding")
+        public static let invalidRequest = Code(rawValue: "invalid_request")
+        public static let bodyTooLarge = Code(rawValue: "body_too_large")
+        public static let reportTooLarge = Code(rawValue: "report_too_large")
+        public static let reportTooComplex = Code(rawValue: "report_too_complex")
+        public static let notFound = Code(rawValue: "not_found")
+        public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
+        public static let shardMoved = Code(rawValue: "shard_moved")
+        public static let overloaded = Code(rawValue: "overloaded")
+        public static let unavailable = Code(rawValue: "unavailable")
+        public static let internalError = Code(rawValue: "internal_error")
+    }
+
+    /// The stable code.
+    public let code: Code
+    /// A human-readable explanation without any payload content.
+    public let message: String
+    /// The configuration setting (flag name) that changes the limit this error reports, if any.
+    public let setting: String?
+
+    init(_ code: Code, _ message: String, setting: String? = nil) {
+        self.code = code
+        self.message = message
+        self.setting = setting
+    }
+
+    public var description: String {
+        setting.map { "\(code): \(message) (setting: \($0))" } ?? "\(code): \(message)"
+    }
+
+    /// The HTTP status this error is answered with.
+    public var httpStatus: Int {
+        switch code {
+        case .missingToken, .invalidToken, .expiredToken, .invalidAPIKey: 401
+        case .forbidden: 403
+        case .malformedJSON, .malformedGzip, .invalidRequest, .reportTooComplex: 400
+        case .unsupportedEncoding: 415
+        case .bodyTooLarge, .reportTooLarge: 413
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .shardMoved, .overloaded, .unavailable: 503
+        default: 500
+        }
+    }
+}
+
+extension IngestError {
+    public static let missingToken = IngestError(.missingToken, "this route needs an 'Authorization: Bearer <token>' header")
+    public static let invalidToken = IngestError(.invalidToken, "the bearer token is not valid")
+    public static let expiredToken = IngestError(.expiredToken, "the bearer token has expired; refresh it or log in again")
+    public static let wrongTokenKind = IngestError(.invalidToken, "this route needs a refresh token as bearer")
+    public static let invalidAPIKey = IngestError(.invalidAPIKey, "the API key is not valid")
+    public static let adminOnly = IngestError(.forbidden, "this route needs an admin API key's token")
+    public static let sensorOnly = IngestError(.forbidden, "this route needs a sensor API key's token")
+    public static let notFound = IngestError(.notFound, "no such route")
+    public static let methodNotAllowed = IngestError(.methodNotAllowed, "this route does not take that method")
+    public static let malformedGzip = IngestError(.malformedGzip, "the body is not valid gzip")
+    public static let overloaded = IngestError(.overloaded, "the console is shedding load; retry after a random part of the beat")
+    public static let shardMoved = IngestError(.shardMoved, "the node's shard is moving between workers; retry shortly")
+    public static let unavailable = IngestError(.unavailable, "no worker owns this node's shard right now; retry shortly")
+    public static let internalError = IngestError(.internalError, "the console could not complete the request")
+
+    public static func malformedJSON(_ detail: String) -> IngestError {
+        IngestError(.malformedJSON, "malformed JSON: \(detail)")
+    }
+    public static func invalidRequest(_ detail: String) -> IngestError {
+        IngestError(.invalidRequest, detail)
+    }
+    public static func unsupportedEncoding(_ encoding: String) -> IngestError {
+        let shown = encoding.count <= 32 ? encoding : String(encoding.prefix(32)) + "…"
+        return IngestError(.unsupportedEncoding, "Content-Encoding '\(shown)' is not supported; send gzip or identity")
+    }
+    public static func bodyTooLarge(limit: Int, setting: String) -> IngestError {
+        IngestError(.bodyTooLarge, "the request body is larger than \(limit) bytes", setting: setting)
+    }
+    public static func reportTooLarge(limit: Int, setting: String) -> IngestError {
+        IngestError(.reportTooLarge, "the decompressed body is larger than \(limit) bytes", setting: setting)
+    }
+    public static func reportTooComplex(_ detail: String, setting: String) -> IngestError {
+        IngestError(.reportTooComplex, detail, setting: setting)
+    }
+}

@@ -1,0 +1,333 @@
+/// A purpose-built parser for ThreatMapper topology reports.
+///
+/// ## Overview
+/// A report is one JSON object whose members are topologies (`Host`, `Process`, `Container`, …),
+/// each a map from entity ID to `{"metadata": {…}, "parents": {…}, "sets": {…},
+/// "adjacency": […]}`, plus `ID` and `TS`. The console stores each entity's JSON body as it is,
+/// so the parser does not build values: it validates the whole document in one pass and records
+/// where each entity's ID and body lie, the hash of the ID, and a digest of the body that leaves
+/// out the members that change every beat (`timestamp` and the volatile metrics), whose value
+/// spans it records instead.
+///
+/// ## Implementation
+/// One forward pass with ``JSONScanner``; a second pass over each entity body computes its
+/// digest with ``XXH64``, skipping the volatile members. Topologies the console does not store
+/// (`Overlay`, `DNS`, …) are validated and skipped.
+public struct ReportParser: Sendable {
+    /// Bounds on what a report may contain.
+    public struct Limits: Sendable, Hashable {
+        /// The most entities (connections included) one report may carry (`--max-report-entities`).
+        public var maxEntities: Int
+        /// The deepest nesting of objects and arrays accepted.
+        public var maxDepth: Int
+
+        public init(maxEntities: Int = 250_000, maxDepth: Int = 64) {
+            self.maxEntities = maxEntities
+            self.maxDepth = maxDepth
+        }
+    }
+
+    public let limits: Limits
+
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+    }
+
+    /// Parses a decompressed report.
+    public func parse(_ bytes: [UInt8]) throws(IngestError) -> ParsedReport {
+        var state = ParseState()
+        let result: Result<Void, IngestError> = bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, maxDepth: limits.maxDepth)
+            do throws(IngestError) {
+                try parseReport(&scanner, into: &state)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+        return try state.finish(bytes)
+    }
+
+    struct ParseState {
+        var entities: [ParsedEntity] = []
+        var reportID: (span: ByteSpan, escaped: Bool, isString: Bool)?
+        var timestamp: (span: ByteSpan, escaped: Bool)?
+        var hostIndex: Int?
+        var clusterIndex: Int?
+        var hostCount = 0
+        var clusterCount = 0
+
+        init() { entities.reserveCapacity(256) }
+
+        func finish(_ bytes: [UInt8]) throws(IngestError) -> ParsedReport {
+            let node: ParsedEntity
+            let nodeKind: NodeKind
+            if hostCount == 1, let index = hostIndex {
+                node = entities[index]
+                nodeKind = .host
+            } else if hostCount == 0, clusterCount == 1, let index = clusterIndex {
+                node = entities[index]
+                nodeKind = .kubernetesCluster
+            } else {
+                throw IngestError.invalidRequest(
+                    "the report names no single node: a host sensor's report has exactly one key in 'Host', "
+                        + "a cluster sensor's exactly one in 'KubernetesCluster' (found \(hostCount) and \(clusterCount))")
+            }
+            let draft = ParsedReport(
+                bytes: bytes, nodeID: "", nodeKind: nodeKind, reportID: nil, timestamp: nil, entities: [])
+            let nodeID = draft.string(node.id, escaped: node.escaped)
+            guard !nodeID.isEmpty else { throw IngestError.invalidRequest("the report's node ID is empty") }
+            return ParsedReport(
+                bytes: bytes,
+                nodeID: nodeID,
+                nodeKind: nodeKind,
+                reportID: reportID.map { $0.isString ? draft.string($0.span, escaped: $0.escaped) : draft.rawString($0.span) },
+                timestamp: timestamp.map { draft.string($0.span, escaped: $0.escaped) },
+                entities: entities)
+        }
+    }
+
+    // MARK: Report
+
+    func parseReport(_ s: inout JSONScanner, into state: inout ParseState) throws(IngestError) {
+        guard try s.peek() == UInt8(ascii: "{") else { throw s.failure("a report must be a JSON object") }
+        s.index += 1
+        if try s.peek() == UInt8(ascii: "}") {
+            s.index += 1
+        } else {
+            while true {
+                guard try s.peek() == JSONScanner.quote else { throw s.failure("expected a member name") }
+                let (name, _) = try s.scanString()
+                try s.expect(UInt8(ascii: ":"), "':'")
+                if let kind = topology(named: name, in: s) {
+                    try parseTopology(&s, kind: kind, into: &state)
+                } else if s.span(name, is: "ID") {
+                    let first = try s.peek()
+                    let start = s.index
+                    if first == JSONScanner.quote {
+                        let (span, escaped) = try s.scanString()
+                        state.reportID = (span, escaped, true)
+                    } else {
+                        try s.skipValue(depth: 1)
+                        state.reportID = (ByteSpan(start: start, end: s.index), false, false)
+                    }
+                } else if s.span(name, is: "TS"), try s.peek() == JSONScanner.quote {
+                    let (span, escaped) = try s.scanString()
+                    state.timestamp = (span, escaped)
+                } else {
+                    try s.skipValue(depth: 1)
+                }
+                if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
+            }
+        }
+        s.skipWhitespace()
+        guard s.atEnd else { throw s.failure("trailing data after the report") }
+    }
+
+    func topology(named name: ByteSpan, in s: JSONScanner) -> EntityKind? {
+        switch name.count {
+        case 4: return s.span(name, is: "Host") ? .host : nil
+        case 3: return s.span(name, is: "Pod") ? .pod : nil
+        case 7:
+            if s.span(name, is: "Process") { return .process }
+            if s.span(name, is: "Service") { return .service }
+            return nil
+        case 8: return s.span(name, is: "Endpoint") ? .endpoint : nil
+        case 9:
+            if s.span(name, is: "Container") { return .container }
+            if s.span(name, is: "Namespace") { return .namespace }
+            return nil
+        case 11: return s.span(name, is: "CloudRegion") ? .cloudRegion : nil
+        case 13: return s.span(name, is: "CloudProvider") ? .cloudProvider : nil
+        case 14: return s.span(name, is: "ContainerImage") ? .containerImage : nil
+        case 17: return s.span(name, is: "KubernetesCluster") ? .kubernetesCluster : nil
+        default: return nil
+        }
+    }
+
+    // MARK: Topologies and nodes
+
+    func parseTopology(_ s: inout JSONScanner, kind: EntityKind, into state: inout ParseState) throws(IngestError) {
+        let first = try s.peek()
+        if first == UInt8(ascii: "n") {
+            try s.skipLiteral("null")
+            return
+        }
+        guard first == UInt8(ascii: "{") else { throw s.failure("topology '\(kind.topologyKey ?? kind.name)' must be an object") }
+        s.index += 1
+        if try s.peek() == UInt8(ascii: "}") {
+            s.index += 1
+            return
+        }
+        while true {
+            guard try s.peek() == JSONScanner.quote else { throw s.failure("expected an entity ID") }
+            let (id, escaped) = try s.scanString()
+            try s.expect(UInt8(ascii: ":"), "':'")
+            try parseNode(&s, kind: kind, id: id, escaped: escaped, into: &state)
+            if try s.endOfMember(closing: UInt8(ascii: "}")) { return }
+        }
+    }
+
+    func parseNode(
+        _ s: inout JSONScanner, kind: EntityKind, id: ByteSpan, escaped: Bool, into state: inout ParseState
+    ) throws(IngestError) {
+        guard try s.peek() == UInt8(ascii: "{") else {
+            throw s.failure("entity of '\(kind.topologyKey ?? kind.name)' must be an object")
+        }
+        let bodyStart = s.index
+        let key = entityKey(s, id, escaped: escaped, seed: kind.hashSeed)
+        var metrics = MetricSpans()
+        // Excluded member spans, in order; at most one per volatile key is expected, more are hashed.
+        var excluded: (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan) = (.empty, .empty, .empty, .empty, .empty)
+        var excludedCount = 0
+        s.index += 1
+        if try s.peek() == UInt8(ascii: "}") {
+            s.index += 1
+        } else {
+            while true {
+                guard try s.peek() == JSONScanner.quote else { throw s.failure("expected a member name") }
+                let (name, _) = try s.scanString()
+                try s.expect(UInt8(ascii: ":"), "':'")
+                if s.span(name, is: "metadata"), try s.peek() == UInt8(ascii: "{") {
+                    try parseMetadata(&s, metrics: &metrics, excluded: &excluded, excludedCount: &excludedCount)
+                } else if kind == .endpoint, s.span(name, is: "adjacency"), try s.peek() == UInt8(ascii: "[") {
+                    try parseAdjacency(&s, source: id, escaped: escaped, sourceKey: key, into: &state)
+                } else {
+                    try s.skipValue(depth: 2)
+                }
+                if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
+            }
+        }
+        let body = ByteSpan(start: bodyStart, end: s.index)
+        let digest = withUnsafeBytes(of: &excluded) { raw in
+            let spans = raw.bindMemory(to: ByteSpan.self)
+            return Self.digest(s.base, body: body, excluding: UnsafeBufferPointer(rebasing: spans[0..<excludedCount]),
+                               seed: kind.hashSeed)
+        }
+        switch kind {
+        case .host:
+            state.hostCount += 1
+            state.hostIndex = state.entities.count
+        case .kubernetesCluster:
+            state.clusterCount += 1
+            state.clusterIndex = state.entities.count
+        default: break
+        }
+        state.entities.append(
+            ParsedEntity(kind: kind, escaped: escaped, id: id, peer: .empty, body: body, key: key, digest: digest,
+                         metrics: metrics))
+        guard state.entities.count <= limits.maxEntities else {
+            throw IngestError.reportTooComplex(
+                "the report carries more than \(limits.maxEntities) entities", setting: "--max-report-entities")
+        }
+    }
+
+    /// Walks a node's `metadata`, recording the volatile members' value spans and excluding their
+    /// whole `"name": value` text from the digest.
+    func parseMetadata(
+        _ s: inout JSONScanner, metrics: inout MetricSpans,
+        excluded: inout (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan), excludedCount: inout Int
+    ) throws(IngestError) {
+        s.index += 1
+        if try s.peek() == UInt8(ascii: "}") {
+            s.index += 1
+            return
+        }
+        while true {
+            guard try s.peek() == JSONScanner.quote else { throw s.failure("expected a member name") }
+            let memberStart = s.index
+            let (name, _) = try s.scanString()
+            try s.expect(UInt8(ascii: ":"), "':'")
+            _ = try s.peek()
+            let valueStart = s.index
+            try s.skipValue(depth: 3)
+            let value = ByteSpan(start: valueStart, end: s.index)
+            if let metric = volatileMember(name, in: s) {
+                switch metric {
+                case .cpu: metrics.cpuUsage = value
+                case .memory: metrics.memoryUsage = value
+                case .uptime: metrics.uptime = value
+                case .openFiles: metrics.openFiles = value
+                case .timestamp: break
+                }
+                let member = ByteSpan(start: memberStart, end: s.index)
+                switch excludedCount {
+                case 0: excluded.0 = member
+                case 1: excluded.1 = member
+                case 2: excluded.2 = member
+                case 3: excluded.3 = member
+                case 4: excluded.4 = member
+                default: break
+                }
+                excludedCount = min(excludedCount + 1, 5)
+            }
+            if try s.endOfMember(closing: UInt8(ascii: "}")) { return }
+        }
+    }
+
+    enum VolatileMember { case timestamp, cpu, memory, uptime, openFiles }
+
+    /// The members whose values change on every beat without the entity changing.
+    @inline(__always)
+    func volatileMember(_ name: ByteSpan, in s: JSONScanner) -> VolatileMember? {
+        switch name.count {
+        case 9:
+            if s.span(name, is: "timestamp") { return .timestamp }
+            if s.span(name, is: "cpu_usage") { return .cpu }
+            return nil
+        case 12: return s.span(name, is: "memory_usage") ? .memory : nil
+        case 6: return s.span(name, is: "uptime") ? .uptime : nil
+        case 16: return s.span(name, is: "open_files_count") ? .openFiles : nil
+        default: return nil
+        }
+    }
+
+    /// An endpoint's `adjacency`: each string is a connection from this endpoint to that one.
+    func parseAdjacency(
+        _ s: inout JSONScanner, source: ByteSpan, escaped: Bool, sourceKey: UInt64, into state: inout ParseState
+    ) throws(IngestError) {
+        s.index += 1
+        if try s.peek() == UInt8(ascii: "]") {
+            s.index += 1
+            return
+        }
+        while true {
+            guard try s.peek() == JSONScanner.quote else { throw s.failure("adjacency entries must be endpoint IDs") }
+            let (peer, peerEscaped) = try s.scanString()
+            let key = entityKey(s, peer, escaped: peerEscaped, seed: sourceKey ^ EntityKind.connection.hashSeed)
+            state.entities.append(
+                ParsedEntity(kind: .connection, escaped: escaped || peerEscaped, id: source, peer: peer, body: .empty,
+                             key: key, digest: 0, metrics: MetricSpans()))
+            if try s.endOfMember(closing: UInt8(ascii: "]")) { return }
+        }
+    }
+
+    // MARK: Hashing
+
+    /// The stored key of an ID: the XXH64 of its decoded bytes. Never 0 (0 marks an empty slot).
+    @inline(__always)
+    func entityKey(_ s: JSONScanner, _ span: ByteSpan, escaped: Bool, seed: UInt64) -> UInt64 {
+        let key: UInt64
+        if escaped {
+            let decoded = JSONText.unescape(UnsafeBufferPointer(start: s.base + Int(span.start), count: span.count))
+            key = XXH64.hash(decoded, seed: seed)
+        } else {
+            key = XXH64.hash(UnsafeRawPointer(s.base + Int(span.start)), count: span.count, seed: seed)
+        }
+        return key == 0 ? 1 : key
+    }
+
+    /// XXH64 over `body` without the excluded spans, chained segment by segment.
+    static func digest(
+        _ base: UnsafePointer<UInt8>, body: ByteSpan, excluding excluded: UnsafeBufferPointer<ByteSpan>, seed: UInt64
+    ) -> UInt64 {
+        var hash = seed
+        var from = Int(body.start)
+        for span in excluded {
+            hash = XXH64.hash(UnsafeRawPointer(base + from), count: Int(span.start) - from, seed: hash)
+            from = Int(span.end)
+        }
+        return XXH64.hash(UnsafeRawPointer(base + from), count: Int(body.end) - from, seed: hash)
+    }
+}

@@ -1,0 +1,112 @@
+import Testing
+@testable import IngestCore
+
+struct ReportParserTests {
+    let parser = ReportParser()
+
+    @Test func parsesTheRealFixture() throws {
+        let report = try parser.parse(Fixture.agentReport(hostname: "host-a"))
+        #expect(report.nodeID == "host-a")
+        #expect(report.nodeKind == .host)
+        #expect(report.reportID == "3594424253868088119")
+        #expect(report.timestamp == "2023-05-05T14:18:44.346755072Z")
+        let counts = report.counts()
+        #expect(counts[.host] == 1)
+        #expect(counts[.process] == 163)
+        #expect(counts[.container] == 8)
+        #expect(counts[.containerImage] == 12)
+        #expect(counts[.endpoint] == 7)
+        #expect(counts[.connection] == 5)
+        #expect(counts[.cloudProvider] == 1)
+        #expect(counts[.cloudRegion] == 1)
+        #expect(counts[.pod] == nil)
+    }
+
+    @Test func entityBodiesAreTheRawObjects() throws {
+        let report = try parser.parse(Fixture.agentReport(hostname: "host-a"))
+        let process = try #require(report.entities.first { $0.kind == .process })
+        #expect(report.id(of: process) == "host-a;31127")
+        let body = report.rawString(process.body)
+        #expect(body.hasPrefix("{"))
+        #expect(body.hasSuffix("}"))
+        #expect(body.contains("\"cmdline\""))
+        #expect(report.rawString(process.metrics.memoryUsage) == "499712")
+        #expect(report.rawString(process.metrics.openFiles) == "5")
+        let connection = try #require(report.entities.first { $0.kind == .connection })
+        #expect(report.string(connection.id, escaped: false) == "host-a-4026532529;127.0.0.1;50884")
+        #expect(report.string(connection.peer, escaped: false) == "host-a-4026532529;127.0.0.1;10083")
+    }
+
+    @Test func digestsIgnoreVolatileMembersOnly() throws {
+        let original = try parser.parse(Array(#"{"Host":{"h":{"metadata":{"node_id":"h","timestamp":"t1","cpu_usage":1.5,"uptime":10,"os":"linux"}}}}"#.utf8))
+        let beat = try parser.parse(Array(#"{"Host":{"h":{"metadata":{"node_id":"h","timestamp":"t2","cpu_usage":99,"uptime":40,"os":"linux"}}}}"#.utf8))
+        let changed = try parser.parse(Array(#"{"Host":{"h":{"metadata":{"node_id":"h","timestamp":"t2","cpu_usage":99,"uptime":40,"os":"bsd"}}}}"#.utf8))
+        #expect(original.entities[0].digest == beat.entities[0].digest)
+        #expect(original.entities[0].digest != changed.entities[0].digest)
+        #expect(original.entities[0].key == changed.entities[0].key)
+        #expect(beat.rawString(beat.entities[0].metrics.cpuUsage) == "99")
+    }
+
+    @Test func escapedIDsAreDecoded() throws {
+        let report = try parser.parse(Array(#"{"Host":{"h\u00e9\"x":{"metadata":{}}}}"#.utf8))
+        #expect(report.nodeID == "hé\"x")
+        #expect(report.entities[0].key == XXH64.hash("hé\"x", seed: EntityKind.host.hashSeed))
+    }
+
+    @Test func clusterSensorReport() throws {
+        let report = try parser.parse(Array(#"{"KubernetesCluster":{"c1":{"metadata":{"node_type":"kubernetes_cluster"}}},"Pod":{"p1":{},"p2":{}},"Namespace":{"c1-default":{}},"Service":{"s1":{}},"Host":{}}"#.utf8))
+        #expect(report.nodeID == "c1")
+        #expect(report.nodeKind == .kubernetesCluster)
+        #expect(report.counts()[.pod] == 2)
+        #expect(report.counts()[.service] == 1)
+        #expect(report.counts()[.namespace] == 1)
+    }
+
+    static let malformed: [(String, String)] = [
+        ("", "end of input"),
+        ("[]", "JSON object"),
+        (#"{"Host":{"h":{}}"#, "end of input"),
+        (#"{"Host":{"h":{}}}x"#, "trailing data"),
+        (#"{"Host":{"h":{"metadata":{"a":tru}}}}"#, "literal"),
+        (#"{"Host":{"h":{"metadata":{"a":01}}}}"#, "expected ','"),
+        (#"{"Host":{"h":{"metadata":{"a":1.}}}}"#, "invalid number"),
+        (#"{"Host":{"h":{"metadata":{"a":"x\qy"}}}}"#, "invalid escape"),
+        (#"{"Host":{"h":{"metadata":{"a":"x\u0000"}}}}"#, "NUL"),
+        (#"{"Host":{"h":{"metadata":{"a":"\ud800"}}}}"#, "surrogate"),
+        ("{\"Host\":{\"h\":{\"metadata\":{\"a\":\"tab\there\"}}}}", "control character"),
+        (#"{"Host":{"h":[]}}"#, "must be an object"),
+        (#"{"Host":{"h":{}},"Process":[1]}"#, "must be an object"),
+        (#"{"Host":{"h":{}},"Overlay":{"x":{"a":[1,2,}}}}"#, "unexpected character"),
+    ]
+
+    @Test(arguments: 0..<malformed.count)
+    func rejectsMalformedJSON(_ index: Int) {
+        let (text, expected) = Self.malformed[index]
+        #expect {
+            _ = try parser.parse(Array(text.utf8))
+        } throws: { error in
+            guard let error = error as? IngestError else { return false }
+            return error.code == .malformedJSON && error.message.contains(expected)
+        }
+    }
+
+    @Test func rejectsDeepNesting() {
+        let deep = #"{"Overlay":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"
+        #expect(throws: IngestError.self) { try parser.parse(Array(deep.utf8)) }
+    }
+
+    @Test func rejectsReportsWithoutOneNode() {
+        for text in [#"{"Process":{}}"#, #"{"Host":{"a":{},"b":{}}}"#, #"{"Host":{"a":{}},"KubernetesCluster":{}, "Host":{"b":{}}}"#] {
+            #expect {
+                _ = try parser.parse(Array(text.utf8))
+            } throws: { ($0 as? IngestError)?.code == .invalidRequest }
+        }
+    }
+
+    @Test func limitsEntities() {
+        let small = ReportParser(limits: .init(maxEntities: 3))
+        #expect {
+            _ = try small.parse(Array(#"{"Host":{"h":{}},"Process":{"a":{},"b":{},"c":{}}}"#.utf8))
+        } throws: { ($0 as? IngestError)?.setting == "--max-report-entities" }
+    }
+}
