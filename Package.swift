@@ -56,6 +56,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(name: "ingest-bench", dependencies: ["IngestCore"], path: "Benchmarks/ingest-bench", swiftSettings: strict),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: strict),
     ]
 )

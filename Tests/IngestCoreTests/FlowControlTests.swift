@@ -1,0 +1,46 @@
+import Testing
+@testable import IngestCore
+
+struct FlowControlTests {
+    let t0 = Timestamp(milliseconds: 1_700_000_000_000)
+
+    @Test func beatRateRisesUnderBacklogAndFallsAfter() {
+        var controller = BeatRateController(configuration: .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(10)))
+        #expect(controller.observe(backlog: 0, capacity: 100, now: t0) == 30)
+        #expect(controller.observe(backlog: 80, capacity: 100, now: t0.advanced(by: .seconds(5))) == 30)
+        #expect(controller.observe(backlog: 10, capacity: 100, now: t0.advanced(by: .seconds(10))) == 60)
+        #expect(controller.observe(backlog: 90, capacity: 100, now: t0.advanced(by: .seconds(20))) == 120)
+        #expect(controller.observe(backlog: 90, capacity: 100, now: t0.advanced(by: .seconds(30))) == 120)
+        // Draining: a middling window keeps the rate, quiet windows halve it back to the base.
+        #expect(controller.observe(backlog: 30, capacity: 100, now: t0.advanced(by: .seconds(40))) == 120)
+        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(50))) == 120)
+        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(60))) == 60)
+        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(70))) == 30)
+        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(80))) == 30)
+    }
+
+    @Test func beatRateConfigurationIsValidated() {
+        #expect(BeatRateController.Configuration(baseBeatRate: 1).validate() != nil)
+        #expect(BeatRateController.Configuration(baseBeatRate: 30, maximumBeatRate: 20).validate() != nil)
+        #expect(BeatRateController.Configuration().validate() == nil)
+    }
+
+    @Test func livenessGoesOfflineAfterMissedBeats() {
+        let config = NodeLiveness.Configuration(missedBeats: 3, retention: .seconds(3600))
+        var node = NodeLiveness(lastBeat: t0, beatRate: 30)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(89)), configuration: config) == .online)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(91)), configuration: config) == .wentOffline)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(120)), configuration: config) == .offline)
+        let cameBack = node.beat(at: t0.advanced(by: .seconds(121)), beatRate: 30)
+        #expect(cameBack)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(122)), configuration: config) == .online)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(121 + 3600)), configuration: config) == .expired)
+    }
+
+    @Test func livenessHonoursTheBeatRateTheNodeWasTold() {
+        let config = NodeLiveness.Configuration(missedBeats: 3)
+        var node = NodeLiveness(lastBeat: t0, beatRate: 120)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(300)), configuration: config) == .online)
+        #expect(node.sweep(now: t0.advanced(by: .seconds(361)), configuration: config) == .wentOffline)
+    }
+}
