@@ -3,7 +3,6 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(
@@ -29,14 +28,19 @@ let package = Package(
         .target(name: "IngestCore", swiftSettings: strict),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "IngestCompression", dependencies: ["CZlib"], swiftSettings: strict),
+        .executableTarget(name: "embed-migrations", path: "Sources/embed-migrations"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(
             name: "IngestStorage",
             dependencies: [
                 "IngestCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["EmbedMigrations"]
         ),
         .executableTarget(
             name: "console",

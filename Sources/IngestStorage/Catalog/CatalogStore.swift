@@ -1,0 +1,242 @@
+import Foundation
+import IngestCore
+import Logging
+import PostgresNIO
+
+/// The catalog database: API keys, secrets, cluster settings, members, the shard map and the
+/// leader lease.
+public struct CatalogStore: Sendable {
+    public let database: Database
+    let logger: Logger
+
+    public init(database: Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    // MARK: Cluster settings
+
+    /// Records the shard count of a new cluster, or checks it against the one it was created with.
+    public func ensureShardCount(_ shardCount: Int) async throws {
+        try await database.execute(
+            """
+            INSERT INTO cluster_settings (name, value) VALUES ('shard_count', \(String(shardCount))), ('shard_hash', 'xxh64-seed0')
+            ON CONFLICT (name) DO NOTHING
+            """)
+        let rows = try await database.client.query("SELECT value FROM cluster_settings WHERE name = 'shard_count'", logger: logger)
+        for try await value in rows.decode(String.self) where Int(value) != shardCount {
+            throw MigrationRunner.Failure(description: "this cluster was created with \(value) shards; --shard-count \(shardCount) cannot change that")
+        }
+    }
+
+    // MARK: Secrets
+
+    /// The secret called `name`, created from `make()` on first use (the first writer wins).
+    public func secret(named name: String, orCreate make: () -> [UInt8]) async throws -> [UInt8] {
+        let candidate = ByteBuffer(bytes: make())
+        try await database.execute("INSERT INTO secrets (name, value) VALUES (\(name), \(candidate)) ON CONFLICT (name) DO NOTHING")
+        let rows = try await database.client.query("SELECT value FROM secrets WHERE name = \(name)", logger: logger)
+        for try await value in rows.decode(ByteBuffer.self) {
+            return Array(buffer: value)
+        }
+        throw MigrationRunner.Failure(description: "secret \(name) could not be stored")
+    }
+
+    // MARK: API keys
+
+    /// A stored API key (its hash, never the key).
+    public struct APIKeyRecord: Sendable, Hashable {
+        public var id: Int64
+        public var role: String
+        public var namespace: String
+        public var keyHash: [UInt8]
+        public var label: String
+        public var createdAt: Date
+        public var revokedAt: Date?
+    }
+
+    /// Stores a key's hash; returns the key's ID.
+    public func insertAPIKey(role: String, namespace: String, keyHash: [UInt8], label: String) async throws -> Int64 {
+        let rows = try await database.client.query(
+            """
+            INSERT INTO api_keys (role, namespace, key_hash, label)
+            VALUES (\(role), \(namespace), \(ByteBuffer(bytes: keyHash)), \(label)) RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw MigrationRunner.Failure(description: "API key insert returned no id")
+    }
+
+    /// Every key, revoked ones included.
+    public func apiKeys() async throws -> [APIKeyRecord] {
+        let rows = try await database.client.query(
+            "SELECT id, role, namespace, key_hash, label, created_at, revoked_at FROM api_keys ORDER BY id", logger: logger)
+        var keys: [APIKeyRecord] = []
+        for try await (id, role, namespace, hash, label, created, revoked) in rows.decode(
+            (Int64, String, String, ByteBuffer, String, Date, Date?).self)
+        {
+            keys.append(APIKeyRecord(id: id, role: role, namespace: namespace, keyHash: Array(buffer: hash), label: label,
+                                     createdAt: created, revokedAt: revoked))
+        }
+        return keys
+    }
+
+    /// Revokes a key; returns false if there is no such unrevoked key.
+    public func revokeAPIKey(id: Int64) async throws -> Bool {
+        let rows = try await database.client.query(
+            "UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger)
+        for try await _ in rows.decode(Int64.self) { return true }
+        return false
+    }
+
+    // MARK: Members
+
+    /// Upserts a member's row with a fresh heartbeat (database time).
+    public func heartbeat(id: String, role: Membership.Role, address: String, incarnation: Int64, state: Membership.State) async throws {
+        try await database.execute(
+            """
+            INSERT INTO members (id, role, address, incarnation, state, started_at, last_heartbeat)
+            VALUES (\(id), \(role.rawValue), \(address), \(incarnation), \(state.rawValue), now(), now())
+            ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, address = EXCLUDED.address,
+                incarnation = EXCLUDED.incarnation, state = EXCLUDED.state, last_heartbeat = now(),
+                started_at = CASE WHEN members.incarnation = EXCLUDED.incarnation THEN members.started_at ELSE now() END
+            """)
+    }
+
+    /// Every member row, with the database's current time to judge heartbeats against.
+    public func members() async throws -> (members: [Membership.Member], now: Timestamp) {
+        let rows = try await database.client.query(
+            """
+            SELECT id, role, address, incarnation, state,
+                   (extract(epoch FROM last_heartbeat) * 1000)::int8, (extract(epoch FROM now()) * 1000)::int8
+            FROM members ORDER BY id
+            """, logger: logger)
+        var members: [Membership.Member] = []
+        var now = Timestamp(milliseconds: 0)
+        for try await (id, role, address, incarnation, state, heartbeat, databaseNow) in rows.decode(
+            (String, String, String, Int64, String, Int64, Int64).self)
+        {
+            now = Timestamp(milliseconds: databaseNow)
+            guard let role = Membership.Role(rawValue: role), let state = Membership.State(rawValue: state) else { continue }
+            members.append(Membership.Member(id: id, role: role, address: address, incarnation: incarnation,
+                                             lastHeartbeat: Timestamp(milliseconds: heartbeat), state: state))
+        }
+        if members.isEmpty { now = try await databaseNow() }
+        return (members, now)
+    }
+
+    /// Marks a member gone (a clean shutdown), so its shards move without waiting for the timeout.
+    public func leave(id: String, incarnation: Int64) async throws {
+        try await database.execute(
+            "UPDATE members SET state = 'gone', last_heartbeat = now() WHERE id = \(id) AND incarnation = \(incarnation)")
+    }
+
+    /// The database server's clock.
+    public func databaseNow() async throws -> Timestamp {
+        let rows = try await database.client.query("SELECT (extract(epoch FROM now()) * 1000)::int8", logger: logger)
+        for try await now in rows.decode(Int64.self) { return Timestamp(milliseconds: now) }
+        return Timestamp(milliseconds: 0)
+    }
+
+    // MARK: Shard map
+
+    /// The shard map's version.
+    public func shardMapVersion() async throws -> Int64 {
+        let rows = try await database.client.query("SELECT version FROM shard_map_version", logger: logger)
+        for try await version in rows.decode(Int64.self) { return version }
+        return 0
+    }
+
+    /// The shard map and, per shard, the incarnation of the owner it was assigned to.
+    public func shardMap(shardCount: Int) async throws -> (map: ShardMap, incarnations: [Int64?]) {
+        try await database.transaction { connection in
+            var version: Int64 = 0
+            for try await value in try await connection.query("SELECT version FROM shard_map_version", logger: logger)
+                .decode(Int64.self)
+            {
+                version = value
+            }
+            var map = ShardMap(shardCount: shardCount)
+            map.version = version
+            var incarnations = [Int64?](repeating: nil, count: shardCount)
+            let rows = try await connection.query(
+                "SELECT shard, owner, owner_incarnation, epoch FROM shard_map WHERE shard < \(Int32(shardCount))",
+                logger: logger)
+            for try await (shard, owner, incarnation, epoch) in rows.decode((Int32, String?, Int64?, Int64).self) {
+                map.placements[Int(shard)] = ShardMap.Placement(owner: owner, epoch: epoch)
+                incarnations[Int(shard)] = incarnation
+            }
+            return (map, incarnations)
+        }
+    }
+
+    /// Writes shard changes and bumps the map version in one transaction, only while `leader`
+    /// still holds the coordinator lease; returns the new version, or nil if the lease was lost.
+    public func publish(
+        _ changes: [ShardChange], incarnations: [String: Int64], leader: String, lease: String = "coordinator"
+    ) async throws -> Int64? {
+        guard !changes.isEmpty else { return try await shardMapVersion() }
+        let shards = changes.map { Int32($0.shard) }
+        let owners = PostgresNullableArray(changes.map(\.owner))
+        let epochs = changes.map(\.epoch)
+        let ownerIncarnations = PostgresNullableArray(changes.map { $0.owner.flatMap { incarnations[$0] } })
+        return try await database.transaction { connection in
+            var holds = false
+            for try await _ in try await connection.query(
+                "SELECT 1 FROM leader_lease WHERE name = \(lease) AND holder = \(leader) AND expires_at > now() FOR UPDATE",
+                logger: logger
+            ).decode(Int32.self) {
+                holds = true
+            }
+            guard holds else { return nil }
+            try await connection.query(
+                """
+                INSERT INTO shard_map (shard, owner, owner_incarnation, epoch)
+                SELECT * FROM UNNEST(\(shards)::int4[], \(owners)::text[], \(ownerIncarnations)::int8[], \(epochs)::int8[])
+                ON CONFLICT (shard) DO UPDATE SET owner = EXCLUDED.owner,
+                    owner_incarnation = EXCLUDED.owner_incarnation, epoch = EXCLUDED.epoch
+                """, logger: logger
+            ).consume()
+            var version: Int64 = 0
+            for try await value in try await connection.query(
+                "UPDATE shard_map_version SET version = version + 1 RETURNING version", logger: logger
+            ).decode(Int64.self) {
+                version = value
+            }
+            try await connection.query("SELECT pg_notify('shard_map', \(String(version)))", logger: logger).consume()
+            return version
+        }
+    }
+
+    // MARK: Leader lease
+
+    /// Takes or renews the lease `name` for `holder` for `duration`; true if `holder` holds it now.
+    public func acquireLease(name: String = "coordinator", holder: String, duration: Duration) async throws -> Bool {
+        let milliseconds = duration.milliseconds
+        let rows = try await database.client.query(
+            """
+            INSERT INTO leader_lease (name, holder, acquired_at, expires_at)
+            VALUES (\(name), \(holder), now(), now() + \(milliseconds) * interval '1 millisecond')
+            ON CONFLICT (name) DO UPDATE SET
+                holder = EXCLUDED.holder,
+                acquired_at = CASE WHEN leader_lease.holder = EXCLUDED.holder THEN leader_lease.acquired_at ELSE now() END,
+                expires_at = EXCLUDED.expires_at
+            WHERE leader_lease.holder = EXCLUDED.holder OR leader_lease.expires_at < now()
+            RETURNING holder
+            """, logger: logger)
+        for try await current in rows.decode(String.self) { return current == holder }
+        return false
+    }
+
+    /// Gives the lease up (on shutdown), so a standby takes over at once.
+    public func releaseLease(name: String = "coordinator", holder: String) async throws {
+        try await database.execute("DELETE FROM leader_lease WHERE name = \(name) AND holder = \(holder)")
+    }
+
+    /// The current lease holder, if the lease is live.
+    public func leader(name: String = "coordinator") async throws -> String? {
+        let rows = try await database.client.query(
+            "SELECT holder FROM leader_lease WHERE name = \(name) AND expires_at > now()", logger: logger)
+        for try await holder in rows.decode(String.self) { return holder }
+        return nil
+    }
+}

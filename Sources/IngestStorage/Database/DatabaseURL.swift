@@ -1,0 +1,101 @@
+import Foundation
+import IngestCore
+import PostgresNIO
+
+/// Where a PostgreSQL database is and how to log in, parsed from a URL:
+/// `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`, or a
+/// Unix socket with `postgres://user@/database?host=/path/to/socket-directory[&port=5432]`.
+public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
+    public enum TLSMode: String, Sendable, Hashable {
+        case disable, prefer, require
+    }
+
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var tls: TLSMode
+    /// The directory holding the server's Unix socket, when connecting through one.
+    public var socketDirectory: String?
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil, database: String,
+        tls: TLSMode = .prefer, socketDirectory: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.tls = tls
+        self.socketDirectory = socketDirectory
+    }
+
+    /// Parses a `postgres://` or `postgresql://` URL.
+    public init(parsing text: String) throws(IngestError) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+            scheme == "postgres" || scheme == "postgresql"
+        else {
+            throw IngestError.invalidRequest("the database URL must look like postgres://user:password@host:port/database")
+        }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else { throw IngestError.invalidRequest("the database URL names no database") }
+        guard let user = components.user, !user.isEmpty else {
+            throw IngestError.invalidRequest("the database URL names no user")
+        }
+        let tls: TLSMode
+        switch query["sslmode"] ?? "prefer" {
+        case "disable": tls = .disable
+        case "allow", "prefer": tls = .prefer
+        case "require", "verify-ca", "verify-full": tls = .require
+        case let other: throw IngestError.invalidRequest("unsupported sslmode '\(other)' in the database URL")
+        }
+        let socket = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        self.init(
+            host: components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1",
+            port: components.port ?? Int(query["port"] ?? "") ?? 5432,
+            username: user.removingPercentEncoding ?? user,
+            password: components.password.map { $0.removingPercentEncoding ?? $0 },
+            database: database.removingPercentEncoding ?? database,
+            tls: tls,
+            socketDirectory: socket)
+    }
+
+    /// This URL pointing at another database of the same server.
+    public func with(database: String) -> DatabaseURL {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+
+    /// The URL with the password masked, safe to log.
+    public var description: String {
+        let credentials = password == nil ? username : "\(username):***"
+        if let socketDirectory { return "postgres://\(credentials)@/\(database)?host=\(socketDirectory)&port=\(port)" }
+        return "postgres://\(credentials)@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+    }
+
+    /// The PostgresNIO client configuration for this URL.
+    public func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        if let socketDirectory {
+            configuration = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password,
+                database: database)
+        } else {
+            let tlsConfiguration: PostgresClient.Configuration.TLS
+            switch tls {
+            case .disable: tlsConfiguration = .disable
+            case .prefer: tlsConfiguration = .prefer(.makeClientConfiguration())
+            case .require: tlsConfiguration = .require(.makeClientConfiguration())
+            }
+            configuration = .init(
+                host: host, port: port, username: username, password: password, database: database, tls: tlsConfiguration)
+        }
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = 0
+        return configuration
+    }
+}

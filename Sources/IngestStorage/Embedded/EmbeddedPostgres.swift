@@ -1,0 +1,180 @@
+import Crypto
+import Foundation
+import Logging
+
+/// A private PostgreSQL server run from the machine's PostgreSQL binaries, for `all-in-one`
+/// without `--database-url`.
+///
+/// The cluster lives in `<data-dir>/postgres`, listens only on a Unix socket in a directory only
+/// its owner can enter (no TCP port), trusts local connections (the socket directory's
+/// permissions are the access control) and is reused on the next start. When the console runs as
+/// root, the server runs as the `postgres` user (PostgreSQL refuses to run as root); if that user
+/// cannot reach the data directory (for example under a 0700 home directory), the cluster is
+/// kept in `/var/lib/threatmapper-console/<hash of the data directory>` instead.
+public final class EmbeddedPostgres: Sendable {
+    /// Why the embedded server could not be set up.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The console's data directory.
+    public let dataDirectory: URL
+    /// The PostgreSQL `bin` directory in use.
+    public let binDirectory: URL
+    /// Where the cluster's files are.
+    public let clusterDirectory: URL
+    /// The directory holding the server's socket.
+    public let socketDirectory: URL
+    /// The user the server runs as when the console runs as root.
+    let serverUser: String?
+    let logger: Logger
+    /// The superuser created in the cluster.
+    public static let username = "console"
+
+    /// Locates the binaries and decides where the cluster lives; starts nothing yet.
+    public init(dataDirectory: URL, binDirectory: String? = nil, logger: Logger) throws {
+        self.logger = logger
+        self.dataDirectory = dataDirectory.standardizedFileURL
+        self.binDirectory = try Self.findBinaries(binDirectory)
+        let isRoot = getuid() == 0
+        serverUser = isRoot ? "postgres" : nil
+        try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
+        var cluster = self.dataDirectory.appendingPathComponent("postgres")
+        if isRoot {
+            // Let the postgres user traverse (not read) the data directory.
+            chmod(self.dataDirectory.path, 0o711)
+            if !Self.run(["/usr/bin/test", "-x", self.dataDirectory.path], as: "postgres").succeeded {
+                let digest = SHA256.hash(data: Data(self.dataDirectory.path.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+                cluster = URL(fileURLWithPath: "/var/lib/threatmapper-console/\(digest)/postgres")
+            }
+        }
+        clusterDirectory = cluster
+        var socket = cluster.deletingLastPathComponent().appendingPathComponent("postgres-run")
+        if socket.path.utf8.count > 90 {
+            let digest = SHA256.hash(data: Data(cluster.path.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+            socket = URL(fileURLWithPath: "/tmp/tm-console-\(digest)")
+        }
+        socketDirectory = socket
+    }
+
+    /// The URL of a database in this cluster.
+    public func url(database: String) -> DatabaseURL {
+        DatabaseURL(username: Self.username, database: database, tls: .disable, socketDirectory: socketDirectory.path)
+    }
+
+    /// Creates the cluster on first use, then starts the server (or finds it running).
+    public func start() throws {
+        let files = FileManager.default
+        try files.createDirectory(at: clusterDirectory, withIntermediateDirectories: true)
+        try files.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
+        chmod(clusterDirectory.path, 0o700)
+        chmod(socketDirectory.path, 0o700)
+        if let serverUser {
+            for path in [clusterDirectory.path, socketDirectory.path] {
+                let chown = Self.run(["/bin/chown", "-R", "\(serverUser):\(serverUser)", path], as: nil)
+                guard chown.succeeded else { throw Failure(description: "could not give \(path) to \(serverUser): \(chown.output)") }
+            }
+        }
+        let versionFile = clusterDirectory.appendingPathComponent("PG_VERSION")
+        if !files.fileExists(atPath: versionFile.path) {
+            logger.info("creating the embedded PostgreSQL cluster", metadata: ["path": "\(clusterDirectory.path)"])
+            let initdb = Self.run(
+                [binDirectory.appendingPathComponent("initdb").path, "-D", clusterDirectory.path, "-U", Self.username,
+                 "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"], as: serverUser)
+            guard initdb.succeeded else { throw Failure(description: "initdb failed: \(initdb.output)") }
+        }
+        if Self.run([pgCtl, "-D", clusterDirectory.path, "status"], as: serverUser).succeeded {
+            logger.info("the embedded PostgreSQL is already running; reusing it")
+            return
+        }
+        let options = [
+            "-c listen_addresses=''",
+            "-c unix_socket_directories='\(socketDirectory.path)'",
+            "-c unix_socket_permissions=0700",
+            "-c max_connections=200",
+            "-c shared_buffers=256MB",
+            "-c max_wal_size=2GB",
+        ].joined(separator: " ")
+        let logFile = clusterDirectory.deletingLastPathComponent().appendingPathComponent("postgres.log")
+        if let serverUser, !files.fileExists(atPath: logFile.path) {
+            _ = files.createFile(atPath: logFile.path, contents: nil)
+            _ = Self.run(["/bin/chown", "\(serverUser):\(serverUser)", logFile.path], as: nil)
+        }
+        let start = Self.run(
+            [pgCtl, "-D", clusterDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-o", options, "start"], as: serverUser)
+        guard start.succeeded else {
+            throw Failure(description: "the embedded PostgreSQL did not start (log: \(logFile.path)): \(start.output)")
+        }
+        logger.info("embedded PostgreSQL started", metadata: ["socket": "\(socketDirectory.path)"])
+    }
+
+    /// Stops the server cleanly (fast shutdown: running transactions roll back, data is flushed).
+    public func stop() {
+        let stop = Self.run([pgCtl, "-D", clusterDirectory.path, "-m", "fast", "-w", "-t", "60", "stop"], as: serverUser)
+        if stop.succeeded {
+            logger.info("embedded PostgreSQL stopped")
+        } else {
+            logger.warning("embedded PostgreSQL did not stop cleanly", metadata: ["output": "\(stop.output)"])
+        }
+    }
+
+    var pgCtl: String { binDirectory.appendingPathComponent("pg_ctl").path }
+
+    // MARK: Helpers
+
+    static func findBinaries(_ configured: String?) throws -> URL {
+        if let configured {
+            let url = URL(fileURLWithPath: configured)
+            guard FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("initdb").path) else {
+                throw Failure(description: "no initdb in --postgres-bin \(configured)")
+            }
+            return url
+        }
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let found = versions.compactMap { version -> (Int, URL)? in
+            let bin = URL(fileURLWithPath: "\(root)/\(version)/bin")
+            guard let number = Int(version), FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent("initdb").path)
+            else { return nil }
+            return (number, bin)
+        }.max { $0.0 < $1.0 }
+        guard let found else {
+            throw Failure(description: "PostgreSQL server binaries were not found under \(root); install Debian's 'postgresql' package (scripts/setup-debian.sh does), pass --postgres-bin, or use --database-url")
+        }
+        return found.1
+    }
+
+    struct Outcome {
+        var succeeded: Bool
+        var output: String
+    }
+
+    /// Runs a command, as `user` via runuser when given; returns whether it exited 0 and its output.
+    static func run(_ arguments: [String], as user: String?) -> Outcome {
+        let process = Process()
+        if let user {
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            } ?? "/usr/sbin/runuser"
+            process.executableURL = URL(fileURLWithPath: runuser)
+            process.arguments = ["-u", user, "--"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: arguments[0])
+            process.arguments = Array(arguments.dropFirst())
+        }
+        // Run from a directory every user can enter, so the server user is not stuck in root's cwd.
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do {
+            try process.run()
+        } catch {
+            return Outcome(succeeded: false, output: "\(error)")
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Outcome(succeeded: process.terminationStatus == 0, output: String(output.suffix(2000)))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import IngestCore
+
+/// Everything one batch of reports writes, in columns, ready for `UNNEST` (one statement per
+/// table, however many reports the batch holds).
+public struct BatchWrite: Sendable {
+    /// The shard epochs the writer holds: the transaction commits only if all still match.
+    public var fences: [Int32: Int64] = [:]
+    /// When the batch is written (`last_seen`, `changed_at`, change-log and sample times).
+    public var at: Date
+
+    // One row per reporting node.
+    public var nodeIDs: [String] = []
+    public var nodeShards: [Int32] = []
+    public var nodeKinds: [String] = []
+    public var nodeReportIDs: [String?] = []
+    public var nodeBeatRates: [Int32] = []
+
+    /// Appeared or changed entities, per kind.
+    public var upserts: [EntityKind: EntityRows] = [:]
+    /// Vanished entities, per kind: their node and key.
+    public var deletions: [EntityKind: KeyRows] = [:]
+    /// Appeared and changed entries of the change log (vanished ones come from the deletions).
+    public var changes = ChangeRows()
+    /// Metric samples: one JSON document per node.
+    public var sampleNodeIDs: [String] = []
+    public var sampleMetrics: [String] = []
+
+    public init(at: Date) { self.at = at }
+
+    /// Entity rows of one kind. For connections, `ids` are sources and `bodies` destinations.
+    public struct EntityRows: Sendable {
+        public var nodeIDs: [String] = []
+        public var keys: [Int64] = []
+        public var ids: [String] = []
+        public var digests: [Int64] = []
+        public var bodies: [String] = []
+        public init() {}
+        public var count: Int { keys.count }
+    }
+
+    /// Keys of entities to delete.
+    public struct KeyRows: Sendable {
+        public var nodeIDs: [String] = []
+        public var keys: [Int64] = []
+        public init() {}
+        public var count: Int { keys.count }
+    }
+
+    /// Change-log rows.
+    public struct ChangeRows: Sendable {
+        public var nodeIDs: [String] = []
+        public var kinds: [String] = []
+        public var entityIDs: [String] = []
+        public var changes: [String] = []
+        public init() {}
+        public var count: Int { nodeIDs.count }
+    }
+
+    /// Entity rows written (upserted plus deleted), the figure "rows written per report" counts.
+    public var entityRowCount: Int {
+        upserts.values.reduce(0) { $0 + $1.count } + deletions.values.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// How a fenced batch write ended.
+public enum BatchOutcome: Sendable, Hashable {
+    /// Everything was committed.
+    case committed
+    /// Nothing was written: these shards' epochs moved on (another worker owns them now).
+    case stale(shards: [Int32])
+}

@@ -1,0 +1,87 @@
+import Foundation
+import IngestCore
+import PostgresNIO
+
+extension PlacementStore {
+    /// A command queued for a node.
+    public struct CommandRecord: Sendable, Hashable {
+        public var id: Int64
+        public var nodeID: String
+        public var shard: Int
+        public var actionID: Int
+        public var requestPayload: String
+        public var createdAt: Date
+        public var deliveredAt: Date?
+    }
+
+    /// Queues a command; returns its row.
+    public func queueCommand(nodeID: String, shard: Int, actionID: Int, requestPayload: String) async throws -> CommandRecord {
+        let rows = try await database.client.query(
+            """
+            INSERT INTO node_commands (node_id, shard, action_id, request_payload)
+            VALUES (\(nodeID), \(Int32(shard)), \(Int32(actionID)), \(requestPayload))
+            RETURNING id, created_at
+            """, logger: logger)
+        for try await (id, created) in rows.decode((Int64, Date).self) {
+            return CommandRecord(id: id, nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload,
+                                 createdAt: created, deliveredAt: nil)
+        }
+        throw MigrationRunner.Failure(description: "command insert returned no row")
+    }
+
+    /// The undelivered commands of the given shards, oldest first.
+    public func pendingCommands(inShards shards: [Int]) async throws -> [CommandRecord] {
+        guard !shards.isEmpty else { return [] }
+        return try await commandRecords(
+            """
+            SELECT id, node_id, shard, action_id, request_payload, created_at, delivered_at FROM node_commands
+            WHERE delivered_at IS NULL AND shard = ANY(\(shards.map { Int32($0) })::int4[]) ORDER BY id
+            """)
+    }
+
+    /// A node's commands, newest first.
+    public func commands(of nodeID: String, limit: Int) async throws -> [CommandRecord] {
+        try await commandRecords(
+            """
+            SELECT id, node_id, shard, action_id, request_payload, created_at, delivered_at FROM node_commands
+            WHERE node_id = \(nodeID) ORDER BY id DESC LIMIT \(Int64(limit))
+            """)
+    }
+
+    func commandRecords(_ query: PostgresQuery) async throws -> [CommandRecord] {
+        var records: [CommandRecord] = []
+        for try await (id, node, shard, action, payload, created, delivered) in try await database.client.query(query, logger: logger)
+            .decode((Int64, String, Int32, Int32, String, Date, Date?).self)
+        {
+            records.append(CommandRecord(id: id, nodeID: node, shard: Int(shard), actionID: Int(action),
+                                         requestPayload: payload, createdAt: created, deliveredAt: delivered))
+        }
+        return records
+    }
+
+    /// Marks commands delivered, under the shard's fence; returns the IDs this call marked (a
+    /// command already marked by anyone is not returned again), or nil if the fence failed.
+    public func markDelivered(_ ids: [Int64], shard: Int, epoch: Int64, at: Date) async throws -> Set<Int64>? {
+        guard !ids.isEmpty else { return [] }
+        let logger = self.logger
+        return try await database.transaction { connection in
+            var held: Int64?
+            for try await value in try await connection.query(
+                "SELECT epoch FROM shard_epochs WHERE shard = \(Int32(shard)) FOR SHARE", logger: logger
+            ).decode(Int64.self) {
+                held = value
+            }
+            guard held == epoch else { return nil }
+            var marked = Set<Int64>()
+            for try await id in try await connection.query(
+                """
+                UPDATE node_commands SET delivered_at = \(at)
+                WHERE id = ANY(\(ids)::int8[]) AND delivered_at IS NULL RETURNING id
+                """, logger: logger
+            ).decode(Int64.self) {
+                marked.insert(id)
+            }
+            return marked
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import IngestCore
+import PostgresNIO
+
+/// Read paths of the operator API. Results come back as JSON text built by PostgreSQL, so large
+/// entity lists go from the database to the client without a decode and re-encode here.
+extension PlacementStore {
+    /// Which nodes to list.
+    public struct NodeFilter: Sendable, Hashable {
+        public var kind: NodeKind?
+        public var online: Bool?
+        /// Return nodes whose ID sorts after this one (keyset pagination).
+        public var after: String?
+        public var limit: Int
+
+        public init(kind: NodeKind? = nil, online: Bool? = nil, after: String? = nil, limit: Int = 100) {
+            self.kind = kind
+            self.online = online
+            self.after = after
+            self.limit = limit
+        }
+    }
+
+    /// A page of nodes as a JSON array, and the cursor of the next page if there may be one.
+    public func listNodes(_ filter: NodeFilter) async throws -> (json: String, next: String?) {
+        let kind = filter.kind?.rawValue
+        let after = filter.after
+        let rows = try await database.client.query(
+            """
+            SELECT node_id, json_build_object(
+                'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
+                'first_seen', first_seen, 'last_seen', last_seen, 'offline_since', offline_since,
+                'last_report_id', last_report_id, 'last_report_at', last_report_at, 'beat_rate', beat_rate)::text
+            FROM nodes
+            WHERE (\(kind)::text IS NULL OR kind = \(kind)::text)
+              AND (\(filter.online)::bool IS NULL OR online = \(filter.online)::bool)
+              AND (\(after)::text IS NULL OR node_id > \(after)::text)
+            ORDER BY node_id
+            LIMIT \(Int64(filter.limit))
+            """, logger: logger)
+        var items: [String] = []
+        var last: String?
+        for try await (id, json) in rows.decode((String, String).self) {
+            items.append(json)
+            last = id
+        }
+        return ("[" + items.joined(separator: ",") + "]", items.count == filter.limit ? last : nil)
+    }
+
+    /// A node and everything stored about it as one JSON object, or nil if there is no such node.
+    /// `kinds` limits which entity lists are included (all when nil).
+    public func nodeDetail(_ nodeID: String, kinds: Set<EntityKind>? = nil, commandLimit: Int = 20) async throws -> String? {
+        var parts: [String] = []
+        let node = try await database.client.query(
+            """
+            SELECT json_build_object(
+                'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
+                'first_seen', first_seen, 'last_seen', last_seen, 'offline_since', offline_since,
+                'last_report_id', last_report_id, 'last_report_at', last_report_at, 'beat_rate', beat_rate)::text
+            FROM nodes WHERE node_id = \(nodeID)
+            """, logger: logger)
+        var nodeJSON: String?
+        for try await json in node.decode(String.self) { nodeJSON = json }
+        guard let nodeJSON else { return nil }
+        parts.append("\"node\":\(nodeJSON)")
+        var counts: [String] = []
+        for kind in EntityKind.allCases where kinds?.contains(kind) ?? true {
+            let json = try await entityList(kind, of: nodeID)
+            parts.append("\"\(kind.tableName)\":\(json.list)")
+            counts.append("\"\(kind.tableName)\":\(json.count)")
+        }
+        parts.append("\"counts\":{\(counts.joined(separator: ","))}")
+        let sample = try await database.client.query(
+            """
+            SELECT json_build_object('sampled_at', sampled_at, 'metrics', metrics)::text FROM metric_samples
+            WHERE node_id = \(nodeID) ORDER BY sampled_at DESC LIMIT 1
+            """, logger: logger)
+        var sampleJSON = "null"
+        for try await json in sample.decode(String.self) { sampleJSON = json }
+        parts.append("\"latest_metrics\":\(sampleJSON)")
+        let commands = try await database.client.query(
+            """
+            SELECT coalesce(json_agg(json_build_object('id', id, 'action_id', action_id,
+                'request_payload', request_payload, 'created_at', created_at, 'delivered_at', delivered_at)
+                ORDER BY id DESC), '[]')::text
+            FROM (SELECT * FROM node_commands WHERE node_id = \(nodeID) ORDER BY id DESC LIMIT \(Int64(commandLimit))) c
+            """, logger: logger)
+        for try await json in commands.decode(String.self) { parts.append("\"commands\":\(json)") }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    func entityList(_ kind: EntityKind, of nodeID: String) async throws -> (list: String, count: Int) {
+        let object: String
+        if kind == .connection {
+            object = "jsonb_build_object('source', source, 'destination', destination, 'first_seen', first_seen)"
+        } else {
+            object = """
+                jsonb_build_object('id', entity_id, 'first_seen', first_seen, 'changed_at', changed_at)
+                || (to_jsonb(t) - ARRAY['node_id', 'entity_key', 'entity_id', 'digest', 'body', 'first_seen', 'changed_at'])
+                || jsonb_build_object('metadata', body->'metadata', 'parents', body->'parents')
+                """
+        }
+        let order = kind == .connection ? "source, destination" : "entity_id"
+        var bindings = PostgresBindings()
+        bindings.append(nodeID)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT count(*), coalesce(jsonb_agg(\(object) ORDER BY \(order)), '[]'::jsonb)::text
+                FROM \(kind.tableName) t WHERE node_id = $1
+                """, binds: bindings)
+        for try await (count, json) in try await database.client.query(query, logger: logger).decode((Int64, String).self) {
+            return (json, Int(count))
+        }
+        return ("[]", 0)
+    }
+
+    /// Node counts by kind and liveness.
+    public func nodeCounts() async throws -> [(kind: String, online: Bool, count: Int)] {
+        var counts: [(String, Bool, Int)] = []
+        for try await (kind, online, count) in try await database.client.query(
+            "SELECT kind, online, count(*) FROM nodes GROUP BY kind, online ORDER BY kind, online", logger: logger
+        ).decode((String, Bool, Int64).self) {
+            counts.append((kind, online, Int(count)))
+        }
+        return counts
+    }
+}

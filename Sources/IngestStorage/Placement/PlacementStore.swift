@@ -1,0 +1,273 @@
+import Foundation
+import IngestCore
+import Logging
+import PostgresNIO
+
+/// A placement database: fencing epochs, nodes, current-state tables, the change log, metric
+/// samples and pending commands.
+public struct PlacementStore: Sendable {
+    public let database: Database
+    let logger: Logger
+
+    public init(database: Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    // MARK: Fencing
+
+    /// Raises the stored epoch of each shard to the given one; returns the shards this succeeded
+    /// for (a shard whose stored epoch is already higher belongs to a newer owner).
+    public func claim(_ shards: [(shard: Int, epoch: Int64)]) async throws -> Set<Int> {
+        guard !shards.isEmpty else { return [] }
+        let numbers = shards.map { Int32($0.shard) }
+        let epochs = shards.map(\.epoch)
+        let rows = try await database.client.query(
+            """
+            INSERT INTO shard_epochs AS e (shard, epoch)
+            SELECT * FROM UNNEST(\(numbers)::int4[], \(epochs)::int8[])
+            ON CONFLICT (shard) DO UPDATE SET epoch = EXCLUDED.epoch WHERE e.epoch <= EXCLUDED.epoch
+            RETURNING shard
+            """, logger: logger)
+        var claimed = Set<Int>()
+        for try await shard in rows.decode(Int32.self) { claimed.insert(Int(shard)) }
+        return claimed
+    }
+
+    /// Sets a shard's epoch outright (operator tooling and tests use it to fence a writer).
+    public func setEpoch(shard: Int, epoch: Int64) async throws {
+        try await database.execute(
+            """
+            INSERT INTO shard_epochs (shard, epoch) VALUES (\(Int32(shard)), \(epoch))
+            ON CONFLICT (shard) DO UPDATE SET epoch = EXCLUDED.epoch
+            """)
+    }
+
+    // MARK: The batch write
+
+    /// Writes one batch in one transaction that first locks and checks the epochs of every shard
+    /// in it. If any epoch moved, nothing is written and the stale shards are returned.
+    public func write(_ batch: BatchWrite) async throws -> BatchOutcome {
+        let logger = self.logger
+        return try await database.transaction { connection in
+            let shards = Array(batch.fences.keys)
+            var held: [Int32: Int64] = [:]
+            let fenceRows = try await connection.query(
+                "SELECT shard, epoch FROM shard_epochs WHERE shard = ANY(\(shards)::int4[]) FOR SHARE", logger: logger)
+            for try await (shard, epoch) in fenceRows.decode((Int32, Int64).self) { held[shard] = epoch }
+            let stale = batch.fences.filter { held[$0.key] != $0.value }.map(\.key).sorted()
+            guard stale.isEmpty else { return .stale(shards: stale) }
+            try await Self.writeRows(batch, on: connection, logger: logger)
+            return .committed
+        }
+    }
+
+    static func writeRows(_ batch: BatchWrite, on connection: PostgresConnection, logger: Logger) async throws {
+        let at = batch.at
+        if !batch.nodeIDs.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO nodes AS n (node_id, shard, kind, first_seen, last_seen, online, offline_since,
+                                        last_report_id, last_report_at, beat_rate)
+                SELECT u.id, u.shard, u.kind, \(at), \(at), true, NULL, u.report, \(at), u.beat
+                FROM UNNEST(\(batch.nodeIDs)::text[], \(batch.nodeShards)::int4[], \(batch.nodeKinds)::text[],
+                            \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[])
+                     AS u(id, shard, kind, report, beat)
+                ON CONFLICT (node_id) DO UPDATE SET shard = EXCLUDED.shard, kind = EXCLUDED.kind,
+                    last_seen = EXCLUDED.last_seen, online = true, offline_since = NULL,
+                    last_report_id = EXCLUDED.last_report_id, last_report_at = EXCLUDED.last_report_at,
+                    beat_rate = EXCLUDED.beat_rate
+                """, logger: logger
+            ).consume()
+        }
+        for kind in EntityKind.allCases {
+            if let rows = batch.deletions[kind], rows.count > 0 {
+                let table = kind.tableName
+                let idExpression = kind == .connection ? "t.source || ' -> ' || t.destination" : "t.entity_id"
+                try await connection.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM \(unescaped: table) t
+                        USING UNNEST(\(rows.nodeIDs)::text[], \(rows.keys)::int8[]) AS u(node, key)
+                        WHERE t.node_id = u.node AND t.entity_key = u.key
+                        RETURNING t.node_id, \(unescaped: idExpression) AS entity_id)
+                    INSERT INTO entity_changes (changed_at, node_id, kind, entity_id, change)
+                    SELECT \(at), node_id, \(kind.name), entity_id, 'vanished' FROM gone
+                    """, logger: logger
+                ).consume()
+            }
+            if let rows = batch.upserts[kind], rows.count > 0 {
+                if kind == .connection {
+                    try await connection.query(
+                        """
+                        INSERT INTO connections (node_id, entity_key, source, destination, first_seen)
+                        SELECT u.node, u.key, u.source, u.destination, \(at)
+                        FROM UNNEST(\(rows.nodeIDs)::text[], \(rows.keys)::int8[], \(rows.ids)::text[], \(rows.bodies)::text[])
+                             AS u(node, key, source, destination)
+                        ON CONFLICT (node_id, entity_key) DO UPDATE SET source = EXCLUDED.source,
+                            destination = EXCLUDED.destination
+                        """, logger: logger
+                    ).consume()
+                } else {
+                    try await connection.query(
+                        """
+                        INSERT INTO \(unescaped: kind.tableName) AS t
+                            (node_id, entity_key, entity_id, digest, body, first_seen, changed_at)
+                        SELECT u.node, u.key, u.id, u.digest, u.body::jsonb, \(at), \(at)
+                        FROM UNNEST(\(rows.nodeIDs)::text[], \(rows.keys)::int8[], \(rows.ids)::text[],
+                                    \(rows.digests)::int8[], \(rows.bodies)::text[]) AS u(node, key, id, digest, body)
+                        ON CONFLICT (node_id, entity_key) DO UPDATE SET entity_id = EXCLUDED.entity_id,
+                            digest = EXCLUDED.digest, body = EXCLUDED.body, changed_at = EXCLUDED.changed_at
+                        """, logger: logger
+                    ).consume()
+                }
+            }
+        }
+        if batch.changes.count > 0 {
+            let changes = batch.changes
+            try await connection.query(
+                """
+                INSERT INTO entity_changes (changed_at, node_id, kind, entity_id, change)
+                SELECT \(at), u.node, u.kind, u.id, u.change
+                FROM UNNEST(\(changes.nodeIDs)::text[], \(changes.kinds)::text[], \(changes.entityIDs)::text[],
+                            \(changes.changes)::text[]) AS u(node, kind, id, change)
+                """, logger: logger
+            ).consume()
+        }
+        if !batch.sampleNodeIDs.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO metric_samples (sampled_at, node_id, metrics)
+                SELECT \(at), u.node, u.metrics::jsonb
+                FROM UNNEST(\(batch.sampleNodeIDs)::text[], \(batch.sampleMetrics)::text[]) AS u(node, metrics)
+                """, logger: logger
+            ).consume()
+        }
+    }
+
+    // MARK: Loading state
+
+    /// A node row as a worker needs it.
+    public struct NodeRecord: Sendable, Hashable {
+        public var nodeID: String
+        public var shard: Int
+        public var kind: String
+        public var lastSeen: Date
+        public var online: Bool
+        public var lastReportID: String?
+        public var beatRate: Int
+    }
+
+    /// The nodes of the given shards.
+    public func nodes(inShards shards: [Int]) async throws -> [NodeRecord] {
+        guard !shards.isEmpty else { return [] }
+        return try await nodeRecords(
+            "SELECT node_id, shard, kind, last_seen, online, last_report_id, beat_rate FROM nodes WHERE shard = ANY(\(shards.map { Int32($0) })::int4[])")
+    }
+
+    /// The named nodes (those that exist).
+    public func nodes(named nodeIDs: [String]) async throws -> [NodeRecord] {
+        guard !nodeIDs.isEmpty else { return [] }
+        return try await nodeRecords(
+            "SELECT node_id, shard, kind, last_seen, online, last_report_id, beat_rate FROM nodes WHERE node_id = ANY(\(nodeIDs)::text[])")
+    }
+
+    func nodeRecords(_ query: PostgresQuery) async throws -> [NodeRecord] {
+        var records: [NodeRecord] = []
+        for try await (id, shard, kind, lastSeen, online, report, beat) in try await database.client.query(query, logger: logger)
+            .decode((String, Int32, String, Date, Bool, String?, Int32).self)
+        {
+            records.append(NodeRecord(nodeID: id, shard: Int(shard), kind: kind, lastSeen: lastSeen, online: online,
+                                      lastReportID: report, beatRate: Int(beat)))
+        }
+        return records
+    }
+
+    /// The stored entity keys and digests of each named node: what its next report is diffed
+    /// against after a restart or a shard move. Nodes without entities get an empty snapshot.
+    public func snapshots(of nodeIDs: [String]) async throws -> [String: NodeSnapshot] {
+        guard !nodeIDs.isEmpty else { return [:] }
+        let selects = EntityKind.allCases.map { kind in
+            let digest = kind == .connection ? "0::int8" : "digest"
+            return "SELECT node_id, \(kind.rawValue)::int2 AS kind, entity_key, \(digest) AS digest FROM \(kind.tableName) WHERE node_id = ANY($1::text[])"
+        }
+        var bindings = PostgresBindings()
+        bindings.append(nodeIDs)
+        let query = PostgresQuery(unsafeSQL: selects.joined(separator: " UNION ALL "), binds: bindings)
+        var entries: [String: [(key: UInt64, kind: EntityKind, digest: UInt64)]] = [:]
+        for nodeID in nodeIDs { entries[nodeID] = [] }
+        for try await (nodeID, kind, key, digest) in try await database.client.query(query, logger: logger)
+            .decode((String, Int16, Int64, Int64).self)
+        {
+            guard let kind = EntityKind(rawValue: UInt8(truncatingIfNeeded: kind)) else { continue }
+            entries[nodeID, default: []].append((UInt64(bitPattern: key), kind, UInt64(bitPattern: digest)))
+        }
+        return entries.mapValues { NodeSnapshot(entries: $0) }
+    }
+
+    // MARK: Liveness and retention
+
+    /// Marks nodes offline as of `at`.
+    public func markOffline(_ nodeIDs: [String], at: Date) async throws {
+        guard !nodeIDs.isEmpty else { return }
+        try await database.execute(
+            "UPDATE nodes SET online = false, offline_since = \(at) WHERE node_id = ANY(\(nodeIDs)::text[]) AND online")
+    }
+
+    /// Deletes nodes past retention with everything stored about them, under the shards' fences.
+    public func expire(_ nodeIDs: [String], fences: [Int32: Int64]) async throws -> BatchOutcome {
+        guard !nodeIDs.isEmpty else { return .committed }
+        let logger = self.logger
+        return try await database.transaction { connection in
+            let shards = Array(fences.keys)
+            var held: [Int32: Int64] = [:]
+            for try await (shard, epoch) in try await connection.query(
+                "SELECT shard, epoch FROM shard_epochs WHERE shard = ANY(\(shards)::int4[]) FOR SHARE", logger: logger
+            ).decode((Int32, Int64).self) {
+                held[shard] = epoch
+            }
+            let stale = fences.filter { held[$0.key] != $0.value }.map(\.key).sorted()
+            guard stale.isEmpty else { return .stale(shards: stale) }
+            for table in EntityKind.allCases.map(\.tableName) + ["node_commands", "nodes"] {
+                try await connection.query(
+                    "DELETE FROM \(unescaped: table) WHERE node_id = ANY(\(nodeIDs)::text[])", logger: logger
+                ).consume()
+            }
+            return .committed
+        }
+    }
+
+    // MARK: Partitions
+
+    /// Creates the daily partitions of the change log and the metric samples for the UTC days
+    /// holding `dates`, if missing. Partitions are named `<table>_yyyyMMdd`.
+    public func ensurePartitions(for dates: [Date]) async throws {
+        for day in Set(dates.map(PartitionDay.init)) {
+            for table in ["entity_changes", "metric_samples"] {
+                try await database.execute(
+                    PostgresQuery(unsafeSQL: """
+                        CREATE TABLE IF NOT EXISTS \(table)_\(day.name) PARTITION OF \(table)
+                        FOR VALUES FROM ('\(day.start) 00:00:00+00') TO ('\(day.next.start) 00:00:00+00')
+                        """))
+            }
+        }
+    }
+
+    /// Drops daily partitions whose whole day is before `cutoffDay` (`yyyyMMdd`); returns their names.
+    @discardableResult
+    public func dropPartitions(before cutoffDay: String) async throws -> [String] {
+        let rows = try await database.client.query(
+            """
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN ('entity_changes', 'metric_samples')
+            """, logger: logger)
+        var dropped: [String] = []
+        for try await name in rows.decode(String.self) {
+            let day = String(name.suffix(8))
+            guard day.allSatisfy(\.isNumber), day < cutoffDay else { continue }
+            try await database.execute(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"))
+            dropped.append(name)
+        }
+        return dropped
+    }
+}
