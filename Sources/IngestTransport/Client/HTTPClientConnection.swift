@@ -1,0 +1,213 @@
+import IngestCore
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+
+/// A response as a client receives it.
+public struct ClientResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
+
+    /// The body as UTF-8 text.
+    public var text: String { String(buffer: body) }
+}
+
+/// One client connection to an HTTPS server: HTTP/2 (requests multiplexed as streams) or
+/// HTTP/1.1 (requests pipelined in order). Used by the load-test fleet and the tests.
+public final class HTTPClientConnection: Sendable {
+    enum Transport {
+        case http2(NIOHTTP2Handler.StreamMultiplexer)
+        case http1
+    }
+
+    /// The underlying TCP channel.
+    public let channel: any Channel
+    let transport: Transport
+    let authority: String
+
+    init(channel: any Channel, transport: Transport, authority: String) {
+        self.channel = channel
+        self.transport = transport
+        self.authority = authority
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    public var isHTTP2: Bool {
+        if case .http2 = transport { return true }
+        return false
+    }
+
+    /// Connects with TLS; `http2` picks the protocol (the context's ALPN list must offer it).
+    /// `serverName` is used for SNI and certificate checks (nil: the certificate's IP addresses).
+    public static func connect(
+        host: String, port: Int, tls: NIOSSLContext, serverName: String?, http2: Bool,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: Duration = .seconds(10)
+    ) async throws -> HTTPClientConnection {
+        let multiplexerPromise = group.next().makePromise(of: NIOHTTP2Handler.StreamMultiplexer?.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.milliseconds(connectTimeout.milliseconds))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        if http2 {
+                            var connection = NIOHTTP2Handler.ConnectionConfiguration()
+                            connection.initialSettings = [
+                                HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+                                HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
+                                HTTP2Setting(parameter: .enablePush, value: 0),
+                            ]
+                            connection.targetWindowSize = 1 << 22
+                            var stream = NIOHTTP2Handler.StreamConfiguration()
+                            stream.targetWindowSize = 1 << 20
+                            let multiplexer = try sync.configureHTTP2Pipeline(
+                                mode: .client, connectionConfiguration: connection, streamConfiguration: stream,
+                                inboundStreamInitializer: { $0.close() })
+                            multiplexerPromise.succeed(multiplexer)
+                        } else {
+                            try sync.addHTTPClientHandlers()
+                            try sync.addHandler(PipelinedResponseHandler())
+                            multiplexerPromise.succeed(nil)
+                        }
+                    }
+                }
+                .connect(host: host, port: port).get()
+        } catch {
+            multiplexerPromise.fail(error)
+            throw error
+        }
+        let multiplexer = try await multiplexerPromise.futureResult.get()
+        let authority = port == 443 ? (serverName ?? host) : "\(serverName ?? host):\(port)"
+        return HTTPClientConnection(
+            channel: channel, transport: multiplexer.map { .http2($0) } ?? .http1, authority: authority)
+    }
+
+    /// Sends one request and waits for its whole response.
+    public func request(
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil
+    ) async throws -> ClientResponse {
+        var headers = headers
+        headers.replaceOrAdd(name: "host", value: authority)
+        if let body {
+            headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        } else if method == .POST || method == .PUT {
+            headers.replaceOrAdd(name: "content-length", value: "0")
+        }
+        let head = HTTPRequestHead(version: isHTTP2 ? .http2 : .http1_1, method: method, uri: path, headers: headers)
+        let promise = channel.eventLoop.makePromise(of: ClientResponse.self)
+        switch transport {
+        case .http2(let multiplexer):
+            multiplexer.createStreamChannel { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandlers(
+                        HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https), StreamResponseHandler(promise: promise))
+                }
+            }.whenComplete { result in
+                switch result {
+                case .success(let stream):
+                    stream.write(HTTPClientRequestPart.head(head), promise: nil)
+                    if let body { stream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+                    stream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                case .failure(let error):
+                    promise.fail(error)
+                }
+            }
+        case .http1:
+            let channel = self.channel
+            channel.eventLoop.execute {
+                guard let handler = try? channel.pipeline.syncOperations.handler(type: PipelinedResponseHandler.self) else {
+                    promise.fail(ChannelError.ioOnClosedChannel)
+                    return
+                }
+                handler.enqueue(promise)
+                channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { promise.fail($0) }
+            }
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Whether the connection is still open.
+    public var isActive: Bool { channel.isActive }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Collects one HTTP/2 stream's response.
+final class StreamResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    let promise: EventLoopPromise<ClientResponse>
+    var head: HTTPResponseHead?
+    var body: ByteBuffer?
+
+    init(promise: EventLoopPromise<ClientResponse>) { self.promise = promise }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body(var chunk):
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            if let head {
+                promise.succeed(ClientResponse(status: head.status, headers: head.headers, body: body ?? ByteBuffer()))
+            }
+            self.head = nil
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.eof)
+        context.fireChannelInactive()
+    }
+}
+
+/// Matches HTTP/1.1 responses to pipelined requests, in order.
+final class PipelinedResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    var waiting = CircularBuffer<EventLoopPromise<ClientResponse>>()
+    var head: HTTPResponseHead?
+    var body: ByteBuffer?
+
+    func enqueue(_ promise: EventLoopPromise<ClientResponse>) { waiting.append(promise) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): self.head = head
+        case .body(var chunk):
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            if let head, let promise = waiting.popFirst() {
+                promise.succeed(ClientResponse(status: head.status, headers: head.headers, body: body ?? ByteBuffer()))
+            }
+            head = nil
+            body = nil
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        while let promise = waiting.popFirst() { promise.fail(error) }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        while let promise = waiting.popFirst() { promise.fail(ChannelError.eof) }
+        context.fireChannelInactive()
+    }
+}

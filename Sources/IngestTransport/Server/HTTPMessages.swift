@@ -1,0 +1,114 @@
+import NIOCore
+import NIOHTTP1
+
+/// A complete request, as the server hands it to its responder.
+public struct HTTPRequest: Sendable {
+    public var method: HTTPMethod
+    /// The path without the query string.
+    public var path: Substring
+    /// The query string (after `?`), if any.
+    public var query: Substring?
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
+    /// Whether the request came over HTTP/2.
+    public var isHTTP2: Bool
+
+    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: ByteBuffer, isHTTP2: Bool) {
+        self.method = method
+        if let mark = uri.firstIndex(of: "?") {
+            path = uri[..<mark]
+            query = uri[uri.index(after: mark)...]
+        } else {
+            path = Substring(uri)
+            query = nil
+        }
+        self.headers = headers
+        self.body = body
+        self.isHTTP2 = isHTTP2
+    }
+
+    /// The value of a query parameter (percent-decoding `+` and `%XX`), if present.
+    public func queryParameter(_ name: String) -> String? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.first.map(String.init)?.removingFormEncoding == name {
+                return parts.count > 1 ? String(parts[1]).removingFormEncoding : ""
+            }
+        }
+        return nil
+    }
+}
+
+extension String {
+    /// The string with `+` as space and `%XX` escapes decoded (invalid escapes kept as they are).
+    var removingFormEncoding: String {
+        var bytes: [UInt8] = []
+        var iterator = Array(utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A response to write.
+public struct HTTPResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer = ByteBuffer()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response.
+    public static func json(_ status: HTTPResponseStatus, _ text: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["content-type": "application/json"], body: ByteBuffer(string: text))
+    }
+
+    /// A plain-text response.
+    public static func text(_ status: HTTPResponseStatus, _ text: String) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["content-type": "text/plain; charset=utf-8"], body: ByteBuffer(string: text))
+    }
+}
+
+/// Completes one request: call ``respond(_:)`` exactly once, from any thread.
+public struct ResponseWriter: Sendable {
+    let eventLoop: any EventLoop
+    let write: @Sendable (HTTPResponse) -> Void
+
+    /// The event loop of the request's channel.
+    public var loop: any EventLoop { eventLoop }
+
+    /// Sends the response (hopping to the channel's event loop if needed).
+    public func respond(_ response: HTTPResponse) {
+        if eventLoop.inEventLoop {
+            write(response)
+        } else {
+            eventLoop.execute { write(response) }
+        }
+    }
+}
+
+/// What the server calls for each request.
+public protocol HTTPResponder: Sendable {
+    /// The largest body accepted for a request with this head. Larger bodies are refused with
+    /// ``bodyTooLarge(_:limit:)`` as soon as the limit is passed, before they are read whole.
+    func bodyLimit(for head: HTTPRequestHead) -> Int
+    /// The response to a body over the limit.
+    func bodyTooLarge(_ head: HTTPRequestHead, limit: Int) -> HTTPResponse
+    /// Handles a complete request; called on the channel's event loop.
+    func handle(_ request: HTTPRequest, writer: ResponseWriter)
+}

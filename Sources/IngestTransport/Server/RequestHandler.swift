@@ -1,0 +1,111 @@
+import NIOCore
+import NIOHTTP1
+
+/// Collects one request at a time (an HTTP/1.1 connection or one HTTP/2 stream) up to the
+/// responder's body limit, hands it over and writes the response.
+final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum State {
+        case idle
+        case receiving(head: HTTPRequestHead, body: ByteBuffer?, limit: Int)
+        /// The body passed the limit; the rest of the request is dropped.
+        case discarding
+        case responding
+    }
+
+    let responder: any HTTPResponder
+    let isHTTP2: Bool
+    let activity: ServerActivity
+    var state = State.idle
+
+    init(responder: any HTTPResponder, isHTTP2: Bool, activity: ServerActivity) {
+        self.responder = responder
+        self.isHTTP2 = isHTTP2
+        self.activity = activity
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let limit = responder.bodyLimit(for: head)
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+                refuse(context: context, head: head, limit: limit)
+            } else {
+                state = .receiving(head: head, body: nil, limit: limit)
+            }
+        case .body(var chunk):
+            guard case .receiving(let head, var body, let limit) = state else { return }
+            let total = (body?.readableBytes ?? 0) + chunk.readableBytes
+            if total > limit {
+                refuse(context: context, head: head, limit: limit)
+                return
+            }
+            if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)
+            }
+            state = .receiving(head: head, body: body, limit: limit)
+        case .end:
+            switch state {
+            case .receiving(let head, let body, _):
+                state = .responding
+                let request = HTTPRequest(
+                    method: head.method, uri: head.uri, headers: head.headers,
+                    body: body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: isHTTP2)
+                activity.requestStarted()
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let keepAlive = head.isKeepAlive
+                responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop) { response in
+                    let (handler, context) = bound.value
+                    handler.write(response, keepAlive: keepAlive, context: context)
+                    handler.activity.requestFinished()
+                })
+            case .discarding:
+                state = .idle
+            case .idle, .responding:
+                break
+            }
+        }
+    }
+
+    /// Answers a body over the limit at once and stops reading the request.
+    func refuse(context: ChannelHandlerContext, head: HTTPRequestHead, limit: Int) {
+        state = .discarding
+        var response = responder.bodyTooLarge(head, limit: limit)
+        if !isHTTP2 {
+            // The unread rest of the body would be taken for the next request: close instead.
+            response.headers.replaceOrAdd(name: "connection", value: "close")
+        }
+        writeParts(response, context: context)
+        if !isHTTP2 {
+            context.close(promise: nil)
+        }
+    }
+
+    func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        guard case .responding = state else { return }
+        state = .idle
+        var response = response
+        if !isHTTP2 && !keepAlive { response.headers.replaceOrAdd(name: "connection", value: "close") }
+        writeParts(response, context: context)
+        if !isHTTP2 && !keepAlive { context.close(promise: nil) }
+    }
+
+    func writeParts(_ response: HTTPResponse, context: ChannelHandlerContext) {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        let head = HTTPResponseHead(version: isHTTP2 ? .http2 : .http1_1, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
