@@ -60,6 +60,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "IngestWorker",
+            dependencies: [
+                "IngestCore", "IngestStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "IngestCoordinator",
+            dependencies: [
+                "IngestCore", "IngestStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "console",
             dependencies: [

@@ -1,0 +1,122 @@
+import IngestCore
+import IngestStorage
+
+/// Turns a lane's reports into one ``BatchWrite``: diffs each report against its node's last
+/// snapshot and collects only what changed, plus the node rows and due metric samples.
+///
+/// A batch holds at most one report per node; a second report of a node in the same batch is
+/// deferred to the next one, so a node's writes never conflict inside a statement.
+struct BatchBuilder {
+    let now: Timestamp
+    let sampleInterval: Duration
+    private(set) var write: BatchWrite
+    /// The lane state of each node after this batch commits.
+    private(set) var next: [String: LaneNode] = [:]
+    /// Items that write (in order).
+    private(set) var writing: [LaneItem] = []
+    /// Items acknowledged without a write: their report ID is the node's last stored one.
+    private(set) var duplicates: [LaneItem] = []
+    /// Items for the next batch (a second report of a node already in this one).
+    private(set) var deferred: [LaneItem] = []
+    /// Items refused because another item fenced their shard at a newer epoch.
+    private(set) var superseded: [LaneItem] = []
+
+    init(now: Timestamp, sampleInterval: Duration) {
+        self.now = now
+        self.sampleInterval = sampleInterval
+        self.write = BatchWrite(at: now.date)
+    }
+
+    /// Adds `items` (in arrival order) given the lane's current node state.
+    mutating func add(_ items: [LaneItem], current: [String: LaneNode]) {
+        // The newest epoch seen per shard wins; older items of that shard are stale already.
+        var epochs: [Int: Int64] = [:]
+        for item in items { epochs[item.shard] = max(epochs[item.shard] ?? .min, item.epoch) }
+        // The report ID each node writes in this batch.
+        var writingReport: [String: String?] = [:]
+        for item in items {
+            let nodeID = item.report.nodeID
+            let reportID = item.report.reportID
+            if item.epoch != epochs[item.shard] {
+                superseded.append(item)
+            } else if let written = writingReport[nodeID] {
+                if reportID != nil && reportID == written { duplicates.append(item) } else { deferred.append(item) }
+            } else if let reportID, reportID == current[nodeID]?.lastReportID {
+                duplicates.append(item)
+            } else {
+                add(item, previous: current[nodeID])
+                writingReport[nodeID] = .some(reportID)
+            }
+        }
+    }
+
+    private mutating func add(_ item: LaneItem, previous: LaneNode?) {
+        let report = item.report
+        let diff = ReportDiff(previous: previous?.snapshot, report: report)
+        write.fences[Int32(item.shard)] = item.epoch
+        write.nodeIDs.append(report.nodeID)
+        write.nodeShards.append(Int32(item.shard))
+        write.nodeKinds.append(report.nodeKind.rawValue)
+        write.nodeReportIDs.append(report.reportID)
+        write.nodeBeatRates.append(Int32(item.beatRate))
+        for index in diff.appeared { upsert(report.entities[Int(index)], of: report, change: "appeared") }
+        for index in diff.changed { upsert(report.entities[Int(index)], of: report, change: "changed") }
+        for vanished in diff.vanished {
+            write.deletions[vanished.kind, default: BatchWrite.KeyRows()].nodeIDs.append(report.nodeID)
+            write.deletions[vanished.kind, default: BatchWrite.KeyRows()].keys.append(Int64(bitPattern: vanished.key))
+        }
+        var lastSample = previous?.lastSample
+        if lastSample.map({ now.since($0) >= sampleInterval }) ?? true, let sample = Self.sample(of: report) {
+            write.sampleNodeIDs.append(report.nodeID)
+            write.sampleMetrics.append(sample)
+            lastSample = now
+        }
+        next[report.nodeID] = LaneNode(
+            shard: item.shard, snapshot: diff.next, lastReportID: report.reportID, lastSample: lastSample)
+        writing.append(item)
+    }
+
+    private mutating func upsert(_ entity: ParsedEntity, of report: ParsedReport, change: String) {
+        var rows = write.upserts[entity.kind] ?? BatchWrite.EntityRows()
+        let id: String
+        rows.nodeIDs.append(report.nodeID)
+        rows.keys.append(Int64(bitPattern: entity.key))
+        rows.digests.append(Int64(bitPattern: entity.digest))
+        if entity.kind == .connection {
+            let source = report.string(entity.id, escaped: entity.escaped)
+            let destination = report.string(entity.peer, escaped: entity.escaped)
+            rows.ids.append(source)
+            rows.bodies.append(destination)
+            id = source + " -> " + destination
+        } else {
+            id = report.string(entity.id, escaped: entity.escaped)
+            rows.ids.append(id)
+            rows.bodies.append(report.rawString(entity.body))
+        }
+        write.upserts[entity.kind] = rows
+        write.changes.nodeIDs.append(report.nodeID)
+        write.changes.kinds.append(entity.kind.name)
+        write.changes.entityIDs.append(id)
+        write.changes.changes.append(change)
+    }
+
+    /// The report's volatile metrics as one JSON document,
+    /// `{"<kind>": {"<entity id>": {"cpu_usage": …, "memory_usage": …, "uptime": …, "open_files_count": …}}}`,
+    /// built from the raw JSON text of the IDs and values; nil if no entity carries a metric.
+    static func sample(of report: ParsedReport) -> String? {
+        var byKind: [EntityKind: [String]] = [:]
+        var order: [EntityKind] = []
+        for entity in report.entities where !entity.metrics.isEmpty {
+            var fields: [String] = []
+            let metrics = entity.metrics
+            for (name, span) in [("cpu_usage", metrics.cpuUsage), ("memory_usage", metrics.memoryUsage),
+                                 ("uptime", metrics.uptime), ("open_files_count", metrics.openFiles)] where !span.isEmpty {
+                fields.append("\"\(name)\":\(report.rawString(span))")
+            }
+            if byKind[entity.kind] == nil { order.append(entity.kind) }
+            byKind[entity.kind, default: []].append("\"\(report.rawString(entity.id))\":{\(fields.joined(separator: ","))}")
+        }
+        guard !order.isEmpty else { return nil }
+        return "{" + order.map { "\"\($0.name)\":{\(byKind[$0]!.joined(separator: ","))}" }.joined(separator: ",") + "}"
+    }
+}

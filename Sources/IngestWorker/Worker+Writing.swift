@@ -1,0 +1,132 @@
+import Foundation
+import IngestCore
+import IngestStorage
+
+extension Worker {
+    /// Writes the lane's batches until the lane is closed and drained.
+    func runLane(_ lane: WriteLane) async {
+        while let items = await lane.nextBatch(limit: configuration.maxBatchReports, linger: configuration.batchLinger) {
+            await write(items, lane: lane)
+        }
+    }
+
+    /// Writes one batch: diff, one fenced transaction, then acknowledge. Items on shards that
+    /// moved fail with 503 (the sensor resends next beat); a batch the database refuses for its
+    /// data is retried report by report so one bad report cannot sink the others.
+    func write(_ items: [LaneItem], lane: WriteLane) async {
+        let now = clock.now()
+        // Nodes this lane has no state for (first report since start or since the shard came here).
+        let known = lane.nodes.withLock { nodes in Set(items.map(\.report.nodeID).filter { nodes[$0] != nil }) }
+        let unknown = Array(Set(items.map(\.report.nodeID)).subtracting(known))
+        if !unknown.isEmpty {
+            do {
+                let snapshots = try await placement.snapshots(of: unknown)
+                let records = Dictionary(try await placement.nodes(named: unknown).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+                lane.nodes.withLock { nodes in
+                    for item in items where unknown.contains(item.report.nodeID) {
+                        let id = item.report.nodeID
+                        guard nodes[id] == nil else { continue }
+                        nodes[id] = LaneNode(
+                            shard: item.shard, snapshot: snapshots[id] ?? NodeSnapshot(),
+                            lastReportID: records[id]?.lastReportID, lastSample: nil)
+                    }
+                }
+            } catch {
+                logger.warning("could not load node state", metadata: ["error": "\(String(reflecting: error))"])
+                finish(items, with: .failure(.unavailable))
+                return
+            }
+        }
+        let current = lane.nodes.withLock { nodes in
+            Dictionary(items.compactMap { item in nodes[item.report.nodeID].map { (item.report.nodeID, $0) } },
+                       uniquingKeysWith: { first, _ in first })
+        }
+        var builder = BatchBuilder(now: now, sampleInterval: configuration.metricSampleInterval)
+        builder.add(items, current: current)
+        lane.requeueFront(builder.deferred)
+        finish(builder.superseded, with: .failure(.shardMoved))
+        guard !builder.writing.isEmpty else {
+            finishCommitted(builder.duplicates, writes: [], rows: 0, changes: 0, samples: 0)
+            return
+        }
+        do {
+            try await ensurePartition(for: now, lane: lane)
+            switch try await placement.write(builder.write) {
+            case .committed:
+                lane.nodes.withLock { nodes in nodes.merge(builder.next) { _, new in new } }
+                finishCommitted(
+                    builder.writing + builder.duplicates, writes: builder.writing, rows: builder.write.entityRowCount,
+                    changes: builder.write.changes.count + builder.write.deletions.values.reduce(0) { $0 + $1.count },
+                    samples: builder.write.sampleNodeIDs.count)
+            case .stale(let shards):
+                let staleShards = Set(shards.map(Int.init))
+                lost(shards: Dictionary(
+                    builder.writing.filter { staleShards.contains($0.shard) }.map { ($0.shard, $0.epoch) },
+                    uniquingKeysWith: { $1 }))
+                let moved = (builder.writing + builder.duplicates).filter { staleShards.contains($0.shard) }
+                finish(moved, with: .failure(.shardMoved))
+                let remaining = (builder.writing + builder.duplicates).filter { !staleShards.contains($0.shard) }
+                if !remaining.isEmpty { await write(remaining, lane: lane) }
+            }
+        } catch {
+            let retryable = builder.writing + builder.duplicates
+            if isDataError(error) && retryable.count > 1 {
+                logger.warning("a batch was refused for its data; writing its reports one by one",
+                               metadata: ["reports": "\(retryable.count)", "sqlstate": "\(sqlState(of: error) ?? "")"])
+                for item in retryable { await write([item], lane: lane) }
+                return
+            }
+            if isDataError(error) {
+                logger.warning("a report could not be stored", metadata: [
+                    "node": "\(retryable.first?.report.nodeID ?? "")", "sqlstate": "\(sqlState(of: error) ?? "")"])
+                finish(retryable, with: .failure(.invalidRequest(
+                    "the report could not be stored (SQLSTATE \(sqlState(of: error) ?? "?")); nothing of it was written")))
+            } else {
+                logger.warning("batch write failed", metadata: ["error": "\(String(reflecting: error))"])
+                finish(retryable, with: .failure(.unavailable))
+            }
+        }
+    }
+
+    /// Creates the change-log partition of `now`'s day once per lane and day.
+    func ensurePartition(for now: Timestamp, lane: WriteLane) async throws {
+        let day = now.milliseconds / 86_400_000
+        guard !lane.partitionDays.withLock({ $0.contains(day) }) else { return }
+        try await placement.ensurePartitions(for: [now.date])
+        lane.partitionDays.withLock { _ = $0.insert(day) }
+    }
+
+    /// Records committed reports in the registry and acknowledges them.
+    func finishCommitted(_ items: [LaneItem], writes: [LaneItem], rows: Int, changes: Int, samples: Int) {
+        let now = clock.now()
+        state.withLock { state in
+            state.pending -= items.count
+            state.stats.reportsCommitted += writes.count
+            state.stats.duplicatesAcknowledged += items.count - writes.count
+            state.stats.entityRowsWritten += rows
+            state.stats.changeRowsWritten += changes
+            state.stats.samplesWritten += samples
+            if !writes.isEmpty { state.stats.batchesCommitted += 1 }
+            for item in items {
+                let report = item.report
+                guard state.owned[item.shard] == item.epoch else { continue }
+                if state.nodes[report.nodeID] == nil {
+                    state.nodes[report.nodeID] = NodeEntry(
+                        shard: item.shard, kind: report.nodeKind,
+                        liveness: NodeLiveness(lastBeat: now, beatRate: item.beatRate))
+                }
+                state.nodes[report.nodeID]!.kind = report.nodeKind
+                state.nodes[report.nodeID]!.lastReportID = report.reportID
+                _ = state.nodes[report.nodeID]!.liveness.beat(at: now, beatRate: item.beatRate)
+            }
+        }
+        for item in items { item.completion(.success(item.beatRate)) }
+    }
+
+    /// Answers items that were not committed.
+    func finish(_ items: [LaneItem], with result: Result<Int, IngestError>) {
+        guard !items.isEmpty else { return }
+        state.withLock { $0.pending -= items.count }
+        for item in items { item.completion(result) }
+    }
+}

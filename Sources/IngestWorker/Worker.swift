@@ -1,0 +1,212 @@
+import Foundation
+import IngestCore
+import IngestStorage
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The shard worker: owns a set of shards and, for their nodes, keeps the last snapshot, pending
+/// commands and liveness in memory; writes only what changed, in fenced batches; acknowledges
+/// after commit.
+///
+/// ## Overview
+/// - ``submit(_:shard:epoch:completion:)`` checks that the worker owns the shard at that epoch
+///   and that the backlog has room (503 otherwise), then queues the report on the write lane of
+///   its shard. Each lane writes one batch at a time (see `Worker+Writing.swift`).
+/// - ``controls(_:shard:epoch:completion:)`` answers from memory; only handing out a command
+///   touches the database, to mark it delivered before the sensor sees it.
+/// - Background loops heartbeat the member row, follow the shard map and claim new shards by
+///   raising their epochs, sweep liveness and keep the change-log partitions.
+public final class Worker: ShardOwner, Service {
+    struct NodeEntry {
+        var shard: Int
+        var kind: NodeKind
+        var liveness: NodeLiveness
+        var lastReportID: String?
+        var commands: [AgentCommand] = []
+    }
+
+    struct State {
+        /// Shards owned, with the epoch claimed.
+        var owned: [Int: Int64] = [:]
+        var nodes: [String: NodeEntry] = [:]
+        var beatRate: BeatRateController
+        /// Reports accepted and not yet answered.
+        var pending = 0
+        var accepting = true
+        var mapVersion: Int64 = -1
+        var stats = WorkerStats()
+    }
+
+    public let configuration: WorkerConfiguration
+    /// This run of the worker: a new value every start, so the coordinator can fence a previous run.
+    public let incarnation: Int64
+    let placement: PlacementStore
+    let catalog: CatalogStore
+    let clock: any IngestClock
+    let lanes: [WriteLane]
+    let state: Mutex<State>
+    let logger: Logger
+
+    public init(
+        configuration: WorkerConfiguration, catalog: CatalogStore, placement: PlacementStore,
+        clock: any IngestClock = SystemClock(), logger: Logger
+    ) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.placement = placement
+        self.clock = clock
+        self.logger = logger
+        self.incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000) ^ Int64.random(in: 0..<(1 << 20))
+        self.lanes = (0..<configuration.writeLanes).map { WriteLane(index: $0) }
+        self.state = Mutex(State(beatRate: BeatRateController(configuration: configuration.beatRate)))
+    }
+
+    // MARK: ShardOwner
+
+    public func submit(
+        _ report: ParsedReport, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
+    ) {
+        let now = clock.now()
+        let capacity = configuration.maxPendingReports
+        enum Decision {
+            case refuse(IngestError)
+            case duplicate(beatRate: Int)
+            case enqueue(beatRate: Int)
+        }
+        let decision: Decision = state.withLock { state in
+            if let failure = state.refusal(shard: shard, epoch: epoch) {
+                if failure.code == .shardMoved { state.stats.reportsFenced += 1 }
+                return .refuse(failure)
+            }
+            let beatRate = state.beatRate.observe(backlog: state.pending, capacity: capacity, now: now)
+            if let id = report.reportID, state.nodes[report.nodeID]?.lastReportID == id {
+                state.stats.duplicatesAcknowledged += 1
+                _ = state.nodes[report.nodeID]!.liveness.beat(at: now, beatRate: beatRate)
+                return .duplicate(beatRate: beatRate)
+            }
+            guard state.pending < capacity else {
+                state.stats.reportsShed += 1
+                return .refuse(.overloaded)
+            }
+            state.pending += 1
+            return .enqueue(beatRate: beatRate)
+        }
+        switch decision {
+        case .refuse(let error):
+            completion(.failure(error))
+        case .duplicate(let beatRate):
+            // A resend of the last committed report: acknowledged without a write.
+            completion(.success(beatRate))
+        case .enqueue(let beatRate):
+            let item = LaneItem(report: report, shard: shard, epoch: epoch, beatRate: beatRate, completion: completion)
+            if !lanes[shard % lanes.count].enqueue(item) {
+                state.withLock { $0.pending -= 1 }
+                completion(.failure(.unavailable))
+            }
+        }
+    }
+
+    public func controls(
+        _ request: ControlsRequest, shard: Int, epoch: Int64,
+        completion: @escaping @Sendable (Result<AgentControls, IngestError>) -> Void
+    ) {
+        let now = clock.now()
+        let kind: NodeKind = request.route == .kubernetesCluster ? .kubernetesCluster : .host
+        let decision: Result<(beatRate: Int, deliver: [AgentCommand]), IngestError> = state.withLock { state in
+            if let failure = state.refusal(shard: shard, epoch: epoch) { return .failure(failure) }
+            let beatRate = state.beatRate.beatRate
+            var node = state.nodes[request.nodeID]
+                ?? NodeEntry(shard: shard, kind: kind, liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))
+            _ = node.liveness.beat(at: now, beatRate: beatRate)
+            let (deliver, keep) = CommandSelection.select(node.commands, availableWorkload: request.availableWorkload)
+            node.commands = keep
+            state.nodes[request.nodeID] = node
+            return .success((beatRate, deliver))
+        }
+        switch decision {
+        case .failure(let error):
+            completion(.failure(error))
+        case .success(let answer) where answer.deliver.isEmpty:
+            completion(.success(AgentControls(beatRate: answer.beatRate, commands: [])))
+        case .success(let answer):
+            Task { await self.deliver(answer.deliver, to: request.nodeID, shard: shard, epoch: epoch,
+                                      beatRate: answer.beatRate, at: now, completion: completion) }
+        }
+    }
+
+    /// Marks commands delivered in the database, then hands out the ones this call marked.
+    /// Choice: a command is marked before the sensor receives it, so it is never run twice; if
+    /// the answer is lost on the wire after the commit, the command is not re-sent (at most once
+    /// across such a failure; exactly once otherwise), and the operator sees it delivered.
+    func deliver(
+        _ commands: [AgentCommand], to nodeID: String, shard: Int, epoch: Int64, beatRate: Int, at now: Timestamp,
+        completion: @escaping @Sendable (Result<AgentControls, IngestError>) -> Void
+    ) async {
+        do {
+            guard let marked = try await placement.markDelivered(commands.map(\.commandID), shard: shard, epoch: epoch, at: now.date)
+            else {
+                lost(shards: [shard: epoch])
+                completion(.failure(.shardMoved))
+                return
+            }
+            let delivered = commands.filter { marked.contains($0.commandID) }
+            state.withLock { $0.stats.commandsDelivered += delivered.count }
+            completion(.success(AgentControls(beatRate: beatRate, commands: delivered)))
+        } catch {
+            // Not marked: put them back in front, in order, for the next poll.
+            state.withLock { state in
+                if state.nodes[nodeID] != nil { state.nodes[nodeID]!.commands.insert(contentsOf: commands, at: 0) }
+            }
+            logger.warning("could not mark commands delivered", metadata: ["node": "\(nodeID)", "error": "\(String(reflecting: error))"])
+            completion(.failure(.unavailable))
+        }
+    }
+
+    public func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws
+        -> AgentCommand
+    {
+        if let failure = state.withLock({ $0.refusal(shard: shard, epoch: epoch) }) { throw failure }
+        let record = try await placement.queueCommand(nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload)
+        let command = AgentCommand(commandID: record.id, actionID: actionID, requestPayload: requestPayload)
+        let now = clock.now()
+        state.withLock { state in
+            if state.nodes[nodeID] == nil {
+                state.nodes[nodeID] = NodeEntry(
+                    shard: shard, kind: .host, liveness: NodeLiveness(lastBeat: now, beatRate: state.beatRate.beatRate, isOnline: false))
+            }
+            state.nodes[nodeID]!.commands.append(command)
+        }
+        return command
+    }
+
+    // MARK: Introspection
+
+    /// The worker's counters.
+    public var stats: WorkerStats { state.withLock { $0.stats } }
+
+    /// The shards owned now, with their epochs.
+    public var ownedShards: [Int: Int64] { state.withLock { $0.owned } }
+
+    /// Reports accepted and not yet answered.
+    public var backlog: Int { state.withLock { $0.pending } }
+
+    /// The beat rate handed out now.
+    public var currentBeatRate: Int { state.withLock { $0.beatRate.beatRate } }
+
+    /// Approximate bytes the in-memory snapshots take.
+    public var snapshotMemory: Int {
+        lanes.reduce(0) { total, lane in
+            total + lane.nodes.withLock { $0.values.reduce(0) { $0 + $1.snapshot.memoryFootprint } }
+        }
+    }
+}
+
+extension Worker.State {
+    /// Why a request for `shard` at `epoch` cannot be served here, if it cannot.
+    func refusal(shard: Int, epoch: Int64) -> IngestError? {
+        guard accepting else { return .unavailable }
+        guard let owned = owned[shard] else { return .unavailable }
+        return owned == epoch ? nil : .shardMoved
+    }
+}

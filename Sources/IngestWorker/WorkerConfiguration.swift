@@ -1,0 +1,51 @@
+import IngestCore
+
+/// A worker's settings. Every field is a command-line flag of `console all-in-one` / `worker`.
+public struct WorkerConfiguration: Sendable {
+    /// The worker's stable member ID (`--worker-id`; a StatefulSet pod name in Kubernetes).
+    public var memberID: String
+    /// The address other members reach it at (`--advertise-address`; empty in all-in-one).
+    public var address: String = ""
+    /// The number of shards of the cluster (`--shard-count`, default 4096).
+    public var shardCount: Int = ShardFunction.defaultShardCount
+    /// Parallel write lanes, each one database transaction at a time (`--write-lanes`, default 4).
+    public var writeLanes: Int = 4
+    /// Most reports in one write transaction (`--max-batch-reports`, default 256).
+    public var maxBatchReports: Int = 256
+    /// How long a lane waits for more reports before writing a batch (`--batch-linger`, default 5 ms).
+    public var batchLinger: Duration = .milliseconds(5)
+    /// Reports accepted but not yet committed beyond which new ones get 503
+    /// (`--max-pending-reports`, default 2000).
+    public var maxPendingReports: Int = 2000
+    /// How often volatile metrics (CPU, memory, uptime, open files) are sampled per node
+    /// (`--metric-sample-interval`, default 60 s).
+    public var metricSampleInterval: Duration = .seconds(60)
+    /// How long the change log and metric samples are kept (`--change-log-retention`, default 7 days).
+    public var changeLogRetention: Duration = .seconds(7 * 86_400)
+    /// Liveness: missed beats before offline, and how long offline nodes are kept.
+    public var liveness = NodeLiveness.Configuration()
+    /// The beat rate handed to sensors and how it reacts to backlog.
+    public var beatRate = BeatRateController.Configuration()
+    /// How often the worker heartbeats its member row (`--heartbeat-interval`, default 2 s).
+    public var heartbeatInterval: Duration = .seconds(2)
+    /// How often the worker polls the shard-map version (`--map-poll-interval`, default 2 s).
+    public var mapPollInterval: Duration = .seconds(2)
+    /// How often liveness is swept (default 5 s).
+    public var sweepInterval: Duration = .seconds(5)
+
+    public init(memberID: String) {
+        self.memberID = memberID
+    }
+
+    /// Checks the settings; returns a message naming the bad setting.
+    public func validate() -> String? {
+        if memberID.isEmpty || memberID.count > 128 { return "--worker-id must be 1 to 128 characters" }
+        if shardCount < 1 || shardCount > 1 << 20 { return "--shard-count must be between 1 and 1048576" }
+        if writeLanes < 1 || writeLanes > 64 { return "--write-lanes must be between 1 and 64" }
+        if maxBatchReports < 1 { return "--max-batch-reports must be at least 1" }
+        if maxPendingReports < 1 { return "--max-pending-reports must be at least 1" }
+        if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }
+        if liveness.missedBeats < 1 { return "--offline-after-beats must be at least 1" }
+        return beatRate.validate()
+    }
+}

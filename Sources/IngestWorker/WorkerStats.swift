@@ -1,0 +1,23 @@
+/// Counters a worker keeps, for the operator API and the benchmarks.
+public struct WorkerStats: Sendable, Hashable {
+    /// Reports committed (and acknowledged).
+    public var reportsCommitted = 0
+    /// Reports acknowledged without a write because their report ID was the last one stored.
+    public var duplicatesAcknowledged = 0
+    /// Reports refused with 503 because the backlog was full.
+    public var reportsShed = 0
+    /// Reports refused because their shard moved.
+    public var reportsFenced = 0
+    /// Write transactions committed.
+    public var batchesCommitted = 0
+    /// Entity rows inserted, updated or deleted.
+    public var entityRowsWritten = 0
+    /// Change-log rows written (vanished ones included).
+    public var changeRowsWritten = 0
+    /// Metric sample rows written.
+    public var samplesWritten = 0
+    /// Commands delivered to sensors.
+    public var commandsDelivered = 0
+
+    public init() {}
+}
