@@ -78,6 +78,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "IngestGateway",
+            dependencies: [
+                "IngestCore", "IngestStorage", "IngestTransport", "IngestCompression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "console",
             dependencies: [

@@ -79,6 +79,9 @@ extension IngestError {
     public static let unavailable = IngestError(.unavailable, "no worker owns this node's shard right now; retry shortly")
     public static let internalError = IngestError(.internalError, "the console could not complete the request")
 
+    public static func noSuch(_ what: String) -> IngestError {
+        IngestError(.notFound, "no \(what) with that ID")
+    }
     public static func malformedJSON(_ detail: String) -> IngestError {
         IngestError(.malformedJSON, "malformed JSON: \(detail)")
     }

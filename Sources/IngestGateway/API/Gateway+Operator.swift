@@ -1,0 +1,190 @@
+import Foundation
+import IngestCore
+import IngestStorage
+import IngestTransport
+import NIOCore
+import NIOHTTP1
+
+/// The operator API: admin keys only (a sensor key's token gets 403), separate from the sensor
+/// routes by prefix.
+extension Gateway {
+    func handleOperatorRoute(_ request: HTTPRequest, writer: ResponseWriter) {
+        do {
+            _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .admin, now: clock.now())
+        } catch {
+            return writer.respond(.error(error))
+        }
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(3)  // "", "api", "v1"
+        switch (request.method, Array(parts)) {
+        case (.GET, ["nodes"]):
+            listNodes(request, writer: writer)
+        case (.GET, let path) where path.count == 2 && path[0] == "nodes":
+            nodeDetail(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer)
+        case (.POST, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "commands":
+            queueCommand(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer)
+        case (.GET, ["cluster"]):
+            clusterStatus(writer: writer)
+        case (_, ["nodes"]), (_, ["cluster"]):
+            writer.respond(.error(.methodNotAllowed))
+        default:
+            writer.respond(.error(.notFound))
+        }
+    }
+
+    /// `GET /api/v1/nodes?kind=host|kubernetes_cluster&status=online|offline&limit=N&after=<id>`.
+    func listNodes(_ request: HTTPRequest, writer: ResponseWriter) {
+        var filter = PlacementStore.NodeFilter(limit: 100)
+        if let kind = request.queryParameter("kind") {
+            guard let value = NodeKind(rawValue: kind) else {
+                return writer.respond(.error(.invalidRequest("kind: host or kubernetes_cluster")))
+            }
+            filter.kind = value
+        }
+        switch request.queryParameter("status") {
+        case nil, "all": break
+        case "online": filter.online = true
+        case "offline": filter.online = false
+        default: return writer.respond(.error(.invalidRequest("status: online, offline or all")))
+        }
+        if let limit = request.queryParameter("limit") {
+            guard let value = Int(limit), (1...configuration.maxPageSize).contains(value) else {
+                return writer.respond(.error(.invalidRequest("limit: 1 to \(configuration.maxPageSize)")))
+            }
+            filter.limit = value
+        }
+        filter.after = request.queryParameter("after")
+        let placement = self.placement
+        let page = filter
+        respondAsync(writer) { () throws(IngestError) in
+            let page = try await Self.storage { try await placement.listNodes(page) }
+            let next = page.next.map(JSONText.quoted) ?? "null"
+            return .json(.ok, #"{"nodes":\#(page.json),"next":\#(next)}"#)
+        }
+    }
+
+    /// `GET /api/v1/nodes/{id}[?kinds=process,container,…]`.
+    func nodeDetail(_ nodeID: String, request: HTTPRequest, writer: ResponseWriter) {
+        var kinds: Set<EntityKind>?
+        if let list = request.queryParameter("kinds") {
+            var parsed = Set<EntityKind>()
+            for name in list.split(separator: ",") {
+                guard let kind = EntityKind(name: String(name)) else {
+                    return writer.respond(.error(.invalidRequest(
+                        "kinds: a comma-separated list of \(EntityKind.allCases.map(\.name).joined(separator: ", "))")))
+                }
+                parsed.insert(kind)
+            }
+            kinds = parsed
+        }
+        let placement = self.placement
+        let selected = kinds
+        respondAsync(writer) { () throws(IngestError) in
+            guard let json = try await Self.storage({ try await placement.nodeDetail(nodeID, kinds: selected) }) else {
+                throw IngestError.noSuch("node")
+            }
+            return .json(.ok, json)
+        }
+    }
+
+    /// `POST /api/v1/nodes/{id}/commands` with `{"action": "StartVulnerabilityScan" | "action_id": 0,
+    /// "request_payload": {…} | "<json>"}`: queues a ThreatMapper action for the node.
+    func queueCommand(_ nodeID: String, request: HTTPRequest, writer: ResponseWriter) {
+        let action: ThreatMapperAction
+        let payload: String
+        do throws(IngestError) {
+            let object = try jsonObject(request.body)
+            if let name = object["action"] as? String {
+                guard let named = ThreatMapperAction(name: name) else {
+                    throw IngestError.invalidRequest(
+                        "action: one of \(ThreatMapperAction.allCases.map(\.name).joined(separator: ", "))")
+                }
+                action = named
+            } else if let id = object["action_id"] as? Int, let numbered = ThreatMapperAction(rawValue: id) {
+                action = numbered
+            } else {
+                throw IngestError.invalidRequest("action (a ThreatMapper action name) or action_id (0 to 13) is required")
+            }
+            payload = try Self.payloadText(object["request_payload"], action: action, nodeID: nodeID)
+        } catch {
+            return writer.respond(.error(error))
+        }
+        let placement = self.placement
+        let router = self.router
+        respondAsync(writer) { () throws(IngestError) in
+            guard let node = try await Self.storage({ try await placement.nodes(named: [nodeID]).first }) else {
+                throw IngestError.noSuch("node")
+            }
+            let kind = NodeKind(rawValue: node.kind) ?? .host
+            guard action.isSupported(by: kind) else {
+                throw IngestError.invalidRequest("\(action.name) is not an action a \(kind.rawValue) sensor runs")
+            }
+            guard case .success(let route) = router.route(nodeID) else { throw IngestError.unavailable }
+            let command = try await Self.storage {
+                try await route.owner.queueCommand(
+                    nodeID: nodeID, shard: route.shard, epoch: route.epoch, actionID: action.rawValue, requestPayload: payload)
+            }
+            return .json(.created, #"{"id":\#(command.commandID),"node_id":\#(JSONText.quoted(nodeID)),"action_id":\#(action.rawValue),"action":"\#(action.name)","request_payload":\#(JSONText.quoted(payload))}"#)
+        }
+    }
+
+    /// The payload as the JSON text sensors receive. Missing: `{"node_id": <id>}` plus the
+    /// node type for scans. An object is serialized; a string must hold JSON.
+    static func payloadText(_ value: Any?, action: ThreatMapperAction, nodeID: String) throws(IngestError) -> String {
+        switch value {
+        case nil, is NSNull:
+            return #"{"node_id":\#(JSONText.quoted(nodeID)),"node_type":2,"bin_args":{}}"#
+        case let text as String:
+            guard let data = text.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+                throw IngestError.invalidRequest("request_payload: a JSON object, or a string holding one")
+            }
+            return text
+        case let object as [String: Any]:
+            guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+                throw IngestError.invalidRequest("request_payload: not serializable")
+            }
+            return String(decoding: data, as: UTF8.self)
+        default:
+            throw IngestError.invalidRequest("request_payload: a JSON object, or a string holding one")
+        }
+    }
+
+    /// `GET /api/v1/cluster`: members, shard counts per worker, map version, leader, node counts.
+    func clusterStatus(writer: ResponseWriter) {
+        let catalog = self.catalog
+        let placement = self.placement
+        let shardCount = router.shardFunction.shardCount
+        respondAsync(writer) { () throws(IngestError) in
+            try await Self.storage {
+                let (members, now) = try await catalog.members()
+                let (map, _) = try await catalog.shardMap(shardCount: shardCount)
+                let leader = try await catalog.leader()
+                let counts = map.shardCounts()
+                let nodeCounts = try await placement.nodeCounts()
+                let memberJSON = members.map { member in
+                    #"{"id":\#(JSONText.quoted(member.id)),"role":"\#(member.role.rawValue)","state":"\#(member.state.rawValue)","# +
+                        #""address":\#(JSONText.quoted(member.address)),"incarnation":\#(member.incarnation),"# +
+                        #""heartbeat_age_ms":\#(now.milliseconds - member.lastHeartbeat.milliseconds),"shards":\#(counts[member.id] ?? 0)}"#
+                }
+                let unassigned = map.placements.filter { $0.owner == nil }.count
+                let nodesJSON = nodeCounts.map {
+                    #"{"kind":"\#($0.kind)","online":\#($0.online),"count":\#($0.count)}"#
+                }
+                let body = #"{"map_version":\#(map.version),"shard_count":\#(shardCount),"unassigned_shards":\#(unassigned),"# +
+                    #""leader":\#(leader.map(JSONText.quoted) ?? "null"),"members":[\#(memberJSON.joined(separator: ","))],"# +
+                    #""nodes":[\#(nodesJSON.joined(separator: ","))]}"#
+                return .json(.ok, body)
+            }
+        }
+    }
+
+    /// Runs storage work, turning database failures into 503 (logged) and passing IngestErrors through.
+    static func storage<T: Sendable>(_ work: () async throws -> T) async throws(IngestError) -> T {
+        do {
+            return try await work()
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError.unavailable
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import IngestCore
+import IngestStorage
+import Logging
+import Synchronization
+
+/// Logs sensors and operators in with API keys and checks bearer tokens on every protected route.
+///
+/// Key hashes are cached from the catalog (refreshed every few seconds, and looked up on a
+/// miss), so verifying a token never touches the database: signature, expiry, kind, and whether
+/// its key has been revoked since it was issued.
+public final class Authenticator: Sendable {
+    struct KeyEntry: Sendable {
+        var id: Int64
+        var role: APIRole
+        var namespace: String
+        var revoked: Bool
+    }
+
+    struct Keys: Sendable {
+        var byHash: [[UInt8]: KeyEntry] = [:]
+        var revoked: Set<Int64> = []
+    }
+
+    public let signer: TokenSigner
+    let catalog: CatalogStore
+    let keys = Mutex(Keys())
+    let logger: Logger
+
+    public init(signer: TokenSigner, catalog: CatalogStore, logger: Logger) {
+        self.signer = signer
+        self.catalog = catalog
+        self.logger = logger
+    }
+
+    /// Reloads the key table from the catalog.
+    public func reload() async throws {
+        let records = try await catalog.apiKeys()
+        var table = Keys()
+        for record in records {
+            guard let role = APIRole(rawValue: record.role) else { continue }
+            table.byHash[record.keyHash] = KeyEntry(id: record.id, role: role, namespace: record.namespace, revoked: record.revokedAt != nil)
+            if record.revokedAt != nil { table.revoked.insert(record.id) }
+        }
+        keys.withLock { $0 = table }
+    }
+
+    /// Exchanges an API key for a token pair (`POST /deepfence/auth/token`).
+    public func login(apiToken: String, now: Timestamp) async throws(IngestError) -> (access: String, refresh: String) {
+        guard let key = APIKey(parsing: apiToken) else { throw IngestError.invalidAPIKey }
+        var entry = keys.withLock { $0.byHash[key.hash] }
+        if entry == nil {
+            // Perhaps created since the last reload (by `console apikey create`).
+            do { try await reload() } catch {
+                logger.warning("could not reload API keys", metadata: ["error": "\(String(reflecting: error))"])
+                throw IngestError.unavailable
+            }
+            entry = keys.withLock { $0.byHash[key.hash] }
+        }
+        guard let entry, !entry.revoked else { throw IngestError.invalidAPIKey }
+        return signer.issue(keyID: entry.id, role: entry.role, namespace: entry.namespace, now: now)
+    }
+
+    /// Issues a new pair for a valid refresh token (`POST /deepfence/auth/token/refresh`).
+    public func refresh(authorization: String?, now: Timestamp) throws(IngestError) -> (access: String, refresh: String) {
+        let claims = try verify(authorization: authorization, kind: .refresh, now: now)
+        return signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: now)
+    }
+
+    /// Checks an `Authorization: Bearer` access token; with `role: .admin`, only admin keys pass.
+    public func authorize(authorization: String?, role: APIRole, now: Timestamp) throws(IngestError) -> TokenSigner.Claims {
+        let claims = try verify(authorization: authorization, kind: .access, now: now)
+        if role == .admin && claims.role != .admin { throw IngestError.adminOnly }
+        return claims
+    }
+
+    func verify(authorization: String?, kind: TokenSigner.Claims.Kind, now: Timestamp) throws(IngestError) -> TokenSigner.Claims {
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            throw IngestError.missingToken
+        }
+        let token = authorization.dropFirst(7).drop(while: { $0 == " " })
+        let claims = try signer.verify(token, kind: kind, now: now)
+        if keys.withLock({ $0.revoked.contains(claims.keyID) }) { throw IngestError.invalidToken }
+        return claims
+    }
+}

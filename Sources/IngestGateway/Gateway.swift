@@ -1,0 +1,84 @@
+import Foundation
+import IngestCore
+import IngestStorage
+import IngestTransport
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The gateway: serves the ThreatMapper sensor API (`/deepfence/…`) and the operator API
+/// (`/api/v1/…`, admin keys only) on the public port. Stateless: it verifies tokens, bounds and
+/// decompresses bodies, finds the node ID, and hands the request to the owner of the node's shard.
+public final class Gateway: HTTPResponder {
+    public let configuration: GatewayConfiguration
+    let authenticator: Authenticator
+    let router: ShardRouter
+    let placement: PlacementStore
+    let catalog: CatalogStore
+    let parser: ReportParser
+    let clock: any IngestClock
+    let logger: Logger
+
+    public init(
+        configuration: GatewayConfiguration, authenticator: Authenticator, router: ShardRouter, catalog: CatalogStore,
+        placement: PlacementStore, clock: any IngestClock, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.authenticator = authenticator
+        self.router = router
+        self.catalog = catalog
+        self.placement = placement
+        self.parser = ReportParser(limits: configuration.parserLimits)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: HTTPResponder
+
+    public func bodyLimit(for head: HTTPRequestHead) -> Int {
+        head.uri.hasPrefix("/deepfence/ingest/") ? configuration.maxBodyBytes : configuration.maxRequestBytes
+    }
+
+    public func bodyTooLarge(_ head: HTTPRequestHead, limit: Int) -> HTTPResponse {
+        let setting = head.uri.hasPrefix("/deepfence/ingest/") ? "--max-body-bytes" : "--max-request-bytes"
+        return .error(.bodyTooLarge(limit: limit, setting: setting))
+    }
+
+    public func handle(_ request: HTTPRequest, writer: ResponseWriter) {
+        let path = request.path
+        if path.hasPrefix("/deepfence/") {
+            handleSensorRoute(request, writer: writer)
+        } else if path.hasPrefix("/api/v1/") {
+            handleOperatorRoute(request, writer: writer)
+        } else {
+            writer.respond(.error(.notFound))
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Runs async work for a request and answers with its result (or its error).
+    func respondAsync(_ writer: ResponseWriter, _ work: @escaping @Sendable () async throws(IngestError) -> HTTPResponse) {
+        let logger = self.logger
+        Task {
+            do throws(IngestError) {
+                writer.respond(try await work())
+            } catch {
+                if error.httpStatus >= 500 {
+                    logger.warning("request failed", metadata: ["code": "\(error.code)"])
+                }
+                writer.respond(.error(error))
+            }
+        }
+    }
+
+    /// The JSON object of a request body, or a 400 naming what is wrong.
+    func jsonObject(_ body: ByteBuffer) throws(IngestError) -> [String: Any] {
+        guard body.readableBytes > 0 else { throw IngestError.invalidRequest("the request needs a JSON object body") }
+        let data = Data(body.readableBytesView)
+        guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
+            throw IngestError.malformedJSON("the body is not a JSON object")
+        }
+        return dictionary
+    }
+}
