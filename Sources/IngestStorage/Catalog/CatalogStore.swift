@@ -240,3 +240,12 @@ public struct CatalogStore: Sendable {
         return nil
     }
 }
+
+extension CatalogStore {
+    /// The shard count the cluster was created with, if it was.
+    public func shardCount() async throws -> Int? {
+        let rows = try await database.client.query("SELECT value FROM cluster_settings WHERE name = 'shard_count'", logger: logger)
+        for try await value in rows.decode(String.self) { return Int(value) }
+        return nil
+    }
+}

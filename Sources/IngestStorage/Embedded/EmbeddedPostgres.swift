@@ -62,8 +62,10 @@ public final class EmbeddedPostgres: Sendable {
         DatabaseURL(username: Self.username, database: database, tls: .disable, socketDirectory: socketDirectory.path)
     }
 
-    /// Creates the cluster on first use, then starts the server (or finds it running).
-    public func start() throws {
+    /// Creates the cluster on first use, then starts the server (or finds it running); returns
+    /// whether this call started it.
+    @discardableResult
+    public func start() throws -> Bool {
         let files = FileManager.default
         try files.createDirectory(at: clusterDirectory, withIntermediateDirectories: true)
         try files.createDirectory(at: socketDirectory, withIntermediateDirectories: true)
@@ -85,7 +87,7 @@ public final class EmbeddedPostgres: Sendable {
         }
         if Self.run([pgCtl, "-D", clusterDirectory.path, "status"], as: serverUser).succeeded {
             logger.info("the embedded PostgreSQL is already running; reusing it")
-            return
+            return false
         }
         let options = [
             "-c listen_addresses=''",
@@ -106,6 +108,7 @@ public final class EmbeddedPostgres: Sendable {
             throw Failure(description: "the embedded PostgreSQL did not start (log: \(logFile.path)): \(start.output)")
         }
         logger.info("embedded PostgreSQL started", metadata: ["socket": "\(socketDirectory.path)"])
+        return true
     }
 
     /// Stops the server cleanly (fast shutdown: running transactions roll back, data is flushed).
@@ -149,32 +152,41 @@ public final class EmbeddedPostgres: Sendable {
         var output: String
     }
 
-    /// Runs a command, as `user` via runuser when given; returns whether it exited 0 and its output.
+    /// Runs a command, as `user` via runuser when given; returns whether it exited 0 and its
+    /// output. Output goes to a temporary file, not a pipe: `pg_ctl start` leaves a daemon
+    /// behind, and nothing may wait on descriptors it could inherit.
     static func run(_ arguments: [String], as user: String?) -> Outcome {
-        let process = Process()
+        var argv = arguments
         if let user {
             let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first {
                 FileManager.default.isExecutableFile(atPath: $0)
             } ?? "/usr/sbin/runuser"
-            process.executableURL = URL(fileURLWithPath: runuser)
-            process.arguments = ["-u", user, "--"] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: arguments[0])
-            process.arguments = Array(arguments.dropFirst())
+            argv = [runuser, "-u", user, "--"] + arguments
         }
+        let outputPath = NSTemporaryDirectory() + "console-command-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Run from a directory every user can enter, so the server user is not stuck in root's cwd.
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do {
-            try process.run()
-        } catch {
-            return Outcome(succeeded: false, output: "\(error)")
+        argv = ["/bin/sh", "-c", "cd / && exec \"$@\"", "sh"] + argv
+        var pid = pid_t()
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else {
+            return Outcome(succeeded: false, output: "could not run \(argv[0]): \(String(cString: strerror(spawned)))")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return Outcome(succeeded: process.terminationStatus == 0, output: String(output.suffix(2000)))
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        return Outcome(
+            succeeded: exited && code == 0,
+            output: String(output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(2000)))
     }
 }

@@ -82,6 +82,9 @@ public struct TLSMaterial: Sendable, Hashable {
         return try NIOSSLContext(configuration: configuration)
     }
 
+    /// Whether the text is an IPv4 or IPv6 address.
+    public static func isIPAddress(_ text: String) -> Bool { ipv4Bytes(text) != nil || ipv6Bytes(text) != nil }
+
     static func ipv4Bytes(_ text: String) -> [UInt8]? {
         let parts = text.split(separator: ".")
         guard parts.count == 4 else { return nil }

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import IngestCoordinator
+import IngestCore
+import IngestGateway
+import IngestStorage
+import IngestTransport
+import IngestWorker
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `console all-in-one`: the gateway, one worker and the coordinator in one process, on the
+/// embedded PostgreSQL unless `--database-url` is given.
+struct AllInOne: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "all-in-one",
+        abstract: "Run the gateway, a worker and the coordinator in one process (the Docker-host deployment).",
+        discussion: """
+            Without --database-url it starts a private PostgreSQL from the machine's PostgreSQL \
+            binaries in <data-dir>/postgres, reuses it on the next start, and stops it on shutdown. \
+            The first start creates the token signing key, a self-signed TLS certificate (unless \
+            --tls-cert/--tls-key are given), one sensor and one admin API key, prints them, and \
+            saves them to <data-dir>/credentials.env (mode 0600). SIGTERM or SIGINT shut it down \
+            gracefully: no new requests, reports in flight are committed and answered.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var serve: ServeOptions
+
+    func run() async throws {
+        let settings = try await ConsoleSettings.read(database: database, serve: serve)
+        let logger = makeLogger("console", level: settings.logLevel)
+        raiseOpenFileLimit(logger: logger)
+        let dataDirectory = URL(fileURLWithPath: settings.dataDirectory).standardizedFileURL
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let setup = try await DatabaseSetup.prepare(
+            databaseURL: settings.databaseURL, dataDirectory: dataDirectory.path, postgresBin: settings.postgresBin,
+            logger: logger)
+        do {
+            let database = Database(url: setup.url, maximumConnections: settings.databaseConnections, logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await database.run() }
+                do {
+                    try await database.waitUntilReachable()
+                    try await serveAll(settings: settings, database: database, dataDirectory: dataDirectory, logger: logger)
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+                group.cancelAll()
+            }
+        } catch {
+            setup.finish(always: true)
+            throw error
+        }
+        setup.finish(always: true)
+    }
+
+    func serveAll(settings: ConsoleSettings, database: Database, dataDirectory: URL, logger: Logger) async throws {
+        try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog, .placement])
+        let catalog = CatalogStore(database: database, logger: logger)
+        let placement = PlacementStore(database: database, logger: logger)
+        try await catalog.ensureShardCount(settings.worker.shardCount)
+
+        let signingKey = try await catalog.secret(named: "token_signing_key") {
+            var generator = SystemRandomNumberGenerator()
+            return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        }
+        let advertiseHost = settings.advertiseHost ?? ProcessInfo.processInfo.hostName
+        let newKeys = try await FirstStart.ensureAPIKeys(catalog: catalog)
+        let tls = try FirstStart.tlsMaterial(settings: settings, dataDirectory: dataDirectory, advertiseHost: advertiseHost, logger: logger)
+
+        let clock = SystemClock()
+        let worker = Worker(configuration: settings.worker, catalog: catalog, placement: placement, clock: clock, logger: logger)
+        let router = ShardRouter(
+            shardFunction: ShardFunction(shardCount: settings.worker.shardCount), catalog: catalog,
+            owners: [settings.worker.memberID: worker], pollInterval: settings.worker.mapPollInterval, logger: logger)
+        var coordinatorConfiguration = Coordinator.Configuration(memberID: "coordinator-\(settings.worker.memberID)")
+        coordinatorConfiguration.shardCount = settings.worker.shardCount
+        coordinatorConfiguration.cycleInterval = settings.worker.heartbeatInterval
+        coordinatorConfiguration.leaseDuration = settings.leaderLease
+        coordinatorConfiguration.memberTimeout = settings.memberTimeout
+        let coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
+            // In-process hint: co-located roles pick up a new map at once instead of at their next poll.
+            try? await worker.followShardMap()
+            try? await router.refresh()
+        }
+        let authenticator = Authenticator(
+            signer: TokenSigner(key: signingKey, accessLifetime: settings.accessTokenLifetime,
+                                refreshLifetime: settings.refreshTokenLifetime),
+            catalog: catalog, logger: logger)
+        try await authenticator.reload()
+        let gateway = Gateway(
+            configuration: settings.gateway, authenticator: authenticator, router: router, catalog: catalog,
+            placement: placement, clock: clock, logger: logger)
+        let server = HTTPServer(
+            configuration: .init(host: settings.host, port: settings.port, tls: try tls.serverContext(),
+                                 maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout),
+            responder: gateway, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let port = try await server.bind()
+
+        // Join and take the shards before the banner, so the first sensor is served at once.
+        try await catalog.heartbeat(
+            id: settings.worker.memberID, role: .worker, address: "", incarnation: worker.incarnation, state: .active)
+        try await coordinator.cycle()
+        try await worker.followShardMap()
+        try await router.refresh()
+
+        FirstStart.printBanner(
+            advertiseHost: advertiseHost, port: port, newKeys: newKeys, dataDirectory: dataDirectory,
+            certificate: settings.tlsCertificate ?? dataDirectory.appendingPathComponent("tls/console.crt").path)
+
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: coordinator),
+                .init(service: worker),
+                .init(service: router),
+                .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger))
+        try await group.run()
+        logger.info("console stopped")
+    }
+}
+
+/// Raises the soft open-file limit to the hard one: every sensor holds a connection.
+func raiseOpenFileLimit(logger: Logger) {
+    var limit = rlimit()
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    guard getrlimit(resource, &limit) == 0 else { return }
+    if limit.rlim_cur < limit.rlim_max {
+        var raised = limit
+        raised.rlim_cur = limit.rlim_max
+        if setrlimit(resource, &raised) == 0 { limit = raised }
+    }
+    logger.info("open file limit", metadata: ["limit": "\(limit.rlim_cur)"])
+}

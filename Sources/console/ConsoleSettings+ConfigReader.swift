@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import IngestCore
+import IngestGateway
+import IngestWorker
+import Logging
+
+extension ConsoleSettings {
+    /// Reads every setting from the options, the environment and the file; fails with all the
+    /// problems found at once.
+    static func read(database: DatabaseOptions, serve: ServeOptions?) async throws -> ConsoleSettings {
+        var source = try await SettingSource(flags: database.flags.merging(serve?.flags ?? [:]) { $1 }, configFile: database.config)
+        let level = source.string("logLevel", flag: "--log-level", default: "info")
+        let logLevel = Logger.Level(rawValue: level)
+        if logLevel == nil { source.appendProblem("--log-level: '\(level)' is not a log level") }
+
+        var worker = WorkerConfiguration(memberID: source.string("workerID", flag: "--worker-id", default: "all-in-one"))
+        worker.shardCount = source.int("shardCount", flag: "--shard-count", default: ShardFunction.defaultShardCount)
+        worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: 4)
+        worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: 256)
+        worker.batchLinger = source.duration("batchLinger", flag: "--batch-linger", default: .milliseconds(5))
+        worker.maxPendingReports = source.int("maxPendingReports", flag: "--max-pending-reports", default: 2000)
+        worker.metricSampleInterval = source.duration("metricSampleInterval", flag: "--metric-sample-interval", default: .seconds(60))
+        worker.changeLogRetention = source.duration("changeLogRetention", flag: "--change-log-retention", default: .seconds(7 * 86_400))
+        worker.liveness.missedBeats = source.int("offlineAfterBeats", flag: "--offline-after-beats", default: 3)
+        worker.liveness.retention = source.duration("nodeRetention", flag: "--node-retention", default: .seconds(7 * 86_400))
+        worker.beatRate.baseBeatRate = source.int("beatRate", flag: "--beat-rate", default: 30)
+        worker.beatRate.maximumBeatRate = source.int("maxBeatRate", flag: "--max-beat-rate", default: 300)
+        let interval = source.duration("heartbeatInterval", flag: "--heartbeat-interval", default: .seconds(2))
+        worker.heartbeatInterval = interval
+        worker.mapPollInterval = interval
+
+        var gateway = GatewayConfiguration()
+        gateway.maxBodyBytes = source.bytes("maxBodyBytes", flag: "--max-body-bytes", default: 8 << 20)
+        gateway.maxReportBytes = source.bytes("maxReportBytes", flag: "--max-report-bytes", default: 64 << 20)
+        gateway.maxRequestBytes = source.bytes("maxRequestBytes", flag: "--max-request-bytes", default: 64 << 10)
+        gateway.parserLimits.maxEntities = source.int("maxReportEntities", flag: "--max-report-entities", default: 250_000)
+
+        let settings = ConsoleSettings(
+            dataDirectory: source.string("dataDir", flag: "--data-dir", default: "./.console"),
+            databaseURL: source.text("databaseURL"),
+            postgresBin: source.text("postgresBin"),
+            logLevel: logLevel ?? .info,
+            host: source.string("host", flag: "--host", default: "0.0.0.0"),
+            port: source.int("port", flag: "--port", default: 443),
+            advertiseHost: source.text("advertiseHost"),
+            tlsCertificate: source.text("tlsCert"),
+            tlsKey: source.text("tlsKey"),
+            maxConcurrentStreams: source.int("h2MaxStreams", flag: "--h2-max-streams", default: 100),
+            idleTimeout: source.duration("idleTimeout", flag: "--idle-timeout", default: .seconds(300)),
+            gateway: gateway,
+            worker: worker,
+            databaseConnections: source.int("databaseConnections", flag: "--database-connections", default: worker.writeLanes + 6),
+            leaderLease: source.duration("leaderLease", flag: "--leader-lease", default: .seconds(10)),
+            memberTimeout: source.duration("memberTimeout", flag: "--member-timeout", default: .seconds(10)),
+            accessTokenLifetime: source.duration("accessTokenLifetime", flag: "--access-token-lifetime", default: .seconds(1800)),
+            refreshTokenLifetime: source.duration("refreshTokenLifetime", flag: "--refresh-token-lifetime", default: .seconds(26 * 3600)))
+        var problems = source.problems
+        if serve != nil {
+            problems += [settings.worker.validate(), settings.gateway.validate()].compactMap { $0 }
+            if !(0...65535).contains(settings.port) { problems.append("--port must be 0 to 65535") }
+            if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
+            if settings.maxConcurrentStreams < 1 { problems.append("--h2-max-streams must be at least 1") }
+            if settings.databaseConnections < settings.worker.writeLanes + 2 {
+                problems.append("--database-connections must be at least --write-lanes + 2")
+            }
+            if settings.accessTokenLifetime < .seconds(60) { problems.append("--access-token-lifetime must be at least 1m") }
+            if settings.leaderLease <= interval { problems.append("--leader-lease must be longer than --heartbeat-interval") }
+        }
+        if !problems.isEmpty {
+            throw ValidationError(problems.joined(separator: "\n"))
+        }
+        return settings
+    }
+}

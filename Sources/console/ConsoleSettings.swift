@@ -1,0 +1,29 @@
+import IngestCore
+import IngestGateway
+import IngestTransport
+import IngestWorker
+import Logging
+
+/// Everything `all-in-one` is configured with, typed and validated.
+struct ConsoleSettings {
+    var dataDirectory: String
+    var databaseURL: String?
+    var postgresBin: String?
+    var logLevel: Logger.Level
+
+    var host: String
+    var port: Int
+    var advertiseHost: String?
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var maxConcurrentStreams: Int
+    var idleTimeout: Duration
+
+    var gateway: GatewayConfiguration
+    var worker: WorkerConfiguration
+    var databaseConnections: Int
+    var leaderLease: Duration
+    var memberTimeout: Duration
+    var accessTokenLifetime: Duration
+    var refreshTokenLifetime: Duration
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+
+/// Where the database is: a URL, or the embedded server in the data directory.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "Data directory: the embedded PostgreSQL, the TLS certificate and the first keys (default ./.console).")
+    var dataDir: String?
+
+    @Option(name: .customLong("database-url"),
+            help: "PostgreSQL URL (postgres://user:password@host:port/db?sslmode=…). Without it, the embedded PostgreSQL in the data directory is used.")
+    var databaseURL: String?
+
+    @Option(help: "The PostgreSQL bin directory for the embedded server (default: the newest /usr/lib/postgresql/*/bin).")
+    var postgresBin: String?
+
+    @Option(help: "A JSON file of settings, keyed by option name in camelCase ({\"beatRate\": \"60\"}).")
+    var config: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
+    var logLevel: String?
+
+    var flags: [String: String?] {
+        ["dataDir": dataDir, "databaseURL": databaseURL, "postgresBin": postgresBin, "logLevel": logLevel]
+    }
+}
+
+/// The options of `all-in-one` beyond the database.
+struct ServeOptions: ParsableArguments {
+    // Listener
+    @Option(help: "Address to listen on (default 0.0.0.0).") var host: String?
+    @Option(help: "TLS port for sensors and operators (default 443).") var port: String?
+    @Option(help: "Host name or address sensors use to reach the console, printed as MGMT_CONSOLE_URL (default: this machine's host name).")
+    var advertiseHost: String?
+    @Option(help: "PEM certificate chain (default: a self-signed certificate made on first start).") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("h2-max-streams"), help: "Concurrent HTTP/2 streams per connection (default 100).")
+    var h2MaxStreams: String?
+    @Option(help: "Close connections idle this long (default 5m).") var idleTimeout: String?
+
+    // Limits
+    @Option(help: "Largest request body of the ingest routes, compressed (default 8MiB).") var maxBodyBytes: String?
+    @Option(help: "Largest report after gunzip; a decompression bomb stops here (default 64MiB).") var maxReportBytes: String?
+    @Option(help: "Largest body of the JSON routes: login, controls, operator API (default 64KiB).") var maxRequestBytes: String?
+    @Option(help: "Most entities one report may carry (default 250000).") var maxReportEntities: String?
+
+    // Flow control and liveness
+    @Option(help: "Seconds between reports handed to sensors (default 30).") var beatRate: String?
+    @Option(help: "Highest beat rate the console raises to under load (default 300).") var maxBeatRate: String?
+    @Option(help: "Reports accepted but not committed beyond which sensors get 503 (default 2000).") var maxPendingReports: String?
+    @Option(help: "Missed beats before a node is offline (default 3).") var offlineAfterBeats: String?
+    @Option(help: "How long an offline node is kept (default 7d).") var nodeRetention: String?
+    @Option(help: "How often volatile metrics are sampled per node (default 60s).") var metricSampleInterval: String?
+    @Option(help: "How long the change log and metric samples are kept (default 7d).") var changeLogRetention: String?
+
+    // Writing
+    @Option(help: "Parallel write transactions (default 4).") var writeLanes: String?
+    @Option(help: "Most reports in one write transaction (default 256).") var maxBatchReports: String?
+    @Option(help: "How long a lane waits for more reports before writing (default 5ms).") var batchLinger: String?
+    @Option(help: "Database connections (default: write lanes + 6).") var databaseConnections: String?
+
+    // Cluster
+    @Option(help: "Shards of a new cluster; fixed once created (default 4096).") var shardCount: String?
+    @Option(help: "This worker's stable member ID (default all-in-one).") var workerID: String?
+    @Option(help: "Heartbeat, map poll and coordinator cycle interval (default 2s).") var heartbeatInterval: String?
+    @Option(help: "Coordinator leader lease (default 10s).") var leaderLease: String?
+    @Option(help: "Member dead after this long without a heartbeat (default 10s).") var memberTimeout: String?
+
+    // Tokens
+    @Option(help: "Access token lifetime (default 30m, as ThreatMapper).") var accessTokenLifetime: String?
+    @Option(help: "Refresh token lifetime (default 26h, as ThreatMapper).") var refreshTokenLifetime: String?
+
+    var flags: [String: String?] {
+        [
+            "host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
+            "h2MaxStreams": h2MaxStreams, "idleTimeout": idleTimeout, "maxBodyBytes": maxBodyBytes,
+            "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes, "maxReportEntities": maxReportEntities,
+            "beatRate": beatRate, "maxBeatRate": maxBeatRate, "maxPendingReports": maxPendingReports,
+            "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,
+            "metricSampleInterval": metricSampleInterval, "changeLogRetention": changeLogRetention,
+            "writeLanes": writeLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
+            "databaseConnections": databaseConnections, "shardCount": shardCount, "workerID": workerID,
+            "heartbeatInterval": heartbeatInterval, "leaderLease": leaderLease, "memberTimeout": memberTimeout,
+            "accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime,
+        ]
+    }
+}
