@@ -89,10 +89,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "IngestConsole",
+            dependencies: [
+                "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "console",
             dependencies: [
-                "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,6 +114,30 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "ingest-bench", dependencies: ["IngestCore"], path: "Benchmarks/ingest-bench", swiftSettings: strict),
+        .target(
+            name: "IngestTestSupport",
+            dependencies: [
+                "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IngestIntegrationTests",
+            dependencies: [
+                "IngestTestSupport", "IngestConsole", "IngestCore", "IngestCompression", "IngestStorage", "IngestTransport",
+                "IngestWorker", "IngestGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "IngestGatewayTests", dependencies: ["IngestGateway", "IngestCore"], swiftSettings: strict),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: strict),
     ]
 )

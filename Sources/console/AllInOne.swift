@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import IngestCoordinator
+import IngestConsole
 import IngestCore
 import IngestGateway
 import IngestStorage
@@ -62,7 +62,6 @@ struct AllInOne: AsyncParsableCommand {
     func serveAll(settings: ConsoleSettings, database: Database, dataDirectory: URL, logger: Logger) async throws {
         try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog, .placement])
         let catalog = CatalogStore(database: database, logger: logger)
-        let placement = PlacementStore(database: database, logger: logger)
         try await catalog.ensureShardCount(settings.worker.shardCount)
 
         let signingKey = try await catalog.secret(named: "token_signing_key") {
@@ -73,53 +72,26 @@ struct AllInOne: AsyncParsableCommand {
         let newKeys = try await FirstStart.ensureAPIKeys(catalog: catalog)
         let tls = try FirstStart.tlsMaterial(settings: settings, dataDirectory: dataDirectory, advertiseHost: advertiseHost, logger: logger)
 
-        let clock = SystemClock()
-        let worker = Worker(configuration: settings.worker, catalog: catalog, placement: placement, clock: clock, logger: logger)
-        let router = ShardRouter(
-            shardFunction: ShardFunction(shardCount: settings.worker.shardCount), catalog: catalog,
-            owners: [settings.worker.memberID: worker], pollInterval: settings.worker.mapPollInterval, logger: logger)
-        var coordinatorConfiguration = Coordinator.Configuration(memberID: "coordinator-\(settings.worker.memberID)")
-        coordinatorConfiguration.shardCount = settings.worker.shardCount
-        coordinatorConfiguration.cycleInterval = settings.worker.heartbeatInterval
-        coordinatorConfiguration.leaseDuration = settings.leaderLease
-        coordinatorConfiguration.memberTimeout = settings.memberTimeout
-        let coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
-            // In-process hint: co-located roles pick up a new map at once instead of at their next poll.
-            try? await worker.followShardMap()
-            try? await router.refresh()
-        }
-        let authenticator = Authenticator(
-            signer: TokenSigner(key: signingKey, accessLifetime: settings.accessTokenLifetime,
-                                refreshLifetime: settings.refreshTokenLifetime),
-            catalog: catalog, logger: logger)
-        try await authenticator.reload()
-        let gateway = Gateway(
-            configuration: settings.gateway, authenticator: authenticator, router: router, catalog: catalog,
-            placement: placement, clock: clock, logger: logger)
-        let server = HTTPServer(
-            configuration: .init(host: settings.host, port: settings.port, tls: try tls.serverContext(),
-                                 maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout),
-            responder: gateway, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        let port = try await server.bind()
-
-        // Join and take the shards before the banner, so the first sensor is served at once.
-        try await catalog.heartbeat(
-            id: settings.worker.memberID, role: .worker, address: "", incarnation: worker.incarnation, state: .active)
-        try await coordinator.cycle()
-        try await worker.followShardMap()
-        try await router.refresh()
+        var stackConfiguration = ConsoleStack.Configuration(worker: settings.worker, tls: tls)
+        stackConfiguration.gateway = settings.gateway
+        stackConfiguration.host = settings.host
+        stackConfiguration.port = settings.port
+        stackConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
+        stackConfiguration.idleTimeout = settings.idleTimeout
+        stackConfiguration.leaderLease = settings.leaderLease
+        stackConfiguration.memberTimeout = settings.memberTimeout
+        stackConfiguration.accessTokenLifetime = settings.accessTokenLifetime
+        stackConfiguration.refreshTokenLifetime = settings.refreshTokenLifetime
+        let stack = try ConsoleStack(
+            configuration: stackConfiguration, database: database, signingKey: signingKey, clock: SystemClock(), logger: logger)
+        let port = try await stack.start()
 
         FirstStart.printBanner(
             advertiseHost: advertiseHost, port: port, newKeys: newKeys, dataDirectory: dataDirectory,
             certificate: settings.tlsCertificate ?? dataDirectory.appendingPathComponent("tls/console.crt").path)
 
         let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: coordinator),
-                .init(service: worker),
-                .init(service: router),
-                .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            services: stack.services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

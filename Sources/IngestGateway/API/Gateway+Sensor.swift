@@ -143,7 +143,7 @@ extension Gateway {
         }
         var workload = 0
         if let value = object["available_workload"] {
-            guard !(value is Bool), let number = value as? Int else {
+            guard let number = value as? Int else {
                 throw .invalidRequest("available_workload: an integer is required")
             }
             workload = number

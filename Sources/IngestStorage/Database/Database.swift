@@ -44,6 +44,8 @@ public final class Database: Service, Sendable {
     /// Waits until the server answers, retrying for up to `timeout`.
     public func waitUntilReachable(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)
+        // Give a pool started in a sibling task a moment to begin running.
+        try await Task.sleep(for: .milliseconds(20))
         while true {
             do {
                 try await execute("SELECT 1")

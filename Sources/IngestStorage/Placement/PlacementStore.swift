@@ -242,16 +242,26 @@ public struct PlacementStore: Sendable {
     /// Creates the daily partitions of the change log and the metric samples for the UTC days
     /// holding `dates`, if missing. Partitions are named `<table>_yyyyMMdd`.
     public func ensurePartitions(for dates: [Date]) async throws {
+        let logger = self.logger
         for day in Set(dates.map(PartitionDay.init)) {
-            for table in ["entity_changes", "metric_samples"] {
-                try await database.execute(
-                    PostgresQuery(unsafeSQL: """
-                        CREATE TABLE IF NOT EXISTS \(table)_\(day.name) PARTITION OF \(table)
-                        FOR VALUES FROM ('\(day.start) 00:00:00+00') TO ('\(day.next.start) 00:00:00+00')
-                        """))
+            // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog: serialize
+            // partition DDL (across processes too) with a transaction-scoped lock.
+            try await database.transaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.partitionLockKey))", logger: logger).consume()
+                for table in ["entity_changes", "metric_samples"] {
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: """
+                            CREATE TABLE IF NOT EXISTS \(table)_\(day.name) PARTITION OF \(table)
+                            FOR VALUES FROM ('\(day.start) 00:00:00+00') TO ('\(day.next.start) 00:00:00+00')
+                            """), logger: logger
+                    ).consume()
+                }
             }
         }
     }
+
+    /// The advisory lock key of partition DDL (the bytes "tmparts").
+    static let partitionLockKey: Int64 = 0x746D_7061_7274_73
 
     /// Drops daily partitions whose whole day is before `cutoffDay` (`yyyyMMdd`); returns their names.
     @discardableResult
@@ -265,7 +275,11 @@ public struct PlacementStore: Sendable {
         for try await name in rows.decode(String.self) {
             let day = String(name.suffix(8))
             guard day.allSatisfy(\.isNumber), day < cutoffDay else { continue }
-            try await database.execute(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"))
+            let logger = self.logger
+            try await database.transaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.partitionLockKey))", logger: logger).consume()
+                try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"), logger: logger).consume()
+            }
             dropped.append(name)
         }
         return dropped

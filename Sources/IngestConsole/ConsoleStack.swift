@@ -1,0 +1,110 @@
+import IngestCoordinator
+import IngestCore
+import IngestGateway
+import IngestStorage
+import IngestTransport
+import IngestWorker
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The roles of `all-in-one` wired together in one process: the gateway hands reports to the
+/// local worker by function call, on the same shard map, epochs and fencing a cluster uses.
+public final class ConsoleStack: Sendable {
+    /// What the stack is built from.
+    public struct Configuration: Sendable {
+        public var worker: WorkerConfiguration
+        public var gateway = GatewayConfiguration()
+        /// Listener address and port (0 picks a free port).
+        public var host = "0.0.0.0"
+        public var port = 443
+        public var tls: TLSMaterial
+        public var maxConcurrentStreams = 100
+        public var idleTimeout: Duration = .seconds(300)
+        public var leaderLease: Duration = .seconds(10)
+        public var memberTimeout: Duration = .seconds(10)
+        public var accessTokenLifetime: Duration = .seconds(1800)
+        public var refreshTokenLifetime: Duration = .seconds(26 * 3600)
+
+        public init(worker: WorkerConfiguration, tls: TLSMaterial) {
+            self.worker = worker
+            self.tls = tls
+        }
+    }
+
+    public let catalog: CatalogStore
+    public let placement: PlacementStore
+    public let worker: Worker
+    public let coordinator: Coordinator
+    public let router: ShardRouter
+    public let authenticator: Authenticator
+    public let gateway: Gateway
+    public let server: HTTPServer
+    let logger: Logger
+
+    /// Builds the roles over a migrated database; nothing runs yet.
+    public init(
+        configuration: Configuration, database: Database, signingKey: [UInt8], clock: any IngestClock,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) throws {
+        self.logger = logger
+        catalog = CatalogStore(database: database, logger: logger)
+        placement = PlacementStore(database: database, logger: logger)
+        let worker = Worker(configuration: configuration.worker, catalog: catalog, placement: placement, clock: clock, logger: logger)
+        let router = ShardRouter(
+            shardFunction: ShardFunction(shardCount: configuration.worker.shardCount), catalog: catalog,
+            owners: [configuration.worker.memberID: worker], pollInterval: configuration.worker.mapPollInterval,
+            logger: logger)
+        var coordinatorConfiguration = Coordinator.Configuration(memberID: "coordinator-\(configuration.worker.memberID)")
+        coordinatorConfiguration.shardCount = configuration.worker.shardCount
+        coordinatorConfiguration.cycleInterval = configuration.worker.heartbeatInterval
+        coordinatorConfiguration.leaseDuration = configuration.leaderLease
+        coordinatorConfiguration.memberTimeout = configuration.memberTimeout
+        coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
+            // In-process hint: the co-located roles pick up a new map at once, not at their next poll.
+            try? await worker.followShardMap()
+            try? await router.refresh()
+        }
+        authenticator = Authenticator(
+            signer: TokenSigner(key: signingKey, accessLifetime: configuration.accessTokenLifetime,
+                                refreshLifetime: configuration.refreshTokenLifetime),
+            catalog: catalog, logger: logger)
+        gateway = Gateway(
+            configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
+            placement: placement, clock: clock, logger: logger)
+        server = HTTPServer(
+            configuration: .init(host: configuration.host, port: configuration.port, tls: try configuration.tls.serverContext(),
+                                 maxConcurrentStreams: configuration.maxConcurrentStreams,
+                                 idleTimeout: configuration.idleTimeout),
+            responder: gateway, group: group, logger: logger)
+        self.worker = worker
+        self.router = router
+    }
+
+    /// Binds the listener, joins the cluster and takes the shards, so the first request is
+    /// served at once; returns the bound port.
+    @discardableResult
+    public func start() async throws -> Int {
+        try await authenticator.reload()
+        let port = try await server.bind()
+        try await catalog.heartbeat(
+            id: worker.configuration.memberID, role: .worker, address: worker.configuration.address,
+            incarnation: worker.incarnation, state: .active)
+        try await coordinator.cycle()
+        try await worker.followShardMap()
+        try await router.refresh()
+        return port
+    }
+
+    /// The services to run, in start order (a service group stops them in reverse: the listener
+    /// first, the coordinator last).
+    public var services: [ServiceGroupConfiguration.ServiceConfiguration] {
+        [
+            .init(service: coordinator),
+            .init(service: worker),
+            .init(service: router),
+            .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+    }
+}

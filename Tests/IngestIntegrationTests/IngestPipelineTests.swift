@@ -1,0 +1,250 @@
+import Foundation
+import IngestCompression
+import IngestCore
+import Logging
+import IngestStorage
+import IngestTestSupport
+import IngestTransport
+import Testing
+
+/// The whole report path over real TLS + HTTP/2 into a real PostgreSQL.
+@Suite(.timeLimit(.minutes(3)))
+struct IngestPipelineTests {
+    @Test func realFixtureIsStoredWhole() async throws {
+        let console = try await TestConsole.start("fixture")
+        do {
+            let connection = try await console.connect()
+            let tokens = try await console.login(console.sensorKey, on: connection)
+            let response = try await connection.postReport(try gzippedReport(hostname: "host-a"), token: tokens.access)
+            #expect(response.status == .ok)
+            #expect(response.text == #"{"beatrate":30}"#)
+            #expect(connection.isHTTP2)
+
+            let db = console.database
+            #expect(try await db.count("SELECT count(*) FROM hosts WHERE node_id = 'host-a'") == 1)
+            #expect(try await db.count("SELECT count(*) FROM processes WHERE node_id = 'host-a'") == 163)
+            #expect(try await db.count("SELECT count(*) FROM containers WHERE node_id = 'host-a'") == 8)
+            #expect(try await db.count("SELECT count(*) FROM container_images WHERE node_id = 'host-a'") == 12)
+            #expect(try await db.count("SELECT count(*) FROM endpoints WHERE node_id = 'host-a'") == 7)
+            #expect(try await db.count("SELECT count(*) FROM connections WHERE node_id = 'host-a'") == 5)
+            #expect(try await db.count("SELECT count(*) FROM cloud_providers WHERE node_id = 'host-a'") == 1)
+            #expect(try await db.scalar("SELECT last_report_id FROM nodes WHERE node_id = 'host-a'") == "3594424253868088119")
+            #expect(try await db.scalar("SELECT kind FROM nodes WHERE node_id = 'host-a'") == "host")
+            #expect(try await db.scalar("SELECT pid FROM processes WHERE entity_id = 'host-a;31127'") == "31127")
+            let byKind = try await db.rows("SELECT kind, count(*)::text FROM entity_changes WHERE node_id = 'host-a' GROUP BY kind ORDER BY kind")
+            #expect(try await db.count("SELECT count(*) FROM entity_changes WHERE node_id = 'host-a' AND change = 'appeared'") == 198,
+                    "\(byKind)")
+            #expect(try await db.count("SELECT count(*) FROM metric_samples WHERE node_id = 'host-a'") == 1)
+
+            // The operator API shows the same.
+            let admin = try await console.login(console.adminKey, on: connection)
+            let detail = try json(try await connection.get("/api/v1/nodes/host-a", token: admin.access))
+            let counts = try #require(detail["counts"] as? [String: Int])
+            #expect(counts["hosts"] == 1 && counts["processes"] == 163 && counts["containers"] == 8 && counts["container_images"] == 12)
+            let processes = try #require(detail["processes"] as? [[String: Any]])
+            #expect(processes.contains { $0["id"] as? String == "host-a;31127" && $0["pid"] as? Int == 31127 })
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func unchangedResendRewritesNoEntityRow() async throws {
+        let console = try await TestConsole.start("unchanged")
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let text = try SharedFixtures.agentReportText(hostname: "host-u")
+            let first = try await connection.postReport(Gzip.compress(Array(text.utf8)), token: token)
+            #expect(first.status == .ok, "\(first.text)")
+            let db = console.database
+            let before = try await rowVersions(db, node: "host-u")
+            let changesBefore = try await db.count("SELECT count(*) FROM entity_changes WHERE node_id = 'host-u'")
+            let rowsBefore = console.stack.worker.stats.entityRowsWritten
+
+            // Three new beats: new report IDs, timestamps and metrics; the same entities.
+            for beat in 1...3 {
+                let response = try await connection.postReport(Gzip.compress(Array(nextBeat(text, beat: beat).utf8)), token: token)
+                #expect(response.status == .ok)
+            }
+            #expect(before.count == 198)
+            #expect(try await rowVersions(db, node: "host-u") == before)
+            #expect(try await db.count("SELECT count(*) FROM entity_changes WHERE node_id = 'host-u'") == changesBefore)
+            #expect(console.stack.worker.stats.entityRowsWritten == rowsBefore)
+            // The node row does record every acknowledged report.
+            #expect(try await db.scalar("SELECT last_report_id FROM nodes WHERE node_id = 'host-u'") == "beat-3")
+            // Metrics were not rewritten either: the sample interval (60 s) has not passed.
+            #expect(try await db.count("SELECT count(*) FROM metric_samples WHERE node_id = 'host-u'") == 1)
+
+            // After the sample interval, the next beat writes one sample row and still no entity row.
+            console.clock.advance(by: .seconds(61))
+            #expect(try await connection.postReport(Gzip.compress(Array(nextBeat(text, beat: 4).utf8)), token: token).status == .ok)
+            #expect(try await db.count("SELECT count(*) FROM metric_samples WHERE node_id = 'host-u'") == 2)
+            #expect(try await rowVersions(db, node: "host-u") == before)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func sameReportIDIsAcknowledgedWithoutAWrite() async throws {
+        let console = try await TestConsole.start("resend")
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let report = try gzippedReport(hostname: "host-r")
+            #expect(try await connection.postReport(report, token: token).status == .ok)
+            let seen = try await console.database.scalar("SELECT xmin::text FROM nodes WHERE node_id = 'host-r'")
+            let committed = console.stack.worker.stats.reportsCommitted
+            let resend = try await connection.postReport(report, token: token)
+            #expect(resend.status == .ok && resend.text == #"{"beatrate":30}"#)
+            #expect(try await console.database.scalar("SELECT xmin::text FROM nodes WHERE node_id = 'host-r'") == seen)
+            #expect(console.stack.worker.stats.reportsCommitted == committed)
+            #expect(console.stack.worker.stats.duplicatesAcknowledged >= 1)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func oneChangedProcessIsExactlyOneChange() async throws {
+        let console = try await TestConsole.start("onechange")
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let text = try SharedFixtures.agentReportText(hostname: "host-c")
+            #expect(try await connection.postReport(Gzip.compress(Array(text.utf8)), token: token).status == .ok)
+            let db = console.database
+            let before = try await rowVersions(db, node: "host-c")
+            let changesBefore = try await db.count("SELECT count(*) FROM entity_changes WHERE node_id = 'host-c'")
+
+            let old = "watchdog-lighttpd.ini -u zend -g zend -s lighttpd "
+            #expect(text.contains(old))
+            let edited = nextBeat(text, beat: 1).replacingOccurrences(of: old, with: "watchdog-lighttpd.ini -u zend -g zend -s lighttpd --verbose")
+            #expect(try await connection.postReport(Gzip.compress(Array(edited.utf8)), token: token).status == .ok)
+
+            let after = try await rowVersions(db, node: "host-c")
+            let differing = zip(before, after).filter { $0 != $1 }
+            #expect(after.count == before.count)
+            #expect(differing.count == 1)
+            #expect(differing.first?.0.hasPrefix("processes ") == true)
+            let changes = try await db.rows(
+                "SELECT kind, entity_id, change FROM entity_changes WHERE node_id = 'host-c' AND change <> 'appeared'")
+            #expect(try await db.count("SELECT count(*) FROM entity_changes WHERE node_id = 'host-c'") == changesBefore + 1)
+            #expect(changes == [["process", "host-c;31127", "changed"]])
+            #expect(try await db.scalar("SELECT cmdline FROM processes WHERE entity_id = 'host-c;31127'")?.hasSuffix("--verbose") == true)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func vanishedEntitiesAreDeletedAndLogged() async throws {
+        let console = try await TestConsole.start("vanish")
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let tiny = #"{"ID":"r1","Host":{"h-v":{"metadata":{"node_id":"h-v"}}},"Process":{"h-v;1":{"metadata":{"pid":1}},"h-v;2":{"metadata":{"pid":2}}}}"#
+            let smaller = #"{"ID":"r2","Host":{"h-v":{"metadata":{"node_id":"h-v"}}},"Process":{"h-v;1":{"metadata":{"pid":1}}}}"#
+            #expect(try await connection.postReport(Gzip.compress(Array(tiny.utf8)), token: token).status == .ok)
+            #expect(try await connection.postReport(Gzip.compress(Array(smaller.utf8)), token: token).status == .ok)
+            #expect(try await console.database.count("SELECT count(*) FROM processes WHERE node_id = 'h-v'") == 1)
+            #expect(try await console.database.rows("SELECT entity_id, change FROM entity_changes WHERE node_id = 'h-v' AND change = 'vanished'")
+                == [["h-v;2", "vanished"]])
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func writeUnderAStaleEpochIsRejectedAndCommitsNothing() async throws {
+        let console = try await TestConsole.start("fence")
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let text = try SharedFixtures.agentReportText(hostname: "host-f")
+            #expect(try await connection.postReport(Gzip.compress(Array(text.utf8)), token: token).status == .ok)
+            let db = console.database
+            let before = try await rowVersions(db, node: "host-f")
+            let nodeRow = try await db.rows("SELECT xmin::text, last_report_id FROM nodes WHERE node_id = 'host-f'")
+
+            // Another owner takes the shard: it raises the epoch in the placement.
+            let shard = ShardFunction(shardCount: 64).shard(of: "host-f")
+            let epoch = try #require(console.stack.worker.ownedShards[shard])
+            try await console.stack.placement.setEpoch(shard: shard, epoch: epoch + 1)
+
+            let changed = nextBeat(text, beat: 1).replacingOccurrences(of: "\"os\": \"linux\"", with: "\"os\": \"plan9\"")
+            let response = try await connection.postReport(Gzip.compress(Array(changed.utf8)), token: token)
+            #expect(response.status == .serviceUnavailable)
+            #expect(try json(response)["code"] as? String == "shard_moved")
+            #expect(try await rowVersions(db, node: "host-f") == before)
+            #expect(try await db.rows("SELECT xmin::text, last_report_id FROM nodes WHERE node_id = 'host-f'") == nodeRow)
+            #expect(try await db.scalar("SELECT os FROM hosts WHERE node_id = 'host-f'") == "linux")
+            // The worker let the shard go.
+            #expect(console.stack.worker.ownedShards[shard] == nil)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func fencedBatchWriteCommitsNothing() async throws {
+        let database = try await TestDatabase.make("fencedwrite")
+        do {
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let placement = PlacementStore(database: database.database, logger: logger)
+            _ = try await placement.claim([(shard: 5, epoch: 3)])
+            var batch = BatchWrite(at: Date())
+            batch.fences = [5: 2]
+            batch.nodeIDs = ["n"]
+            batch.nodeShards = [5]
+            batch.nodeKinds = ["host"]
+            batch.nodeReportIDs = ["r"]
+            batch.nodeBeatRates = [30]
+            #expect(try await placement.write(batch) == .stale(shards: [5]))
+            #expect(try await database.count("SELECT count(*) FROM nodes") == 0)
+            batch.fences = [5: 3]
+            try await placement.ensurePartitions(for: [batch.at])
+            #expect(try await placement.write(batch) == .committed)
+            #expect(try await database.count("SELECT count(*) FROM nodes") == 1)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
+    @Test func clusterSensorReport() async throws {
+        let console = try await TestConsole.start("cluster")
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let report = #"{"ID":"k1","KubernetesCluster":{"c-1":{"metadata":{"node_id":"c-1","node_name":"prod","node_type":"kubernetes_cluster"}}},"Pod":{"p1":{"metadata":{"node_name":"web / default / prod","kubernetes_namespace":"default","kubernetes_cluster_id":"c-1","kubernetes_state":"Running"}}},"Service":{"s1":{"metadata":{"kubernetes_namespace":"default"}}},"Namespace":{"c-1-default":{"metadata":{"node_name":"default / prod"}}}}"#
+            #expect(try await connection.postReport(Gzip.compress(Array(report.utf8)), token: token).status == .ok)
+            let db = console.database
+            #expect(try await db.scalar("SELECT kind FROM nodes WHERE node_id = 'c-1'") == "kubernetes_cluster")
+            #expect(try await db.rows("SELECT namespace, cluster_id, state FROM pods WHERE node_id = 'c-1'") == [["default", "c-1", "Running"]])
+            #expect(try await db.count("SELECT count(*) FROM services WHERE node_id = 'c-1'") == 1)
+            #expect(try await db.count("SELECT count(*) FROM namespaces WHERE node_id = 'c-1'") == 1)
+            #expect(try await db.count("SELECT count(*) FROM kubernetes_clusters WHERE node_id = 'c-1'") == 1)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import IngestCompression
+import IngestCore
+import IngestGateway
+import IngestTestSupport
+import IngestTransport
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The token flow and every kind of bad input, over real TLS + HTTP/2 (and HTTP/1.1).
+@Suite(.timeLimit(.minutes(3)))
+struct SensorAPITests {
+    @Test func tokenFlowAndItsFailures() async throws {
+        let console = try await TestConsole.start("tokens")
+        do {
+            let connection = try await console.connect()
+            let ping = try await connection.get("/deepfence/ping", token: nil)
+            #expect(ping.status == .ok && ping.text == "pong")
+
+            // Login with each accepted key form; failures.
+            let tokens = try await console.login(console.sensorKey, on: connection)
+            let raw = try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"\#(console.sensorKey.canonical)"}"#, token: nil)
+            #expect(raw.status == .ok)
+            let unknown = try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"\#(APIKey.generate().token)"}"#, token: nil)
+            #expect(unknown.status == .unauthorized)
+            #expect(try json(unknown)["code"] as? String == "invalid_api_key")
+            let garbage = try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"garbage"}"#, token: nil)
+            #expect(garbage.status == .unauthorized)
+            let missing = try await connection.postJSON("/deepfence/auth/token", #"{"token":"x"}"#, token: nil)
+            #expect(missing.status == .badRequest)
+            let notJSON = try await connection.postJSON("/deepfence/auth/token", "api_token=x", token: nil)
+            #expect(notJSON.status == .badRequest)
+            #expect(try json(notJSON)["code"] as? String == "malformed_json")
+
+            // The access token works; the refresh token is not an access token.
+            let poll = #"{"node_id":"h-t","available_workload":1}"#
+            let firstPoll = try await connection.postJSON("/deepfence/controls/agent", poll, token: tokens.access)
+            #expect(firstPoll.status == .ok, "\(firstPoll.text)")
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: tokens.refresh).status == .unauthorized)
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: nil).status == .unauthorized)
+            let forged = tokens.access.dropLast(3) + "AAA"
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: String(forged)).status == .unauthorized)
+
+            // Refresh: with the refresh token, a new pair; with the access token, 401.
+            let refreshed = try await connection.request(.POST, "/deepfence/auth/token/refresh", headers: ["authorization": "Bearer \(tokens.refresh)"])
+            #expect(refreshed.status == .ok)
+            let pair = try json(refreshed)
+            #expect(pair["access_token"] as? String != nil && pair["refresh_token"] as? String != nil)
+            let wrongKind = try await connection.request(.POST, "/deepfence/auth/token/refresh", headers: ["authorization": "Bearer \(tokens.access)"])
+            #expect(wrongKind.status == .unauthorized)
+
+            // 30 minutes later the access token has expired (401, which sensors answer with a refresh).
+            console.clock.advance(by: .seconds(30 * 60 + 1))
+            let expired = try await connection.postJSON("/deepfence/controls/agent", poll, token: tokens.access)
+            #expect(expired.status == .unauthorized)
+            #expect(try json(expired)["code"] as? String == "expired_token")
+            #expect(expired.headers.first(name: "www-authenticate") == "Bearer")
+            let newAccess = try #require(pair["access_token"] as? String)
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: newAccess).status == .unauthorized)
+            let again = try await connection.request(.POST, "/deepfence/auth/token/refresh", headers: ["authorization": "Bearer \(tokens.refresh)"])
+            #expect(again.status == .ok)
+
+            // A sensor key's token gets 403 on the operator API; an admin key's gets in.
+            let fresh = try await console.login(console.sensorKey, on: connection)
+            #expect(try await connection.get("/api/v1/nodes", token: fresh.access).status == .forbidden)
+            let admin = try await console.login(console.adminKey, on: connection)
+            #expect(try await connection.get("/api/v1/nodes", token: admin.access).status == .ok)
+
+            // A revoked key can no longer log in, and its tokens stop working.
+            let keys = try await console.stack.catalog.apiKeys()
+            let sensorID = try #require(keys.first { $0.keyHash == console.sensorKey.hash }?.id)
+            #expect(try await console.stack.catalog.revokeAPIKey(id: sensorID))
+            try await console.stack.authenticator.reload()
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: fresh.access).status == .unauthorized)
+            let revokedLogin = try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"\#(console.sensorKey.token)"}"#, token: nil)
+            #expect(revokedLogin.status == .unauthorized)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func badInputsGetClearErrorsAndLoseNothing() async throws {
+        let console = try await TestConsole.start("badinput") { configuration in
+            configuration.gateway.maxBodyBytes = 256 << 10
+            configuration.gateway.maxReportBytes = 1 << 20
+        }
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            #expect(try await connection.postReport(try gzippedReport(hostname: "host-b"), token: token).status == .ok)
+            let db = console.database
+            let stored = try await rowVersions(db, node: "host-b")
+
+            func expectError(_ response: ClientResponse, _ status: HTTPResponseStatus, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                #expect(response.status == status, sourceLocation: sourceLocation)
+                #expect(response.headers.first(name: "content-type") == "application/json", sourceLocation: sourceLocation)
+                #expect(try json(response)["code"] as? String == code, sourceLocation: sourceLocation)
+            }
+            let report = "/deepfence/ingest/report"
+            try expectError(try await connection.request(.POST, report, headers: ["content-encoding": "gzip"], body: ByteBuffer(bytes: try gzippedReport(hostname: "x"))),
+                            .unauthorized, "missing_token")
+            try expectError(try await connection.postReport(try gzippedReport(hostname: "x"), token: "not.a.token"), .unauthorized, "invalid_token")
+            try expectError(try await connection.postReport([0x1F, 0x8B, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9], token: token), .badRequest, "malformed_gzip")
+            let truncated = Array(try gzippedReport(hostname: "x").prefix(4000))
+            try expectError(try await connection.postReport(truncated, token: token), .badRequest, "malformed_gzip")
+            try expectError(try await connection.postReport(Gzip.compress(Array("{\"Host\": {".utf8)), token: token), .badRequest, "malformed_json")
+            try expectError(try await connection.postReport(Gzip.compress(Array("[1,2,3]".utf8)), token: token), .badRequest, "malformed_json")
+            try expectError(try await connection.postReport(Gzip.compress(Array(#"{"Process":{}}"#.utf8)), token: token), .badRequest, "invalid_request")
+            try expectError(try await connection.request(.POST, report, headers: ["authorization": "Bearer \(token)", "content-encoding": "gzip"],
+                                                         body: ByteBuffer(string: "{}")), .badRequest, "malformed_gzip")
+            try expectError(try await connection.request(.POST, report, headers: ["authorization": "Bearer \(token)", "content-encoding": "br"],
+                                                         body: ByteBuffer(string: "{}")), .unsupportedMediaType, "unsupported_content_encoding")
+            // Over the body limit: refused with 413 and the setting to change.
+            var big = [UInt8](repeating: 0, count: 300 << 10)
+            for index in big.indices { big[index] = UInt8.random(in: 0...255) }
+            let tooBig = try await connection.request(.POST, report, headers: ["authorization": "Bearer \(token)", "content-encoding": "gzip"], body: ByteBuffer(bytes: big))
+            try expectError(tooBig, .payloadTooLarge, "body_too_large")
+            #expect(try json(tooBig)["setting"] as? String == "--max-body-bytes")
+            // A decompression bomb: 64 MiB of zeros in ~64 KiB of gzip stops at the 1 MiB limit.
+            let bomb = Gzip.compress([UInt8](repeating: 0, count: 64 << 20), level: 9)
+            #expect(bomb.count < 256 << 10)
+            let bombed = try await connection.postReport(bomb, token: token)
+            try expectError(bombed, .payloadTooLarge, "report_too_large")
+            #expect(try json(bombed)["setting"] as? String == "--max-report-bytes")
+            // Unknown routes and methods.
+            try expectError(try await connection.get("/deepfence/nope", token: token), .notFound, "not_found")
+            try expectError(try await connection.get("/nope", token: nil), .notFound, "not_found")
+            try expectError(try await connection.get(report, token: token), .methodNotAllowed, "method_not_allowed")
+            try expectError(try await connection.postJSON("/deepfence/controls/agent", #"{"available_workload":1}"#, token: token), .badRequest, "invalid_request")
+            try expectError(try await connection.postJSON("/deepfence/controls/agent", #"{"node_id":"h","available_workload":"x"}"#, token: token), .badRequest, "invalid_request")
+
+            // The server is up, and what was accepted before is intact.
+            #expect(try await connection.get("/deepfence/ping", token: nil).status == .ok)
+            let fresh = try await console.connect()
+            #expect(try await fresh.get("/deepfence/ping", token: nil).status == .ok)
+            #expect(try await rowVersions(db, node: "host-b") == stored)
+            #expect(try await db.count("SELECT count(*) FROM nodes") == 1)
+            await fresh.close()
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func http1FallbackServesTheSameAPI() async throws {
+        let console = try await TestConsole.start("http1")
+        do {
+            let connection = try await console.connect(http2: false)
+            #expect(!connection.isHTTP2)
+            #expect(try await connection.get("/deepfence/ping", token: nil).text == "pong")
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let response = try await connection.postReport(try gzippedReport(hostname: "host-h1"), token: token)
+            #expect(response.status == .ok && response.text == #"{"beatrate":30}"#)
+            #expect(try await console.database.count("SELECT count(*) FROM processes WHERE node_id = 'host-h1'") == 163)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func gunzipStopsAtTheLimitWithoutGrowing() throws {
+        let bomb = Gzip.compress([UInt8](repeating: 0, count: 32 << 20), level: 9)
+        #expect(throws: Gzip.Failure.tooLarge) { try Gzip.decompress(bomb, limit: 1 << 20) }
+        #expect(try Gzip.decompress(bomb, limit: 32 << 20).count == 32 << 20)
+        #expect(throws: Gzip.Failure.malformed) { try Gzip.decompress(Array(bomb.prefix(100)), limit: 1 << 30) }
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a real PostgreSQL started here for the run (and stopped
+# after), installing the Debian packages it needs first. Arguments go to `swift test`
+# (for example --filter IngestCoreTests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -x "$pgbin/initdb" ]] || { echo "PostgreSQL server binaries not found under /usr/lib/postgresql" >&2; exit 1; }
+work=$(mktemp -d /tmp/console-tests-XXXXXX)
+chmod 755 "$work"
+as_server=()
+if [[ $(id -u) -eq 0 ]]; then
+    chown postgres:postgres "$work"
+    as_server=(runuser -u postgres --)
+fi
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+stop() {
+    (cd / && "${as_server[@]}" "$pgbin/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1) || true
+    rm -rf "$work"
+}
+trap stop EXIT
+
+(cd / && "${as_server[@]}" "$pgbin/initdb" -D "$work/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null)
+# Durability settings are off: this server holds throwaway test databases only.
+(cd / && "${as_server[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$work -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null)
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+export THREATMAPPER_SHARED="${THREATMAPPER_SHARED:-$(cd .. && pwd)/shared}"
+echo "test PostgreSQL on 127.0.0.1:$port (data in $work)" >&2
+
+swift build --build-tests
+export CONSOLE_BINARY="$(swift build --show-bin-path)/console"
+swift test --skip-build "$@"
