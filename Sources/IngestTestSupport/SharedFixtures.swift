@@ -13,6 +13,11 @@ public enum SharedFixtures {
             .deletingLastPathComponent().appendingPathComponent("shared")
     }
 
+    /// The repository's root directory.
+    public static var repositoryDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
     /// The real host report, with `agent-sed-string` replaced by `hostname`.
     public static func agentReportText(hostname: String) throws -> String {
         let url = directory.appendingPathComponent("fixtures/threatmapper/agent-report.json")

@@ -8,6 +8,7 @@ public final class TestDatabase: Sendable {
     /// Why a test cannot get its database. Tests that need PostgreSQL fail with it; they never skip.
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public let database: Database

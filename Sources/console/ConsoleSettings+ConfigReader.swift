@@ -46,7 +46,7 @@ extension ConsoleSettings {
             advertiseHost: source.text("advertiseHost"),
             tlsCertificate: source.text("tlsCert"),
             tlsKey: source.text("tlsKey"),
-            maxConcurrentStreams: source.int("h2MaxStreams", flag: "--h2-max-streams", default: 100),
+            maxConcurrentStreams: source.int("maxConcurrentStreams", flag: "--max-concurrent-streams", default: 100),
             idleTimeout: source.duration("idleTimeout", flag: "--idle-timeout", default: .seconds(300)),
             gateway: gateway,
             worker: worker,
@@ -60,7 +60,7 @@ extension ConsoleSettings {
             problems += [settings.worker.validate(), settings.gateway.validate()].compactMap { $0 }
             if !(0...65535).contains(settings.port) { problems.append("--port must be 0 to 65535") }
             if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
-            if settings.maxConcurrentStreams < 1 { problems.append("--h2-max-streams must be at least 1") }
+            if settings.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
             if settings.databaseConnections < settings.worker.writeLanes + 2 {
                 problems.append("--database-connections must be at least --write-lanes + 2")
             }

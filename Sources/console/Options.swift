@@ -12,7 +12,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "The PostgreSQL bin directory for the embedded server (default: the newest /usr/lib/postgresql/*/bin).")
     var postgresBin: String?
 
-    @Option(help: "A JSON file of settings, keyed by option name in camelCase ({\"beatRate\": \"60\"}).")
+    @Option(help: "A JSON file of settings, keyed by option name in camelCase ({\"beatRate\": \"60\"}); also CONSOLE_CONFIG.")
     var config: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
@@ -32,8 +32,8 @@ struct ServeOptions: ParsableArguments {
     var advertiseHost: String?
     @Option(help: "PEM certificate chain (default: a self-signed certificate made on first start).") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
-    @Option(name: .customLong("h2-max-streams"), help: "Concurrent HTTP/2 streams per connection (default 100).")
-    var h2MaxStreams: String?
+    @Option(help: "Concurrent HTTP/2 streams per connection (default 100).")
+    var maxConcurrentStreams: String?
     @Option(help: "Close connections idle this long (default 5m).") var idleTimeout: String?
 
     // Limits
@@ -71,7 +71,7 @@ struct ServeOptions: ParsableArguments {
     var flags: [String: String?] {
         [
             "host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
-            "h2MaxStreams": h2MaxStreams, "idleTimeout": idleTimeout, "maxBodyBytes": maxBodyBytes,
+            "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "maxBodyBytes": maxBodyBytes,
             "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes, "maxReportEntities": maxReportEntities,
             "beatRate": beatRate, "maxBeatRate": maxBeatRate, "maxPendingReports": maxPendingReports,
             "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,

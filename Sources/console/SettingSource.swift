@@ -23,7 +23,7 @@ struct SettingSource {
             InMemoryProvider(name: "options", values: values),
             EnvironmentVariablesProvider(environmentVariables: environment),
         ]
-        if let configFile {
+        if let configFile = configFile ?? ProcessInfo.processInfo.environment["CONSOLE_CONFIG"] {
             providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(configFile)))
         }
         reader = ConfigReader(providers: providers)

@@ -22,7 +22,7 @@ public final class HTTPServer: Service, Sendable {
         public var port: Int
         /// The TLS context (certificate, key, ALPN).
         public var tls: NIOSSLContext
-        /// Concurrent streams per HTTP/2 connection (`--h2-max-streams`, default 100).
+        /// Concurrent streams per HTTP/2 connection (`--max-concurrent-streams`, default 100).
         public var maxConcurrentStreams: Int
         /// HTTP/2 per-stream receive window, bytes (default 1 MiB).
         public var streamWindow: Int

@@ -1,0 +1,124 @@
+import Foundation
+import IngestCompression
+import IngestCore
+import IngestGateway
+import IngestTestSupport
+import IngestTransport
+import Testing
+
+/// The real `console all-in-one` binary on its embedded PostgreSQL, started, used and stopped
+/// as an operator would, twice (the second start reuses what the first created).
+@Suite(.timeLimit(.minutes(5)))
+struct ConsoleProcessTests {
+    static func binary() throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["CONSOLE_BINARY"], FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestDatabase.Unavailable(description: "CONSOLE_BINARY is not set to the built console: run the tests with scripts/test.sh")
+        }
+        return path
+    }
+
+    static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The value after `label` on a banner line.
+    static func bannerValue(_ output: String, _ label: String) -> String? {
+        output.split(separator: "\n").first { $0.contains(label) }.flatMap {
+            $0.components(separatedBy: label).last?.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init)
+        }
+    }
+
+    @Test func allInOneOnItsEmbeddedPostgres() async throws {
+        let binary = try Self.binary()
+        let dataDirectory = "/tmp/console-process-test-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let port = try Self.freePort()
+        let arguments = ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost",
+                         "--shard-count", "256"]
+
+        // First start: creates everything and prints the keys.
+        let first = try ChildProcess(executable: binary, arguments: arguments, outputPath: dataDirectory + ".first.log")
+        defer { first.signal(SIGKILL) }
+        #expect(await first.waitForOutput("MGMT_CONSOLE_PORT=\(port)", timeout: .seconds(90)), "\(first.output)")
+        let output = first.output
+        let sensorKey = try #require(Self.bannerValue(output, "Sensor API key:"))
+        let adminKey = try #require(Self.bannerValue(output, "Admin API key:"))
+        #expect(output.contains("Console URL:      https://localhost:\(port)"))
+        #expect(output.contains("DEEPFENCE_KEY=\(sensorKey)"))
+        let credentials = try String(contentsOfFile: dataDirectory + "/credentials.env", encoding: .utf8)
+        #expect(credentials.contains("DEEPFENCE_KEY=\(sensorKey)"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: dataDirectory + "/credentials.env")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        let certificate = try String(contentsOfFile: dataDirectory + "/tls/console.crt", encoding: .utf8)
+        let tls = try TLSMaterial.clientContext(trusting: certificate)
+        let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
+        let sensor = try await Self.login(sensorKey, on: connection)
+        let report = Gzip.compress(Array(try SharedFixtures.agentReportText(hostname: "proc-host").utf8))
+        let ingested = try await connection.postReport(report, token: sensor)
+        #expect(ingested.status == .ok && ingested.text == #"{"beatrate":30}"#)
+        let admin = try await Self.login(adminKey, on: connection)
+        let detail = try json(try await connection.get("/api/v1/nodes/proc-host?kinds=host,process,container,container_image", token: admin))
+        #expect(detail["counts"] as? [String: Int] == ["hosts": 1, "processes": 163, "containers": 8, "container_images": 12])
+        await connection.close()
+
+        // SIGTERM: a clean exit that stops the embedded PostgreSQL.
+        first.signal(SIGTERM)
+        #expect(ChildProcess.exitedCleanly(await first.wait(timeout: .seconds(60))), "\(first.output)")
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory + "/postgres/postmaster.pid"))
+
+        // Second start: reuses the database, the keys and the certificate; creates no new keys.
+        let second = try ChildProcess(executable: binary, arguments: arguments, outputPath: dataDirectory + ".second.log")
+        defer { second.signal(SIGKILL) }
+        #expect(await second.waitForOutput("MGMT_CONSOLE_PORT=\(port)", timeout: .seconds(90)), "\(second.output)")
+        #expect(!second.output.contains("Sensor API key:"))
+        #expect(second.output.contains("created on first start"))
+        #expect(try String(contentsOfFile: dataDirectory + "/tls/console.crt", encoding: .utf8) == certificate)
+        let again = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
+        let adminAgain = try await Self.login(adminKey, on: again)
+        let kept = try json(try await again.get("/api/v1/nodes/proc-host?kinds=process", token: adminAgain))
+        #expect((kept["counts"] as? [String: Int])?["processes"] == 163)
+        await again.close()
+        second.signal(SIGTERM)
+        #expect(ChildProcess.exitedCleanly(await second.wait(timeout: .seconds(60))), "\(second.output)")
+        try? FileManager.default.removeItem(atPath: dataDirectory + ".first.log")
+        try? FileManager.default.removeItem(atPath: dataDirectory + ".second.log")
+    }
+
+    static func login(_ key: String, on connection: HTTPClientConnection) async throws -> String {
+        let response = try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"\#(key)"}"#, token: nil)
+        return try #require(try json(response)["access_token"] as? String)
+    }
+}
+
+/// The configuration reference lists every option the binary has.
+@Test func configurationDocumentListsEveryOption() throws {
+    let binary = try ConsoleProcessTests.binary()
+    let output = "/tmp/console-help-\(UInt32.random(in: 0...UInt32.max)).txt"
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    let process = try ChildProcess(executable: binary, arguments: ["all-in-one", "--help"], outputPath: output)
+    var status: Int32?
+    for _ in 0..<200 where status == nil {
+        status = process.poll()
+        usleep(50_000)
+    }
+    let flags = Set(process.output.split(separator: "\n").compactMap { line -> String? in
+        // Option lines start with two spaces and the flag.
+        guard line.hasPrefix("  --"), let flag = line.dropFirst(2).split(separator: " ").first, flag != "--help" else { return nil }
+        return String(flag)
+    })
+    #expect(flags.count > 30)
+    let document = try String(contentsOf: SharedFixtures.repositoryDirectory.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+    for flag in flags {
+        #expect(document.contains("| `\(flag)` |"), "docs/configuration.md lacks \(flag): run scripts/config-doc.py")
+    }
+}
