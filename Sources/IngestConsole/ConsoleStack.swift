@@ -22,6 +22,7 @@ public final class ConsoleStack: Sendable {
         public var tls: TLSMaterial
         public var maxConcurrentStreams = 100
         public var idleTimeout: Duration = .seconds(300)
+        public var http2Mode: HTTPServer.HTTP2Mode = .frames
         public var leaderLease: Duration = .seconds(10)
         public var memberTimeout: Duration = .seconds(10)
         public var accessTokenLifetime: Duration = .seconds(1800)
@@ -73,11 +74,11 @@ public final class ConsoleStack: Sendable {
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
             placement: placement, clock: clock, logger: logger)
-        server = HTTPServer(
-            configuration: .init(host: configuration.host, port: configuration.port, tls: try configuration.tls.serverContext(),
-                                 maxConcurrentStreams: configuration.maxConcurrentStreams,
-                                 idleTimeout: configuration.idleTimeout),
-            responder: gateway, group: group, logger: logger)
+        var serverConfiguration = HTTPServer.Configuration(
+            host: configuration.host, port: configuration.port, tls: try configuration.tls.serverContext(),
+            maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout)
+        serverConfiguration.http2Mode = configuration.http2Mode
+        server = HTTPServer(configuration: serverConfiguration, responder: gateway, group: group, logger: logger)
         self.worker = worker
         self.router = router
     }

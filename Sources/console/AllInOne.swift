@@ -78,6 +78,7 @@ struct AllInOne: AsyncParsableCommand {
         stackConfiguration.port = settings.port
         stackConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
         stackConfiguration.idleTimeout = settings.idleTimeout
+        stackConfiguration.http2Mode = settings.http2Mode
         stackConfiguration.leaderLease = settings.leaderLease
         stackConfiguration.memberTimeout = settings.memberTimeout
         stackConfiguration.accessTokenLifetime = settings.accessTokenLifetime

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IngestCore
 import IngestGateway
+import IngestTransport
 import IngestWorker
 import Logging
 
@@ -13,6 +14,10 @@ extension ConsoleSettings {
         let level = source.string("logLevel", flag: "--log-level", default: "info")
         let logLevel = Logger.Level(rawValue: level)
         if logLevel == nil { source.appendProblem("--log-level: '\(level)' is not a log level") }
+
+        let modeText = source.string("http2Mode", flag: "--http2-mode", default: "frames")
+        let http2Mode = HTTPServer.HTTP2Mode(rawValue: modeText)
+        if http2Mode == nil { source.appendProblem("--http2-mode: 'frames' or 'multiplexed', not '\(modeText)'") }
 
         var worker = WorkerConfiguration(memberID: source.string("workerID", flag: "--worker-id", default: "all-in-one"))
         worker.shardCount = source.int("shardCount", flag: "--shard-count", default: ShardFunction.defaultShardCount)
@@ -48,6 +53,7 @@ extension ConsoleSettings {
             tlsKey: source.text("tlsKey"),
             maxConcurrentStreams: source.int("maxConcurrentStreams", flag: "--max-concurrent-streams", default: 100),
             idleTimeout: source.duration("idleTimeout", flag: "--idle-timeout", default: .seconds(300)),
+            http2Mode: http2Mode ?? .frames,
             gateway: gateway,
             worker: worker,
             databaseConnections: source.int("databaseConnections", flag: "--database-connections", default: worker.writeLanes + 6),

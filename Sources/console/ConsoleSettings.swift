@@ -18,6 +18,7 @@ struct ConsoleSettings {
     var tlsKey: String?
     var maxConcurrentStreams: Int
     var idleTimeout: Duration
+    var http2Mode: HTTPServer.HTTP2Mode
 
     var gateway: GatewayConfiguration
     var worker: WorkerConfiguration

@@ -35,6 +35,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Concurrent HTTP/2 streams per connection (default 100).")
     var maxConcurrentStreams: String?
     @Option(help: "Close connections idle this long (default 5m).") var idleTimeout: String?
+    @Option(name: .customLong("http2-mode"),
+            help: "How HTTP/2 streams are served: frames (from the connection's frames, no channel per stream) or multiplexed (NIO's child channel per stream) (default frames).")
+    var http2Mode: String?
 
     // Limits
     @Option(help: "Largest request body of the ingest routes, compressed (default 8MiB).") var maxBodyBytes: String?
@@ -71,7 +74,7 @@ struct ServeOptions: ParsableArguments {
     var flags: [String: String?] {
         [
             "host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
-            "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "maxBodyBytes": maxBodyBytes,
+            "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode, "maxBodyBytes": maxBodyBytes,
             "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes, "maxReportEntities": maxReportEntities,
             "beatRate": beatRate, "maxBeatRate": maxBeatRate, "maxPendingReports": maxPendingReports,
             "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,

@@ -10,8 +10,9 @@ import Testing
 /// The whole report path over real TLS + HTTP/2 into a real PostgreSQL.
 @Suite(.timeLimit(.minutes(3)))
 struct IngestPipelineTests {
-    @Test func realFixtureIsStoredWhole() async throws {
-        let console = try await TestConsole.start("fixture")
+    @Test(arguments: HTTPServer.HTTP2Mode.allCases)
+    func realFixtureIsStoredWhole(mode: HTTPServer.HTTP2Mode) async throws {
+        let console = try await TestConsole.start("fixture") { $0.http2Mode = mode }
         do {
             let connection = try await console.connect()
             let tokens = try await console.login(console.sensorKey, on: connection)

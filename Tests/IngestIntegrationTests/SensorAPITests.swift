@@ -83,8 +83,10 @@ struct SensorAPITests {
         await console.stop()
     }
 
-    @Test func badInputsGetClearErrorsAndLoseNothing() async throws {
+    @Test(arguments: HTTPServer.HTTP2Mode.allCases)
+    func badInputsGetClearErrorsAndLoseNothing(mode: HTTPServer.HTTP2Mode) async throws {
         let console = try await TestConsole.start("badinput") { configuration in
+            configuration.http2Mode = mode
             configuration.gateway.maxBodyBytes = 256 << 10
             configuration.gateway.maxReportBytes = 1 << 20
         }

@@ -14,6 +14,14 @@ import IngestCore
 /// HTTP/2 streams each get a child channel with `HTTP2FramePayloadToHTTP1ServerCodec`, so both
 /// protocols share one ``RequestHandler``.
 public final class HTTPServer: Service, Sendable {
+    /// How HTTP/2 streams are served.
+    public enum HTTP2Mode: String, Sendable, Hashable, CaseIterable {
+        /// Straight from the connection's frames (``HTTP2FrameHandler``): no channel per stream.
+        case frames
+        /// NIO's stream multiplexer: a child channel per stream with the HTTP/1 codec.
+        case multiplexed
+    }
+
     /// Listener settings.
     public struct Configuration: Sendable {
         /// The address to bind (`--host`, default `0.0.0.0`).
@@ -30,6 +38,8 @@ public final class HTTPServer: Service, Sendable {
         public var idleTimeout: Duration
         /// On graceful shutdown, how long to let requests in flight finish (default 10 s).
         public var shutdownGrace: Duration
+        /// How HTTP/2 streams are served (`--http2-mode`, default frames).
+        public var http2Mode: HTTP2Mode = .frames
 
         public init(
             host: String = "0.0.0.0", port: Int = 443, tls: NIOSSLContext, maxConcurrentStreams: Int = 100,
@@ -91,7 +101,18 @@ public final class HTTPServer: Service, Sendable {
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { channel in
-                            channel.configureHTTP2Pipeline(
+                            if configuration.http2Mode == .frames {
+                                return channel.eventLoop.makeCompletedFuture {
+                                    let sync = channel.pipeline.syncOperations
+                                    try sync.addHandler(NIOHTTP2Handler(
+                                        mode: .server, connectionConfiguration: connectionSettings, streamConfiguration: streamSettings))
+                                    try sync.addHandler(HTTP2FrameHandler(
+                                        responder: responder, activity: activity,
+                                        connectionWindowTarget: connectionSettings.targetWindowSize,
+                                        streamWindowTarget: streamSettings.targetWindowSize))
+                                }
+                            }
+                            return channel.configureHTTP2Pipeline(
                                 mode: .server, connectionConfiguration: connectionSettings, streamConfiguration: streamSettings
                             ) { stream in
                                 stream.eventLoop.makeCompletedFuture {

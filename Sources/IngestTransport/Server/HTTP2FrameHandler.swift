@@ -1,0 +1,211 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP1
+import NIOHTTP2
+
+/// Serves HTTP/2 requests straight from the connection's frames, without a child channel per
+/// stream: NIO's stream multiplexer spends most of a small request's cost on creating and
+/// tearing down those channels, and the sensor routes are small requests.
+///
+/// ## Implementation
+/// `NIOHTTP2Handler` (without a stream initializer) passes every frame here. Per stream the
+/// handler keeps the request head and body until END_STREAM, bounded by the responder's body
+/// limit (a request over it is answered 413 and reset), hands the request to the responder, and
+/// writes the answer as HEADERS (+ DATA) frames. Flow control is returned as NIO's multiplexer
+/// does it: when the handler's `NIOHTTP2WindowUpdatedEvent`s show a receive window at half its
+/// target or less, a WINDOW_UPDATE tops it up (the connection window counts DATA of every stream,
+/// closed ones included).
+final class HTTP2FrameHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    struct StreamState {
+        var head: HTTPRequestHead
+        var body: ByteBuffer?
+        var limit: Int
+        /// The request was answered (or answered early, 413); the rest of it is dropped.
+        var refused = false
+        /// Bytes dropped after an early answer. The client may finish sending up to
+        /// ``discardAllowance`` (not every client reads an answer to a request it is still
+        /// sending if the stream is reset), then the stream is reset.
+        var discarded = 0
+        var discardAllowance: Int { max(limit, 1 << 20) }
+    }
+
+    let responder: any HTTPResponder
+    let activity: ServerActivity
+    let connectionWindowTarget: Int
+    let streamWindowTarget: Int
+    var streams: [HTTP2StreamID: StreamState] = [:]
+    var needsFlush = false
+    /// Between a read and its read-complete: responses written then are flushed at its end.
+    var reading = false
+
+    init(responder: any HTTPResponder, activity: ServerActivity, connectionWindowTarget: Int, streamWindowTarget: Int) {
+        self.responder = responder
+        self.activity = activity
+        self.connectionWindowTarget = connectionWindowTarget
+        self.streamWindowTarget = streamWindowTarget
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Open the connection window beyond the protocol's initial 65,535 bytes.
+        if connectionWindowTarget > 65_535 {
+            context.writeAndFlush(
+                wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionWindowTarget - 65_535))),
+                promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        switch frame.payload {
+        case .headers(let headers):
+            if var stream = streams[id] {
+                // Trailers: ignored, but they may end the request.
+                if headers.endStream && !stream.refused {
+                    stream.refused = true
+                    streams[id] = stream
+                    dispatch(id, stream, context: context)
+                }
+                return
+            }
+            guard let head = Self.requestHead(headers.headers) else {
+                context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError))), promise: nil)
+                needsFlush = true
+                return
+            }
+            let limit = responder.bodyLimit(for: head)
+            var stream = StreamState(head: head, body: nil, limit: limit)
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+                stream.refused = true
+                streams[id] = stream
+                refuse(id, head: head, limit: limit, context: context)
+                return
+            }
+            streams[id] = stream
+            if headers.endStream { dispatch(id, stream, context: context) }
+        case .data(let payload):
+            guard var stream = streams[id], case .byteBuffer(var chunk) = payload.data else { return }
+            if stream.refused {
+                stream.discarded += chunk.readableBytes
+                if stream.discarded > stream.discardAllowance {
+                    streams.removeValue(forKey: id)
+                    context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
+                    needsFlush = true
+                } else {
+                    streams[id] = stream
+                }
+                return
+            }
+            if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > stream.limit {
+                stream.refused = true
+                streams[id] = stream
+                refuse(id, head: stream.head, limit: stream.limit, context: context)
+                return
+            }
+            if stream.body == nil {
+                stream.body = chunk
+            } else {
+                stream.body!.writeBuffer(&chunk)
+            }
+            streams[id] = stream
+            if payload.endStream { dispatch(id, stream, context: context) }
+        case .rstStream:
+            streams.removeValue(forKey: id)
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let closed as StreamClosedEvent:
+            streams.removeValue(forKey: closed.streamID)
+        case let window as NIOHTTP2WindowUpdatedEvent:
+            guard let size = window.inboundWindowSize else { break }
+            let target = window.streamID == .rootStream ? connectionWindowTarget : streamWindowTarget
+            // Only streams still sending (or draining within their allowance) get more window.
+            let open = window.streamID == .rootStream
+                || streams[window.streamID].map { !$0.refused || $0.discarded <= $0.discardAllowance } ?? false
+            if size <= target / 2 && size < target && open {
+                context.write(
+                    wrapOutboundOut(HTTP2Frame(streamID: window.streamID, payload: .windowUpdate(windowSizeIncrement: target - size))),
+                    promise: nil)
+                needsFlush = true
+            }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Hands a complete request to the responder.
+    func dispatch(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
+        streams[id]?.refused = true  // nothing more is read for it
+        let request = HTTPRequest(
+            method: stream.head.method, uri: stream.head.uri, headers: stream.head.headers,
+            body: stream.body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: true)
+        activity.requestStarted()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop) { response in
+            let (handler, context) = bound.value
+            handler.write(response, on: id, context: context)
+            handler.activity.requestFinished()
+            if handler.reading { handler.needsFlush = true } else { context.flush() }
+        })
+    }
+
+    func refuse(_ id: HTTP2StreamID, head: HTTPRequestHead, limit: Int, context: ChannelHandlerContext) {
+        write(responder.bodyTooLarge(head, limit: limit), on: id, context: context)
+        needsFlush = true
+    }
+
+    func write(_ response: HTTPResponse, on id: HTTP2StreamID, context: ChannelHandlerContext) {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(response.headers.count + 2)
+        headers.add(name: ":status", value: String(response.status.code))
+        for (name, value) in response.headers where name.lowercased() != "content-length" && name.lowercased() != "connection" {
+            headers.add(name: name.lowercased(), value: value)
+        }
+        headers.add(name: "content-length", value: String(response.body.readableBytes))
+        let hasBody = response.body.readableBytes > 0
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: !hasBody)))), promise: nil)
+        if hasBody {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(response.body), endStream: true)))),
+                          promise: nil)
+        }
+    }
+
+    /// The HTTP/1-style head of an HTTP/2 request, or nil if its pseudo-headers are unusable.
+    static func requestHead(_ headers: HPACKHeaders) -> HTTPRequestHead? {
+        var method: String?
+        var path: String?
+        var authority: String?
+        var regular = HTTPHeaders()
+        for (name, value, _) in headers {
+            switch name {
+            case ":method": method = value
+            case ":path": path = value
+            case ":authority": authority = value
+            case ":scheme": break
+            default:
+                if !name.hasPrefix(":") { regular.add(name: name, value: value) }
+            }
+        }
+        guard let method, let path, !path.isEmpty else { return nil }
+        if let authority, !regular.contains(name: "host") { regular.add(name: "host", value: authority) }
+        return HTTPRequestHead(version: .http2, method: HTTPMethod(rawValue: method), uri: path, headers: regular)
+    }
+}

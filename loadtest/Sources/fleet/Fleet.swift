@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The load-test harness of the ThreatMapper console.
+@main
+struct Fleet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "Load-test a ThreatMapper console.",
+        subcommands: [Blast.self])
+}
