@@ -43,6 +43,7 @@ $( [[ $(id -u) -eq 0 ]] && echo "user root;" )
 events { worker_connections 4096; }
 http {
     access_log off;
+    keepalive_requests 100000000;
     server {
         listen 127.0.0.1:$nginx_port ssl http2;
         ssl_certificate $work/cert.pem;

@@ -73,12 +73,8 @@ public final class Gateway: HTTPResponder {
     }
 
     /// The JSON object of a request body, or a 400 naming what is wrong.
-    func jsonObject(_ body: ByteBuffer) throws(IngestError) -> [String: Any] {
+    func jsonObject(_ body: ByteBuffer) throws(IngestError) -> JSONObject {
         guard body.readableBytes > 0 else { throw IngestError.invalidRequest("the request needs a JSON object body") }
-        let data = Data(body.readableBytesView)
-        guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
-            throw IngestError.malformedJSON("the body is not a JSON object")
-        }
-        return dictionary
+        return try JSONObject(parsing: Array(body.readableBytesView))
     }
 }

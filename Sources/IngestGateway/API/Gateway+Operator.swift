@@ -93,13 +93,13 @@ extension Gateway {
         let payload: String
         do throws(IngestError) {
             let object = try jsonObject(request.body)
-            if let name = object["action"] as? String {
+            if let name = object["action"]?.string {
                 guard let named = ThreatMapperAction(name: name) else {
                     throw IngestError.invalidRequest(
                         "action: one of \(ThreatMapperAction.allCases.map(\.name).joined(separator: ", "))")
                 }
                 action = named
-            } else if let id = object["action_id"] as? Int, let numbered = ThreatMapperAction(rawValue: id) {
+            } else if let id = object["action_id"]?.int, let numbered = ThreatMapperAction(rawValue: id) {
                 action = numbered
             } else {
                 throw IngestError.invalidRequest("action (a ThreatMapper action name) or action_id (0 to 13) is required")
@@ -127,22 +127,20 @@ extension Gateway {
         }
     }
 
-    /// The payload as the JSON text sensors receive. Missing: `{"node_id": <id>}` plus the
-    /// node type for scans. An object is serialized; a string must hold JSON.
-    static func payloadText(_ value: Any?, action: ThreatMapperAction, nodeID: String) throws(IngestError) -> String {
-        switch value {
-        case nil, is NSNull:
+    /// The payload as the JSON text sensors receive. Missing: `{"node_id": <id>, "node_type": 2,
+    /// "bin_args": {}}`. An object is passed on as written; a string must hold a JSON object.
+    static func payloadText(_ value: JSONObject.Value?, action: ThreatMapperAction, nodeID: String) throws(IngestError) -> String {
+        switch value?.kind {
+        case nil, .null?:
             return #"{"node_id":\#(JSONText.quoted(nodeID)),"node_type":2,"bin_args":{}}"#
-        case let text as String:
-            guard let data = text.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+        case .object?:
+            return value!.raw
+        case .string?:
+            let text = value!.string ?? ""
+            guard (try? JSONObject(parsing: Array(text.utf8))) != nil else {
                 throw IngestError.invalidRequest("request_payload: a JSON object, or a string holding one")
             }
             return text
-        case let object as [String: Any]:
-            guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
-                throw IngestError.invalidRequest("request_payload: not serializable")
-            }
-            return String(decoding: data, as: UTF8.self)
         default:
             throw IngestError.invalidRequest("request_payload: a JSON object, or a string holding one")
         }

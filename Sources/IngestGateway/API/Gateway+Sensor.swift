@@ -51,9 +51,9 @@ extension Gateway {
     // MARK: Auth
 
     func login(_ request: HTTPRequest, writer: ResponseWriter) {
-        let object: [String: Any]
+        let object: JSONObject
         do { object = try jsonObject(request.body) } catch { return writer.respond(.error(error)) }
-        guard let token = object["api_token"] as? String, !token.isEmpty else {
+        guard let token = object["api_token"]?.string, !token.isEmpty else {
             return writer.respond(.error(.invalidRequest("api_token: a string is required")))
         }
         let authenticator = self.authenticator
@@ -137,19 +137,17 @@ extension Gateway {
     }
 
     /// Reads `{"node_id", "available_workload", "node_type", "version"}`.
-    static func controlsRequest(_ object: [String: Any], route: ControlsRequest.Route) throws(IngestError) -> ControlsRequest {
-        guard let nodeID = object["node_id"] as? String, !nodeID.isEmpty, nodeID.utf8.count <= 1024 else {
+    static func controlsRequest(_ object: JSONObject, route: ControlsRequest.Route) throws(IngestError) -> ControlsRequest {
+        guard let nodeID = object["node_id"]?.string, !nodeID.isEmpty, nodeID.utf8.count <= 1024 else {
             throw .invalidRequest("node_id: a non-empty string of at most 1024 bytes is required")
         }
         var workload = 0
-        if let value = object["available_workload"] {
-            guard let number = value as? Int else {
-                throw .invalidRequest("available_workload: an integer is required")
-            }
+        if let value = object["available_workload"], value.kind != .null {
+            guard let number = value.int else { throw .invalidRequest("available_workload: an integer is required") }
             workload = number
         }
-        let version = object["version"] as? String
-        if route == .agentInit && version == nil && object["version"] != nil {
+        let version = object["version"]?.string
+        if let value = object["version"], value.kind != .string, value.kind != .null {
             throw .invalidRequest("version: a string is required")
         }
         return ControlsRequest(route: route, nodeID: nodeID, availableWorkload: workload, version: version)
@@ -168,10 +166,10 @@ extension Gateway {
             let object = try jsonObject(request.body)
             let providers = ["aws", "gcp", "azure", "linux", "kubernetes"]
             let benchmarks = ["hipaa", "gdpr", "pci", "nist", "cis", "soc_2", "nsa-cisa", "aws_foundational_security"]
-            guard let provider = object["cloud_provider"] as? String, providers.contains(provider) else {
+            guard let provider = object["cloud_provider"]?.string, providers.contains(provider) else {
                 throw IngestError.invalidRequest("cloud_provider: one of \(providers.joined(separator: ", ")) is required")
             }
-            guard let benchmark = object["compliance_type"] as? String, benchmarks.contains(benchmark) else {
+            guard let benchmark = object["compliance_type"]?.string, benchmarks.contains(benchmark) else {
                 throw IngestError.invalidRequest("compliance_type: one of \(benchmarks.joined(separator: ", ")) is required")
             }
             writer.respond(.json(.ok, #"{"controls":[]}"#))

@@ -25,6 +25,12 @@ public final class Authenticator: Sendable {
     public let signer: TokenSigner
     let catalog: CatalogStore
     let keys = Mutex(Keys())
+    /// Tokens already verified, with their claims: a sensor sends the same access token for 30
+    /// minutes, and checking a signature costs more than the rest of a control poll. Expiry,
+    /// kind and revocation are still checked on every request.
+    let verified = Mutex<[String: TokenSigner.Claims]>([:])
+    /// Most tokens kept in the cache before it is emptied (10,000 sensors hold about 10,000).
+    static let verifiedCapacity = 100_000
     let logger: Logger
 
     public init(signer: TokenSigner, catalog: CatalogStore, logger: Logger) {
@@ -78,8 +84,18 @@ public final class Authenticator: Sendable {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             throw IngestError.missingToken
         }
-        let token = authorization.dropFirst(7).drop(while: { $0 == " " })
-        let claims = try signer.verify(token, kind: kind, now: now)
+        let token = String(authorization.dropFirst(7).drop(while: { $0 == " " }))
+        let claims: TokenSigner.Claims
+        if let cached = verified.withLock({ $0[token] }), cached.kind == kind {
+            guard now.milliseconds / 1000 < cached.expiresAt else { throw IngestError.expiredToken }
+            claims = cached
+        } else {
+            claims = try signer.verify(Substring(token), kind: kind, now: now)
+            verified.withLock { cache in
+                if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
+                cache[token] = claims
+            }
+        }
         if keys.withLock({ $0.revoked.contains(claims.keyID) }) { throw IngestError.invalidToken }
         return claims
     }

@@ -65,32 +65,60 @@ public struct TokenSigner: Sendable {
 
     /// Verifies a token's signature, expiry and kind; returns its claims.
     public func verify(_ token: Substring, kind: Claims.Kind, now: Timestamp) throws(IngestError) -> Claims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let signature = Self.decodeBase64URL(parts[2]) else { throw .invalidToken }
-        let signingInput = Data(token[..<parts[2].startIndex].dropLast().utf8)
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key) else {
-            throw .invalidToken
-        }
-        guard let headerData = Self.decodeBase64URL(parts[0]),
-            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any],
-            header["alg"] as? String == "HS256",
-            let payloadData = Self.decodeBase64URL(parts[1]),
-            let payload = try? JSONSerialization.jsonObject(with: payloadData) as? [String: Any],
-            let expiresAt = (payload["exp"] as? NSNumber)?.int64Value,
-            let issuedAt = (payload["iat"] as? NSNumber)?.int64Value,
-            let role = (payload["role"] as? String).flatMap(APIRole.init(rawValue:)),
-            let namespace = payload["namespace"] as? String
+        let bytes = Array(token.utf8)
+        guard let first = bytes.firstIndex(of: UInt8(ascii: ".")),
+            let second = bytes[(first + 1)...].firstIndex(of: UInt8(ascii: ".")),
+            let signature = Self.decodeBase64URL(bytes[(second + 1)...])
         else { throw .invalidToken }
-        let isRefresh = payload["type"] as? String == "refresh_token"
-        let keyID = ((isRefresh ? payload["user"] : payload["user_id"]) as? NSNumber)?.int64Value
-        guard let keyID else { throw .invalidToken }
-        guard now.milliseconds / 1000 < expiresAt else { throw .expiredToken }
+        let valid = bytes.withUnsafeBytes { raw in
+            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: UnsafeRawBufferPointer(rebasing: raw[..<second]), using: key)
+        }
+        guard valid,
+            let headerBytes = Self.decodeBase64URL(bytes[..<first]),
+            let header = try? JSONObject(parsing: headerBytes), header["alg"]?.string == "HS256",
+            let payloadBytes = Self.decodeBase64URL(bytes[(first + 1)..<second]),
+            let payload = try? JSONObject(parsing: payloadBytes),
+            let expiresAt = payload["exp"]?.int, let issuedAt = payload["iat"]?.int,
+            let role = payload["role"]?.string.flatMap(APIRole.init(rawValue:)),
+            let namespace = payload["namespace"]?.string
+        else { throw .invalidToken }
+        let isRefresh = payload["type"]?.string == "refresh_token"
+        guard let keyID = (isRefresh ? payload["user"] : payload["user_id"])?.int else { throw .invalidToken }
+        guard now.milliseconds / 1000 < Int64(expiresAt) else { throw .expiredToken }
         switch (kind, isRefresh) {
         case (.access, true): throw .invalidToken
         case (.refresh, false): throw .wrongTokenKind
         default: break
         }
-        return Claims(kind: kind, keyID: keyID, role: role, namespace: namespace, issuedAt: issuedAt, expiresAt: expiresAt)
+        return Claims(kind: kind, keyID: Int64(keyID), role: role, namespace: namespace, issuedAt: Int64(issuedAt),
+                      expiresAt: Int64(expiresAt))
+    }
+
+    /// Base64url (RFC 4648 §5) without padding, as JWTs use it.
+    static func decodeBase64URL(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for byte in text {
+            let value: UInt32
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(byte - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(byte - UInt8(ascii: "a")) + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(byte - UInt8(ascii: "0")) + 52
+            case UInt8(ascii: "-"): value = 62
+            case UInt8(ascii: "_"): value = 63
+            default: return nil
+            }
+            accumulator = accumulator << 6 | value
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        // A single leftover character cannot encode a byte.
+        return bits >= 6 ? nil : output
     }
 
     static func base64URL(_ data: Data) -> String {
@@ -98,11 +126,5 @@ public struct TokenSigner: Sendable {
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decodeBase64URL(_ text: Substring) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
     }
 }
