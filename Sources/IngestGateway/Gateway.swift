@@ -35,12 +35,12 @@ public final class Gateway: HTTPResponder {
 
     // MARK: HTTPResponder
 
-    public func bodyLimit(for head: HTTPRequestHead) -> Int {
-        head.uri.hasPrefix("/deepfence/ingest/") ? configuration.maxBodyBytes : configuration.maxRequestBytes
+    public func bodyLimit(uri: String) -> Int {
+        uri.hasPrefix("/deepfence/ingest/") ? configuration.maxBodyBytes : configuration.maxRequestBytes
     }
 
-    public func bodyTooLarge(_ head: HTTPRequestHead, limit: Int) -> HTTPResponse {
-        let setting = head.uri.hasPrefix("/deepfence/ingest/") ? "--max-body-bytes" : "--max-request-bytes"
+    public func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse {
+        let setting = uri.hasPrefix("/deepfence/ingest/") ? "--max-body-bytes" : "--max-request-bytes"
         return .error(.bodyTooLarge(limit: limit, setting: setting))
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import IngestCompression
 import IngestCore
 import IngestGateway
+import IngestConsole
 import IngestTestSupport
 import IngestTransport
 import NIOCore
@@ -173,5 +174,33 @@ struct SensorAPITests {
         #expect(throws: Gzip.Failure.tooLarge) { try Gzip.decompress(bomb, limit: 1 << 20) }
         #expect(try Gzip.decompress(bomb, limit: 32 << 20).count == 32 << 20)
         #expect(throws: Gzip.Failure.malformed) { try Gzip.decompress(Array(bomb.prefix(100)), limit: 1 << 30) }
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct IdleConnectionTests {
+    @Test(arguments: [(HTTPServer.HTTP2Mode.frames, true), (.multiplexed, true), (.frames, false)])
+    func idleConnectionsAreClosed(mode: HTTPServer.HTTP2Mode, http2: Bool) async throws {
+        let console = try await TestConsole.start("idle") { configuration in
+            configuration.http2Mode = mode
+            configuration.idleTimeout = .seconds(1)
+        }
+        do {
+            let busy = try await console.connect(http2: http2)
+            let quiet = try await console.connect(http2: http2)
+            #expect(try await quiet.get("/deepfence/ping", token: nil).status == .ok)
+            // One connection keeps talking, the other says nothing for 2.5 s.
+            for _ in 0..<10 {
+                #expect(try await busy.get("/deepfence/ping", token: nil).status == .ok)
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(busy.isActive)
+            #expect(!quiet.isActive)
+            await busy.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
     }
 }

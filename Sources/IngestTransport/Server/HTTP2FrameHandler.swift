@@ -20,7 +20,9 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTP2Frame
 
     struct StreamState {
-        var head: HTTPRequestHead
+        var method: HTTPMethod
+        var uri: String
+        var headers: HPACKHeaders
         var body: ByteBuffer?
         var limit: Int
         /// The request was answered (or answered early, 413); the rest of it is dropped.
@@ -36,19 +38,29 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
     let activity: ServerActivity
     let connectionWindowTarget: Int
     let streamWindowTarget: Int
+    let idle: IdleWatch
     var streams: [HTTP2StreamID: StreamState] = [:]
     var needsFlush = false
     /// Between a read and its read-complete: responses written then are flushed at its end.
     var reading = false
 
-    init(responder: any HTTPResponder, activity: ServerActivity, connectionWindowTarget: Int, streamWindowTarget: Int) {
+    init(
+        responder: any HTTPResponder, activity: ServerActivity, connectionWindowTarget: Int, streamWindowTarget: Int,
+        idleTimeout: TimeAmount
+    ) {
         self.responder = responder
         self.activity = activity
         self.connectionWindowTarget = connectionWindowTarget
         self.streamWindowTarget = streamWindowTarget
+        self.idle = IdleWatch(timeout: idleTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idle.stop()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        idle.start(context: context, isIdle: { [unowned self] in self.streams.isEmpty })
         // Open the connection window beyond the protocol's initial 65,535 bytes.
         if connectionWindowTarget > 65_535 {
             context.writeAndFlush(
@@ -59,6 +71,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reading = true
+        idle.sawActivity()
         let frame = unwrapInboundIn(data)
         let id = frame.streamID
         switch frame.payload {
@@ -72,21 +85,17 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
                 }
                 return
             }
-            guard let head = Self.requestHead(headers.headers) else {
+            guard let stream = Self.streamState(headers.headers, responder: responder) else {
                 context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError))), promise: nil)
                 needsFlush = true
                 return
             }
-            let limit = responder.bodyLimit(for: head)
-            var stream = StreamState(head: head, body: nil, limit: limit)
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
-                stream.refused = true
-                streams[id] = stream
-                refuse(id, head: head, limit: limit, context: context)
-                return
-            }
             streams[id] = stream
-            if headers.endStream { dispatch(id, stream, context: context) }
+            if stream.refused {
+                refuse(id, stream, context: context)
+            } else if headers.endStream {
+                dispatch(id, stream, context: context)
+            }
         case .data(let payload):
             guard var stream = streams[id], case .byteBuffer(var chunk) = payload.data else { return }
             if stream.refused {
@@ -103,7 +112,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
             if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > stream.limit {
                 stream.refused = true
                 streams[id] = stream
-                refuse(id, head: stream.head, limit: stream.limit, context: context)
+                refuse(id, stream, context: context)
                 return
             }
             if stream.body == nil {
@@ -155,7 +164,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
     func dispatch(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
         streams[id]?.refused = true  // nothing more is read for it
         let request = HTTPRequest(
-            method: stream.head.method, uri: stream.head.uri, headers: stream.head.headers,
+            method: stream.method, uri: stream.uri, headers: RequestHeaders(stream.headers),
             body: stream.body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: true)
         activity.requestStarted()
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -167,8 +176,8 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
         })
     }
 
-    func refuse(_ id: HTTP2StreamID, head: HTTPRequestHead, limit: Int, context: ChannelHandlerContext) {
-        write(responder.bodyTooLarge(head, limit: limit), on: id, context: context)
+    func refuse(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
+        write(responder.bodyTooLarge(uri: stream.uri, limit: stream.limit), on: id, context: context)
         needsFlush = true
     }
 
@@ -176,8 +185,9 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
         var headers = HPACKHeaders()
         headers.reserveCapacity(response.headers.count + 2)
         headers.add(name: ":status", value: String(response.status.code))
-        for (name, value) in response.headers where name.lowercased() != "content-length" && name.lowercased() != "connection" {
-            headers.add(name: name.lowercased(), value: value)
+        // Response header names are lower case throughout the console, as HTTP/2 requires.
+        for (name, value) in response.headers where name != "content-length" && name != "connection" {
+            headers.add(name: name, value: value)
         }
         headers.add(name: "content-length", value: String(response.body.readableBytes))
         let hasBody = response.body.readableBytes > 0
@@ -188,24 +198,24 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
         }
     }
 
-    /// The HTTP/1-style head of an HTTP/2 request, or nil if its pseudo-headers are unusable.
-    static func requestHead(_ headers: HPACKHeaders) -> HTTPRequestHead? {
+    /// A new stream's state from its request headers (refused at once when its declared
+    /// content length is over the limit), or nil if its pseudo-headers are unusable.
+    static func streamState(_ headers: HPACKHeaders, responder: any HTTPResponder) -> StreamState? {
         var method: String?
         var path: String?
-        var authority: String?
-        var regular = HTTPHeaders()
+        var length: Int?
         for (name, value, _) in headers {
             switch name {
             case ":method": method = value
             case ":path": path = value
-            case ":authority": authority = value
-            case ":scheme": break
-            default:
-                if !name.hasPrefix(":") { regular.add(name: name, value: value) }
+            case "content-length": length = Int(value)
+            default: break
             }
         }
         guard let method, let path, !path.isEmpty else { return nil }
-        if let authority, !regular.contains(name: "host") { regular.add(name: "host", value: authority) }
-        return HTTPRequestHead(version: .http2, method: HTTPMethod(rawValue: method), uri: path, headers: regular)
+        let limit = responder.bodyLimit(uri: path)
+        var stream = StreamState(method: HTTPMethod(rawValue: method), uri: path, headers: headers, body: nil, limit: limit)
+        if let length, length > limit { stream.refused = true }
+        return stream
     }
 }

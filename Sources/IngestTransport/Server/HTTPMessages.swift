@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 
 /// A complete request, as the server hands it to its responder.
@@ -8,12 +9,12 @@ public struct HTTPRequest: Sendable {
     public var path: Substring
     /// The query string (after `?`), if any.
     public var query: Substring?
-    public var headers: HTTPHeaders
+    public var headers: RequestHeaders
     public var body: ByteBuffer
     /// Whether the request came over HTTP/2.
     public var isHTTP2: Bool
 
-    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: ByteBuffer, isHTTP2: Bool) {
+    public init(method: HTTPMethod, uri: String, headers: RequestHeaders, body: ByteBuffer, isHTTP2: Bool) {
         self.method = method
         if let mark = uri.firstIndex(of: "?") {
             path = uri[..<mark]
@@ -37,6 +38,28 @@ public struct HTTPRequest: Sendable {
             }
         }
         return nil
+    }
+}
+
+/// A request's headers as its protocol delivered them (no conversion between HTTP/1 and HPACK
+/// header lists on the hot path). Names are looked up case-insensitively.
+public struct RequestHeaders: Sendable {
+    enum Storage: Sendable {
+        case http1(HTTPHeaders)
+        case http2(HPACKHeaders)
+    }
+
+    let storage: Storage
+
+    public init(_ headers: HTTPHeaders) { storage = .http1(headers) }
+    public init(_ headers: HPACKHeaders) { storage = .http2(headers) }
+
+    /// The first value of the header `name`.
+    public func first(name: String) -> String? {
+        switch storage {
+        case .http1(let headers): headers.first(name: name)
+        case .http2(let headers): headers.first(name: name)
+        }
     }
 }
 
@@ -104,11 +127,11 @@ public struct ResponseWriter: Sendable {
 
 /// What the server calls for each request.
 public protocol HTTPResponder: Sendable {
-    /// The largest body accepted for a request with this head. Larger bodies are refused with
-    /// ``bodyTooLarge(_:limit:)`` as soon as the limit is passed, before they are read whole.
-    func bodyLimit(for head: HTTPRequestHead) -> Int
+    /// The largest body accepted for a request to `uri`. Larger bodies are refused with
+    /// ``bodyTooLarge(uri:limit:)`` as soon as the limit is passed, before they are read whole.
+    func bodyLimit(uri: String) -> Int
     /// The response to a body over the limit.
-    func bodyTooLarge(_ head: HTTPRequestHead, limit: Int) -> HTTPResponse
+    func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse
     /// Handles a complete request; called on the channel's event loop.
     func handle(_ request: HTTPRequest, writer: ResponseWriter)
 }

@@ -94,10 +94,7 @@ public final class HTTPServer: Service, Sendable {
             .childChannelInitializer { channel in
                 activity.connectionOpened(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(NIOSSLServerHandler(context: configuration.tls))
-                    try sync.addHandler(IdleStateHandler(allTimeout: idle))
-                    try sync.addHandler(IdleCloser())
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: configuration.tls))
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { channel in
@@ -109,9 +106,11 @@ public final class HTTPServer: Service, Sendable {
                                     try sync.addHandler(HTTP2FrameHandler(
                                         responder: responder, activity: activity,
                                         connectionWindowTarget: connectionSettings.targetWindowSize,
-                                        streamWindowTarget: streamSettings.targetWindowSize))
+                                        streamWindowTarget: streamSettings.targetWindowSize, idleTimeout: idle))
                                 }
                             }
+                            // Multiplexed: streams are separate channels, so idleness is watched per connection.
+                            try? channel.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: idle), IdleCloser())
                             return channel.configureHTTP2Pipeline(
                                 mode: .server, connectionConfiguration: connectionSettings, streamConfiguration: streamSettings
                             ) { stream in
@@ -126,7 +125,8 @@ public final class HTTPServer: Service, Sendable {
                             channel.eventLoop.makeCompletedFuture {
                                 let sync = channel.pipeline.syncOperations
                                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                                try sync.addHandler(RequestHandler(responder: responder, isHTTP2: false, activity: activity))
+                                try sync.addHandler(RequestHandler(
+                                    responder: responder, isHTTP2: false, activity: activity, idleTimeout: idle))
                             }
                         })
                 }

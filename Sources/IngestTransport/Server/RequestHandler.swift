@@ -18,18 +18,33 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     let responder: any HTTPResponder
     let isHTTP2: Bool
     let activity: ServerActivity
+    /// For HTTP/1.1 connections (one handler per connection); nil on HTTP/2 streams.
+    let idle: IdleWatch?
     var state = State.idle
 
-    init(responder: any HTTPResponder, isHTTP2: Bool, activity: ServerActivity) {
+    init(responder: any HTTPResponder, isHTTP2: Bool, activity: ServerActivity, idleTimeout: TimeAmount? = nil) {
         self.responder = responder
         self.isHTTP2 = isHTTP2
         self.activity = activity
+        self.idle = idleTimeout.map(IdleWatch.init(timeout:))
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        idle?.start(context: context, isIdle: { [unowned self] in
+            if case .idle = self.state { return true }
+            return false
+        })
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idle?.stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        idle?.sawActivity()
         switch unwrapInboundIn(data) {
         case .head(let head):
-            let limit = responder.bodyLimit(for: head)
+            let limit = responder.bodyLimit(uri: head.uri)
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
                 refuse(context: context, head: head, limit: limit)
             } else {
@@ -53,7 +68,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .receiving(let head, let body, _):
                 state = .responding
                 let request = HTTPRequest(
-                    method: head.method, uri: head.uri, headers: head.headers,
+                    method: head.method, uri: head.uri, headers: RequestHeaders(head.headers),
                     body: body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: isHTTP2)
                 activity.requestStarted()
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -74,7 +89,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Answers a body over the limit at once and stops reading the request.
     func refuse(context: ChannelHandlerContext, head: HTTPRequestHead, limit: Int) {
         state = .discarding
-        var response = responder.bodyTooLarge(head, limit: limit)
+        var response = responder.bodyTooLarge(uri: head.uri, limit: limit)
         if !isHTTP2 {
             // The unread rest of the body would be taken for the next request: close instead.
             response.headers.replaceOrAdd(name: "connection", value: "close")
