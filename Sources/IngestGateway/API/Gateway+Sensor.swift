@@ -12,7 +12,7 @@ extension Gateway {
         switch request.path {
         case "/deepfence/ping":
             guard request.method == .GET || request.method == .HEAD else { return writer.respond(.error(.methodNotAllowed)) }
-            writer.respond(.text(.ok, "pong"))
+            writer.respond(.pong)
         case "/deepfence/auth/token":
             guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
             login(request, writer: writer)

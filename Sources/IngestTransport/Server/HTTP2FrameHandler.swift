@@ -15,7 +15,7 @@ import NIOHTTP2
 /// does it: when the handler's `NIOHTTP2WindowUpdatedEvent`s show a receive window at half its
 /// target or less, a WINDOW_UPDATE tops it up (the connection window counts DATA of every stream,
 /// closed ones included).
-final class HTTP2FrameHandler: ChannelInboundHandler {
+final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked Sendable {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
@@ -39,7 +39,11 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
     let connectionWindowTarget: Int
     let streamWindowTarget: Int
     let idle: IdleWatch
+    /// Streams still receiving their request (or draining a refused one).
     var streams: [HTTP2StreamID: StreamState] = [:]
+    /// Requests handed to the responder and not answered yet.
+    var answering = 0
+    var context: ChannelHandlerContext?
     var needsFlush = false
     /// Between a read and its read-complete: responses written then are flushed at its end.
     var reading = false
@@ -57,10 +61,12 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idle.stop()
+        self.context = nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        idle.start(context: context, isIdle: { [unowned self] in self.streams.isEmpty })
+        self.context = context
+        idle.start(context: context, isIdle: { [unowned self] in self.streams.isEmpty && self.answering == 0 })
         // Open the connection window beyond the protocol's initial 65,535 bytes.
         if connectionWindowTarget > 65_535 {
             context.writeAndFlush(
@@ -76,13 +82,9 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
         let id = frame.streamID
         switch frame.payload {
         case .headers(let headers):
-            if var stream = streams[id] {
+            if let stream = streams[id] {
                 // Trailers: ignored, but they may end the request.
-                if headers.endStream && !stream.refused {
-                    stream.refused = true
-                    streams[id] = stream
-                    dispatch(id, stream, context: context)
-                }
+                if headers.endStream && !stream.refused { dispatch(id, stream, context: context) }
                 return
             }
             guard let stream = Self.streamState(headers.headers, responder: responder) else {
@@ -90,11 +92,13 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
                 needsFlush = true
                 return
             }
-            streams[id] = stream
             if stream.refused {
+                streams[id] = stream
                 refuse(id, stream, context: context)
             } else if headers.endStream {
                 dispatch(id, stream, context: context)
+            } else {
+                streams[id] = stream
             }
         case .data(let payload):
             guard var stream = streams[id], case .byteBuffer(var chunk) = payload.data else { return }
@@ -141,7 +145,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let closed as StreamClosedEvent:
-            streams.removeValue(forKey: closed.streamID)
+            if !streams.isEmpty { streams.removeValue(forKey: closed.streamID) }
         case let window as NIOHTTP2WindowUpdatedEvent:
             guard let size = window.inboundWindowSize else { break }
             let target = window.streamID == .rootStream ? connectionWindowTarget : streamWindowTarget
@@ -160,20 +164,24 @@ final class HTTP2FrameHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// Hands a complete request to the responder.
+    /// Hands a complete request to the responder; nothing more is read for the stream.
     func dispatch(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
-        streams[id]?.refused = true  // nothing more is read for it
+        if !streams.isEmpty { streams.removeValue(forKey: id) }
         let request = HTTPRequest(
             method: stream.method, uri: stream.uri, headers: RequestHeaders(stream.headers),
             body: stream.body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: true)
         activity.requestStarted()
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop) { response in
-            let (handler, context) = bound.value
-            handler.write(response, on: id, context: context)
-            handler.activity.requestFinished()
-            if handler.reading { handler.needsFlush = true } else { context.flush() }
-        })
+        answering += 1
+        responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop, sink: self, stream: Int(Int32(id))))
+    }
+
+    /// ResponseSink: called on the event loop with a stream's answer.
+    func write(_ response: HTTPResponse, stream: Int) {
+        activity.requestFinished()
+        answering -= 1
+        guard let context else { return }
+        write(response, on: HTTP2StreamID(stream), context: context)
+        if reading { needsFlush = true } else { context.flush() }
     }
 
     func refuse(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {

@@ -16,9 +16,9 @@ public struct HTTPRequest: Sendable {
 
     public init(method: HTTPMethod, uri: String, headers: RequestHeaders, body: ByteBuffer, isHTTP2: Bool) {
         self.method = method
-        if let mark = uri.firstIndex(of: "?") {
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = uri[..<mark]
-            query = uri[uri.index(after: mark)...]
+            query = uri[uri.utf8.index(after: mark)...]
         } else {
             path = Substring(uri)
             query = nil
@@ -101,6 +101,9 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: ["content-type": "application/json"], body: ByteBuffer(string: text))
     }
 
+    /// `200 pong`, the health check's answer (built once).
+    public static let pong = HTTPResponse.text(.ok, "pong")
+
     /// A plain-text response.
     public static func text(_ status: HTTPResponseStatus, _ text: String) -> HTTPResponse {
         HTTPResponse(status: status, headers: ["content-type": "text/plain; charset=utf-8"], body: ByteBuffer(string: text))
@@ -110,7 +113,8 @@ public struct HTTPResponse: Sendable {
 /// Completes one request: call ``respond(_:)`` exactly once, from any thread.
 public struct ResponseWriter: Sendable {
     let eventLoop: any EventLoop
-    let write: @Sendable (HTTPResponse) -> Void
+    let sink: any ResponseSink
+    let stream: Int
 
     /// The event loop of the request's channel.
     public var loop: any EventLoop { eventLoop }
@@ -118,11 +122,19 @@ public struct ResponseWriter: Sendable {
     /// Sends the response (hopping to the channel's event loop if needed).
     public func respond(_ response: HTTPResponse) {
         if eventLoop.inEventLoop {
-            write(response)
+            sink.write(response, stream: stream)
         } else {
-            eventLoop.execute { write(response) }
+            let sink = self.sink
+            let stream = self.stream
+            eventLoop.execute { sink.write(response, stream: stream) }
         }
     }
+}
+
+/// Where a ``ResponseWriter`` delivers: the handler that read the request. Implementations are
+/// event-loop bound; ``ResponseWriter`` only calls them on their loop.
+protocol ResponseSink: AnyObject, Sendable {
+    func write(_ response: HTTPResponse, stream: Int)
 }
 
 /// What the server calls for each request.

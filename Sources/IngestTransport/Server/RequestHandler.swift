@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// Collects one request at a time (an HTTP/1.1 connection or one HTTP/2 stream) up to the
 /// responder's body limit, hands it over and writes the response.
-final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, ResponseSink, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -21,6 +21,10 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// For HTTP/1.1 connections (one handler per connection); nil on HTTP/2 streams.
     let idle: IdleWatch?
     var state = State.idle
+    /// Set while the handler is in a pipeline; responses are written through it.
+    var context: ChannelHandlerContext?
+    /// Whether the request being answered asked to keep the connection.
+    var keepAlive = true
 
     init(responder: any HTTPResponder, isHTTP2: Bool, activity: ServerActivity, idleTimeout: TimeAmount? = nil) {
         self.responder = responder
@@ -30,6 +34,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         idle?.start(context: context, isIdle: { [unowned self] in
             if case .idle = self.state { return true }
             return false
@@ -38,6 +43,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idle?.stop()
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -71,13 +77,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     method: head.method, uri: head.uri, headers: RequestHeaders(head.headers),
                     body: body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: isHTTP2)
                 activity.requestStarted()
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                let keepAlive = head.isKeepAlive
-                responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop) { response in
-                    let (handler, context) = bound.value
-                    handler.write(response, keepAlive: keepAlive, context: context)
-                    handler.activity.requestFinished()
-                })
+                keepAlive = head.isKeepAlive
+                responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop, sink: self, stream: 0))
             case .discarding:
                 state = .idle
             case .idle, .responding:
@@ -98,6 +99,13 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         if !isHTTP2 {
             context.close(promise: nil)
         }
+    }
+
+    /// ResponseSink: called on the event loop with the answer to the current request.
+    func write(_ response: HTTPResponse, stream: Int) {
+        activity.requestFinished()
+        guard let context else { return }
+        write(response, keepAlive: keepAlive, context: context)
     }
 
     func write(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {

@@ -6,11 +6,11 @@ import Synchronization
 public final class ServerActivity: Sendable {
     struct State {
         var connections: [ObjectIdentifier: any Channel] = [:]
-        var inFlight = 0
         var accepted = 0
     }
 
     let state = Mutex(State())
+    let inFlight = Atomic<Int>(0)
 
     public init() {}
 
@@ -25,13 +25,13 @@ public final class ServerActivity: Sendable {
         }
     }
 
-    func requestStarted() { state.withLock { $0.inFlight += 1 } }
-    func requestFinished() { state.withLock { $0.inFlight -= 1 } }
+    func requestStarted() { inFlight.wrappingAdd(1, ordering: .relaxed) }
+    func requestFinished() { inFlight.wrappingSubtract(1, ordering: .relaxed) }
 
     /// Connections open now.
     public var openConnections: Int { state.withLock { $0.connections.count } }
     /// Requests handed to the responder and not yet answered.
-    public var requestsInFlight: Int { state.withLock { $0.inFlight } }
+    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
     /// Connections accepted since start.
     public var acceptedConnections: Int { state.withLock { $0.accepted } }
 
