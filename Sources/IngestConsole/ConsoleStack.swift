@@ -73,7 +73,8 @@ public final class ConsoleStack: Sendable {
             catalog: catalog, logger: logger)
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
-            placement: placement, clock: clock, logger: logger)
+            placement: placement, clock: clock, logger: logger,
+            localWorkerStats: { [worker.stats.json(memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)] })
         var serverConfiguration = HTTPServer.Configuration(
             host: configuration.host, port: configuration.port, tls: try configuration.tls.serverContext(),
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout)

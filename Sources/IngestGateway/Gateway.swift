@@ -18,11 +18,15 @@ public final class Gateway: HTTPResponder {
     let parser: ReportParser
     let clock: any IngestClock
     let logger: Logger
+    /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`).
+    let localWorkerStats: @Sendable () -> [String]
 
     public init(
         configuration: GatewayConfiguration, authenticator: Authenticator, router: ShardRouter, catalog: CatalogStore,
-        placement: PlacementStore, clock: any IngestClock, logger: Logger
+        placement: PlacementStore, clock: any IngestClock, logger: Logger,
+        localWorkerStats: @escaping @Sendable () -> [String] = { [] }
     ) {
+        self.localWorkerStats = localWorkerStats
         self.configuration = configuration
         self.authenticator = authenticator
         self.router = router

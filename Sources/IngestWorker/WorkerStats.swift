@@ -1,3 +1,5 @@
+import IngestCore
+
 /// Counters a worker keeps, for the operator API and the benchmarks.
 public struct WorkerStats: Sendable, Hashable {
     /// Reports committed (and acknowledged).
@@ -20,4 +22,16 @@ public struct WorkerStats: Sendable, Hashable {
     public var commandsDelivered = 0
 
     public init() {}
+
+    /// The counters as a JSON object, with the worker's ID and its current beat rate and backlog.
+    public func json(memberID: String, beatRate: Int, backlog: Int) -> String {
+        let fields: [(String, Int)] = [
+            ("reports_committed", reportsCommitted), ("duplicates_acknowledged", duplicatesAcknowledged),
+            ("reports_shed", reportsShed), ("reports_fenced", reportsFenced), ("batches_committed", batchesCommitted),
+            ("entity_rows_written", entityRowsWritten), ("change_rows_written", changeRowsWritten),
+            ("samples_written", samplesWritten), ("commands_delivered", commandsDelivered), ("beat_rate", beatRate),
+            ("backlog", backlog),
+        ]
+        return "{\"id\":" + JSONText.quoted(memberID) + "," + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
 }

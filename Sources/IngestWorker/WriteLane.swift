@@ -35,7 +35,11 @@ final class WriteLane: Sendable {
             let end = min(items.count, head + limit)
             let taken = Array(items[head..<end])
             head = end
-            if head > 1024 && head * 2 > items.count {
+            // Release what was taken: each item holds its report's bytes.
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 32 {
                 items.removeFirst(head)
                 head = 0
             }

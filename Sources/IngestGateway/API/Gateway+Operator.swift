@@ -151,6 +151,7 @@ extension Gateway {
         let catalog = self.catalog
         let placement = self.placement
         let shardCount = router.shardFunction.shardCount
+        let workerStats = localWorkerStats()
         respondAsync(writer) { () throws(IngestError) in
             try await Self.storage {
                 let (members, now) = try await catalog.members()
@@ -169,7 +170,7 @@ extension Gateway {
                 }
                 let body = #"{"map_version":\#(map.version),"shard_count":\#(shardCount),"unassigned_shards":\#(unassigned),"# +
                     #""leader":\#(leader.map(JSONText.quoted) ?? "null"),"members":[\#(memberJSON.joined(separator: ","))],"# +
-                    #""nodes":[\#(nodesJSON.joined(separator: ","))]}"#
+                    #""nodes":[\#(nodesJSON.joined(separator: ","))],"workers":[\#(workerStats.joined(separator: ","))]}"#
                 return .json(.ok, body)
             }
         }

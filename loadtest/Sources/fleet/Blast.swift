@@ -30,6 +30,8 @@ struct Blast: AsyncParsableCommand {
     @Option(help: "Distinct hosts the reports come from.") var hosts = 1000
     @Option(help: "new, unchanged or changed.") var mode = "unchanged"
     @Option(help: "gzip level of the bodies.") var gzipLevel: Int32 = 6
+    @Option(help: "An admin API key: read the console's write counters before and after the timed phase and print rows written per report.")
+    var adminKey: String?
 
     func run() async throws {
         guard ["new", "unchanged", "changed"].contains(mode) else { throw ValidationError("--mode must be new, unchanged or changed") }
@@ -51,12 +53,41 @@ struct Blast: AsyncParsableCommand {
             Self.body(template, host: "blast-\(runID)-\(index % hosts)", beat: 1 + index / hosts, mode: mode, level: gzipLevel)
         }
         let bytes = bodies.reduce(0) { $0 + $1.readableBytes }
+        var admin: String?
+        var before: [String: Int]?
+        if let adminKey {
+            admin = try await TargetSession(copying: session, key: adminKey).login()
+            before = try await Self.workerCounters(session: session, token: admin!)
+        }
         FileHandle.standardError.write(Data("sending \(reports) reports (\(bytes / reports) bytes each, gzipped)…\n".utf8))
         let result = try await Self.drive(bodies, session: session, token: token, connections: connections, streams: streams)
         let latency = result.latency
         print(String(format: "reports: %d in %.2f s = %.0f reports/s; statuses %@", reports, result.seconds,
                      Double(reports) / result.seconds, result.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))
         print("latency µs: p50 \(latency.p50)  p90 \(latency.p90)  p99 \(latency.p99)  p99.9 \(latency.p999)  max \(latency.max)")
+        if let admin, let before {
+            let after = try await Self.workerCounters(session: session, token: admin)
+            let committed = (after["reports_committed"] ?? 0) - (before["reports_committed"] ?? 0)
+            let rows = (after["entity_rows_written"] ?? 0) - (before["entity_rows_written"] ?? 0)
+            let changes = (after["change_rows_written"] ?? 0) - (before["change_rows_written"] ?? 0)
+            print(String(format: "console: %d reports committed, %d entity rows written (%.3f per report), %d change-log rows",
+                         committed, rows, committed > 0 ? Double(rows) / Double(committed) : 0, changes))
+        }
+    }
+
+    /// The summed counters of the console's workers (`GET /api/v1/cluster`).
+    static func workerCounters(session: TargetSession, token: String) async throws -> [String: Int] {
+        let connection = try await session.connect()
+        defer { Task { await connection.close() } }
+        let response = try await connection.request(.GET, "/api/v1/cluster", headers: ["authorization": "Bearer \(token)"])
+        guard response.status == .ok, let object = try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any],
+            let workers = object["workers"] as? [[String: Any]]
+        else { throw ValidationError("could not read /api/v1/cluster: \(response.status)") }
+        var totals: [String: Int] = [:]
+        for worker in workers {
+            for (name, value) in worker { if let number = value as? Int { totals[name, default: 0] += number } }
+        }
+        return totals
     }
 
     /// A report body: the template for `host`, with a unique report ID and, for beats after the

@@ -33,6 +33,20 @@ struct TargetSession: Sendable {
     let http2: Bool
     let key: String
 
+    /// The same target with another key.
+    init(copying other: TargetSession, key: String) {
+        self.init(host: other.host, port: other.port, serverName: other.serverName, tls: other.tls, http2: other.http2, key: key)
+    }
+
+    init(host: String, port: Int, serverName: String?, tls: NIOSSLContext, http2: Bool, key: String) {
+        self.host = host
+        self.port = port
+        self.serverName = serverName
+        self.tls = tls
+        self.http2 = http2
+        self.key = key
+    }
+
     func connect() async throws -> HTTPClientConnection {
         try await HTTPClientConnection.connect(host: host, port: port, tls: tls, serverName: serverName, http2: http2)
     }
