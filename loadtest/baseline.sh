@@ -3,14 +3,16 @@
 # against nginx (Debian) serving a static 200 over TLS + HTTP/2, and against the console's
 # sensor routes, with the same request sizes, so console figures can be read as ratios.
 #
-# usage: loadtest/baseline.sh --console https://127.0.0.1:8443 [--key SENSOR_KEY]
+# usage: loadtest/baseline.sh --console https://127.0.0.1:8443 [--key SENSOR_KEY] [--rounds 3]
 #                             [--requests 200000] [--clients 50] [--streams 10] [--threads 1]
+# Each round measures nginx then the console back to back; the medians and the median of the
+# per-round ratios are printed (absolute figures drift on a shared machine, ratios less).
 # Installs nginx and nghttp2-client when missing. With --key it also measures a control poll
 # (a 160-byte authenticated POST) against the same POST to nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-console="" key="" requests=200000 clients=50 streams=10 threads=1
+console="" key="" requests=200000 clients=50 streams=10 threads=1 rounds=3
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --console) console="$2"; shift 2 ;;
@@ -19,6 +21,7 @@ while [[ $# -gt 0 ]]; do
         --clients) clients="$2"; shift 2 ;;
         --streams) streams="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -60,28 +63,39 @@ sleep 1
 body="$work/body.json"
 python3 -c 'import json; print(json.dumps({"node_id": "baseline-host-0000000000000000000000000000000000000000000000000000000000000", "available_workload": 1, "node_type": "host"}).ljust(159))' > "$body"
 
-h2() {  # url [extra h2load args…] → "req/s p-mean" line
+h2() {  # url [extra h2load args…] → req/s (fails unless every answer is 2xx)
     local url="$1"; shift
     local out
     out=$(h2load -n "$requests" -c "$clients" -m "$streams" -t "$threads" "$@" "$url" 2>&1)
-    local rps status
-    rps=$(echo "$out" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p')
-    status=$(echo "$out" | grep -E '^status codes:' || true)
-    echo "$rps|$status"
+    if ! echo "$out" | grep -qE "^status codes: $requests 2xx"; then
+        echo "h2load against $url did not get $requests 2xx answers:" >&2
+        echo "$out" | grep -E "^(status codes|requests):" >&2
+        exit 1
+    fi
+    echo "$out" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p'
 }
 
-echo "h2load -n $requests -c $clients -m $streams -t $threads, TLS + HTTP/2, $(nproc) cores"
-nginx_get=$(h2 "https://127.0.0.1:$nginx_port/deepfence/ping")
-console_get=$(h2 "$console/deepfence/ping")
-echo "GET  nginx static 200:        ${nginx_get%%|*} req/s   (${nginx_get#*|})"
-echo "GET  console /deepfence/ping: ${console_get%%|*} req/s   (${console_get#*|})"
-python3 -c "print('GET  ratio console/nginx: %.2f' % (${console_get%%|*} / ${nginx_get%%|*}))"
+median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
+echo "h2load -n $requests -c $clients -m $streams -t $threads, TLS 1.3 + HTTP/2, $(nproc) cores, $rounds rounds"
+token=""
 if [[ -n "$key" ]]; then
     token=$(curl -sk "$console/deepfence/auth/token" -d "{\"api_token\":\"$key\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-    nginx_post=$(h2 "https://127.0.0.1:$nginx_port/deepfence/controls/agent" -d "$body" -H 'content-type: application/json')
-    console_post=$(h2 "$console/deepfence/controls/agent" -d "$body" -H 'content-type: application/json' -H "authorization: Bearer $token")
-    echo "POST nginx static 200 (160 B):             ${nginx_post%%|*} req/s   (${nginx_post#*|})"
-    echo "POST console /deepfence/controls/agent:    ${console_post%%|*} req/s   (${console_post#*|})"
-    python3 -c "print('POST ratio console/nginx: %.2f' % (${console_post%%|*} / ${nginx_post%%|*}))"
+fi
+get_nginx=() get_console=() get_ratio=() post_nginx=() post_console=() post_ratio=()
+for round in $(seq "$rounds"); do
+    a=$(h2 "https://127.0.0.1:$nginx_port/deepfence/ping")
+    b=$(h2 "$console/deepfence/ping")
+    get_nginx+=("$a") get_console+=("$b") get_ratio+=("$(python3 -c "print($b / $a)")")
+    echo "round $round GET : nginx $a req/s, console /deepfence/ping $b req/s"
+    if [[ -n "$token" ]]; then
+        a=$(h2 "https://127.0.0.1:$nginx_port/deepfence/controls/agent" -d "$body" -H 'content-type: application/json')
+        b=$(h2 "$console/deepfence/controls/agent" -d "$body" -H 'content-type: application/json' -H "authorization: Bearer $token")
+        post_nginx+=("$a") post_console+=("$b") post_ratio+=("$(python3 -c "print($b / $a)")")
+        echo "round $round POST: nginx $a req/s, console /deepfence/controls/agent $b req/s"
+    fi
+done
+echo "GET  (no body)        median: nginx $(median "${get_nginx[@]}") req/s, console $(median "${get_console[@]}") req/s, ratio $(median "${get_ratio[@]}")"
+if [[ -n "$token" ]]; then
+    echo "POST (160-byte JSON)  median: nginx $(median "${post_nginx[@]}") req/s, console $(median "${post_console[@]}") req/s, ratio $(median "${post_ratio[@]}")"
 fi

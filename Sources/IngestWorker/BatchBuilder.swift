@@ -77,26 +77,22 @@ struct BatchBuilder {
     }
 
     private mutating func upsert(_ entity: ParsedEntity, of report: ParsedReport, change: String) {
-        var rows = write.upserts[entity.kind] ?? BatchWrite.EntityRows()
         let id: String
-        rows.nodeIDs.append(report.nodeID)
-        rows.keys.append(Int64(bitPattern: entity.key))
-        rows.digests.append(Int64(bitPattern: entity.digest))
+        let body: String
         if entity.kind == .connection {
             let source = report.string(entity.id, escaped: entity.escaped)
-            let destination = report.string(entity.peer, escaped: entity.escaped)
-            rows.ids.append(source)
-            rows.bodies.append(destination)
-            id = source + " -> " + destination
+            body = report.string(entity.peer, escaped: entity.escaped)
+            id = source
         } else {
             id = report.string(entity.id, escaped: entity.escaped)
-            rows.ids.append(id)
-            rows.bodies.append(report.rawString(entity.body))
+            body = report.rawString(entity.body)
         }
-        write.upserts[entity.kind] = rows
+        // Mutated in place: copying a kind's column arrays per entity would be quadratic.
+        write.upserts[entity.kind, default: BatchWrite.EntityRows()].append(
+            nodeID: report.nodeID, key: Int64(bitPattern: entity.key), id: id, digest: Int64(bitPattern: entity.digest), body: body)
         write.changes.nodeIDs.append(report.nodeID)
         write.changes.kinds.append(entity.kind.name)
-        write.changes.entityIDs.append(id)
+        write.changes.entityIDs.append(entity.kind == .connection ? id + " -> " + body : id)
         write.changes.changes.append(change)
     }
 

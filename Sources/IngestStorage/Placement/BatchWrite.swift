@@ -37,6 +37,15 @@ public struct BatchWrite: Sendable {
         public var bodies: [String] = []
         public init() {}
         public var count: Int { keys.count }
+
+        /// Adds one row.
+        public mutating func append(nodeID: String, key: Int64, id: String, digest: Int64, body: String) {
+            nodeIDs.append(nodeID)
+            keys.append(key)
+            ids.append(id)
+            digests.append(digest)
+            bodies.append(body)
+        }
     }
 
     /// Keys of entities to delete.

@@ -15,7 +15,8 @@ struct Blast: AsyncParsableCommand {
         abstract: "Push reports through the full ingest path as fast as possible (a throughput benchmark).",
         discussion: """
             Every request is a distinct report (its own report ID), so none is short-cut as a \
-            resend: --mode new sends each host's first report (everything appears), --mode \
+            resend: --mode new sends each report from a host never seen (everything appears; \
+            --hosts is ignored), --mode \
             unchanged sends new beats of hosts the console already holds (new IDs, timestamps \
             and metrics, the same entities), --mode changed alters one process per beat. Bodies \
             are generated and gzipped before the clock starts.
@@ -50,7 +51,9 @@ struct Blast: AsyncParsableCommand {
         }
         FileHandle.standardError.write(Data("generating \(reports) reports…\n".utf8))
         let bodies = (0..<reports).map { index in
-            Self.body(template, host: "blast-\(runID)-\(index % hosts)", beat: 1 + index / hosts, mode: mode, level: gzipLevel)
+            mode == "new"
+                ? Self.body(template, host: "blast-\(runID)-new-\(index)", beat: 0, mode: mode, level: gzipLevel)
+                : Self.body(template, host: "blast-\(runID)-\(index % hosts)", beat: 1 + index / hosts, mode: mode, level: gzipLevel)
         }
         let bytes = bodies.reduce(0) { $0 + $1.readableBytes }
         var admin: String?
