@@ -31,6 +31,12 @@ struct Blast: AsyncParsableCommand {
     @Option(help: "Distinct hosts the reports come from.") var hosts = 1000
     @Option(help: "new, unchanged or changed.") var mode = "unchanged"
     @Option(help: "gzip level of the bodies.") var gzipLevel: Int32 = 6
+    @Option(help: "Name hosts blast-<run-id>-<n> (default: random), to send more beats to the hosts of an earlier run.")
+    var runID: String?
+    @Flag(inversion: .prefixedNo, help: "Before the timed phase, send each host a first report (unchanged and changed modes).")
+    var seed = true
+    @Option(help: "The beat number of the first timed report (raise it when reusing an earlier run's hosts).")
+    var firstBeat = 1
     @Option(help: "An admin API key: read the console's write counters before and after the timed phase and print rows written per report.")
     var adminKey: String?
 
@@ -39,9 +45,9 @@ struct Blast: AsyncParsableCommand {
         let template = try String(contentsOfFile: self.template, encoding: .utf8)
         let session = try await target.session()
         let token = try await session.login()
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let runID = self.runID ?? String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
-        if mode != "new" {
+        if mode != "new" && seed {
             // Seed every host with a first report, so the timed beats find them stored.
             FileHandle.standardError.write(Data("seeding \(hosts) hosts…\n".utf8))
             let seeds = (0..<hosts).map { host in
@@ -53,7 +59,7 @@ struct Blast: AsyncParsableCommand {
         let bodies = (0..<reports).map { index in
             mode == "new"
                 ? Self.body(template, host: "blast-\(runID)-new-\(index)", beat: 0, mode: mode, level: gzipLevel)
-                : Self.body(template, host: "blast-\(runID)-\(index % hosts)", beat: 1 + index / hosts, mode: mode, level: gzipLevel)
+                : Self.body(template, host: "blast-\(runID)-\(index % hosts)", beat: firstBeat + index / hosts, mode: mode, level: gzipLevel)
         }
         let bytes = bodies.reduce(0) { $0 + $1.readableBytes }
         var admin: String?
