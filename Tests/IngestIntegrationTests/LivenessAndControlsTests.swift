@@ -131,3 +131,82 @@ struct LivenessAndControlsTests {
         await second.stop()
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct LoadSheddingTests {
+    @Test func fullBacklogAnswers503AndLosesNothingAcknowledged() async throws {
+        let console = try await TestConsole.start("shed") { configuration in
+            configuration.worker.maxPendingReports = 2
+            configuration.worker.writeLanes = 1
+            // Reports wait in the lane long enough for the backlog to fill.
+            configuration.worker.batchLinger = .milliseconds(1500)
+        }
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let reports = try (0..<6).map { try gzippedReport(hostname: "shed-\($0)") }
+            let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for (index, report) in reports.enumerated() {
+                    group.addTask { (index, Int(try await connection.postReport(report, token: token).status.code)) }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                var statuses: [Int: Int] = [:]
+                for try await (index, status) in group { statuses[index] = status }
+                return statuses
+            }
+            let accepted = statuses.filter { $0.value == 200 }.map(\.key)
+            let shed = statuses.filter { $0.value == 503 }.map(\.key)
+            #expect(accepted.count == 2, "\(statuses)")
+            #expect(shed.count == 4, "\(statuses)")
+            #expect(console.stack.worker.stats.reportsShed == 4)
+            // Every acknowledged report is stored; none of the refused ones is.
+            for index in accepted {
+                #expect(try await console.database.count("SELECT count(*) FROM processes WHERE node_id = 'shed-\(index)'") == 163)
+            }
+            for index in shed {
+                #expect(try await console.database.count("SELECT count(*) FROM nodes WHERE node_id = 'shed-\(index)'") == 0)
+            }
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func beatRateRisesWithTheBacklogAndComesBack() async throws {
+        let console = try await TestConsole.start("beatrate") { configuration in
+            configuration.worker.maxPendingReports = 4
+            configuration.worker.writeLanes = 1
+            configuration.worker.batchLinger = .milliseconds(400)
+            configuration.worker.beatRate = .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(10))
+        }
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            // A burst fills the backlog past half...
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<4 {
+                    let report = try gzippedReport(hostname: "burst-\(index)")
+                    group.addTask { _ = try await connection.postReport(report, token: token) }
+                }
+                try await group.waitForAll()
+            }
+            // ...so after the window the next answer carries a doubled beat rate.
+            console.clock.advance(by: .seconds(11))
+            let slower = try await connection.postReport(try gzippedReport(hostname: "burst-late"), token: token)
+            #expect(slower.text == #"{"beatrate":60}"#)
+            // Quiet windows bring it back to the base.
+            console.clock.advance(by: .seconds(11))
+            _ = try await connection.postReport(try gzippedReport(hostname: "burst-later"), token: token)
+            console.clock.advance(by: .seconds(11))
+            let back = try await connection.postReport(try gzippedReport(hostname: "burst-latest"), token: token)
+            #expect(back.text == #"{"beatrate":30}"#)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+}
