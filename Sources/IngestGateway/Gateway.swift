@@ -18,6 +18,7 @@ public final class Gateway: HTTPResponder {
     let parser: ReportParser
     let clock: any IngestClock
     let logger: Logger
+    let metrics = GatewayMetrics()
     /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`).
     let localWorkerStats: @Sendable () -> [String]
 
@@ -53,10 +54,18 @@ public final class Gateway: HTTPResponder {
         if path.hasPrefix("/deepfence/") {
             handleSensorRoute(request, writer: writer)
         } else if path.hasPrefix("/api/v1/") {
+            metrics.request(.operatorAPI)
             handleOperatorRoute(request, writer: writer)
         } else {
-            writer.respond(.error(.notFound))
+            metrics.request(.other)
+            respond(writer, error: .notFound)
         }
+    }
+
+    /// Answers with an error, counting it by code.
+    func respond(_ writer: ResponseWriter, error: IngestError) {
+        metrics.error(error)
+        writer.respond(.error(error))
     }
 
     // MARK: Helpers
@@ -71,7 +80,7 @@ public final class Gateway: HTTPResponder {
                 if error.httpStatus >= 500 {
                     logger.warning("request failed", metadata: ["code": "\(error.code)"])
                 }
-                writer.respond(.error(error))
+                self.respond(writer, error: error)
             }
         }
     }

@@ -9,14 +9,26 @@ extension Worker {
         let liveness = configuration.liveness
         var wentOffline: [String] = []
         var expired: [(id: String, shard: Int, epoch: Int64)] = []
+        var counts = (nodes: 0, offline: 0, shards: 0, backlog: 0, beatRate: 0)
+        defer {
+            metrics.nodes.record(counts.nodes)
+            metrics.nodesOffline.record(counts.offline)
+            metrics.ownedShards.record(counts.shards)
+            metrics.backlog.record(counts.backlog)
+            metrics.beatRate.record(counts.beatRate)
+        }
         state.withLock { state in
+            counts = (state.nodes.count, 0, state.owned.count, state.pending, state.beatRate.beatRate)
             for id in Array(state.nodes.keys) {
                 switch state.nodes[id]!.liveness.sweep(now: now, configuration: liveness) {
-                case .wentOffline: wentOffline.append(id)
+                case .wentOffline:
+                    wentOffline.append(id)
+                    counts.offline += 1
                 case .expired:
                     let shard = state.nodes[id]!.shard
                     if let epoch = state.owned[shard] { expired.append((id, shard, epoch)) }
-                case .online, .offline: break
+                case .offline: counts.offline += 1
+                case .online: break
                 }
             }
         }

@@ -51,7 +51,10 @@ extension Worker {
         }
         do {
             try await ensurePartition(for: now, lane: lane)
-            switch try await placement.write(builder.write) {
+            let started = ContinuousClock.now
+            let outcome = try await placement.write(builder.write)
+            metrics.batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started).milliseconds * 1_000_000))
+            switch outcome {
             case .committed:
                 lane.nodes.withLock { nodes in nodes.merge(builder.next) { _, new in new } }
                 finishCommitted(
@@ -99,6 +102,12 @@ extension Worker {
     /// Records committed reports in the registry and acknowledges them.
     func finishCommitted(_ items: [LaneItem], writes: [LaneItem], rows: Int, changes: Int, samples: Int) {
         let now = clock.now()
+        metrics.reportsCommitted.increment(by: writes.count)
+        metrics.duplicates.increment(by: items.count - writes.count)
+        metrics.entityRows.increment(by: rows)
+        metrics.changeRows.increment(by: changes)
+        metrics.samples.increment(by: samples)
+        if !writes.isEmpty { metrics.batches.increment() }
         state.withLock { state in
             state.pending -= items.count
             state.stats.reportsCommitted += writes.count
@@ -126,6 +135,9 @@ extension Worker {
     /// Answers items that were not committed.
     func finish(_ items: [LaneItem], with result: Result<Int, IngestError>) {
         guard !items.isEmpty else { return }
+        if case .failure(let error) = result {
+            if error.code == .shardMoved { metrics.fenced.increment(by: items.count) } else { metrics.failed.increment(by: items.count) }
+        }
         state.withLock { $0.pending -= items.count }
         for item in items { item.completion(result) }
     }

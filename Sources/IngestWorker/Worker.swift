@@ -46,6 +46,7 @@ public final class Worker: ShardOwner, Service {
     let clock: any IngestClock
     let lanes: [WriteLane]
     let state: Mutex<State>
+    let metrics = WorkerMetrics()
     let logger: Logger
 
     public init(
@@ -94,9 +95,12 @@ public final class Worker: ShardOwner, Service {
         }
         switch decision {
         case .refuse(let error):
+            if error.code == .overloaded { metrics.shed.increment() }
+            if error.code == .shardMoved { metrics.fenced.increment() }
             completion(.failure(error))
         case .duplicate(let beatRate):
             // A resend of the last committed report: acknowledged without a write.
+            metrics.duplicates.increment()
             completion(.success(beatRate))
         case .enqueue(let beatRate):
             let item = LaneItem(report: report, shard: shard, epoch: epoch, beatRate: beatRate, completion: completion)
@@ -152,6 +156,7 @@ public final class Worker: ShardOwner, Service {
             }
             let delivered = commands.filter { marked.contains($0.commandID) }
             state.withLock { $0.stats.commandsDelivered += delivered.count }
+            metrics.commandsDelivered.increment(by: delivered.count)
             completion(.success(AgentControls(beatRate: beatRate, commands: delivered)))
         } catch {
             // Not marked: put them back in front, in order, for the next poll.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import IngestConsole
 import IngestCore
+import Metrics
+import Prometheus
 import IngestGateway
 import IngestStorage
 import IngestTransport
@@ -72,6 +74,12 @@ struct AllInOne: AsyncParsableCommand {
         let newKeys = try await FirstStart.ensureAPIKeys(catalog: catalog)
         let tls = try FirstStart.tlsMaterial(settings: settings, dataDirectory: dataDirectory, advertiseHost: advertiseHost, logger: logger)
 
+        // Metrics are bound to the factory when they are created: bootstrap before the roles exist.
+        var registry: PrometheusCollectorRegistry?
+        if settings.metricsAddress != nil {
+            registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry!))
+        }
         var stackConfiguration = ConsoleStack.Configuration(worker: settings.worker, tls: tls)
         stackConfiguration.gateway = settings.gateway
         stackConfiguration.host = settings.host
@@ -91,8 +99,16 @@ struct AllInOne: AsyncParsableCommand {
             advertiseHost: advertiseHost, port: port, newKeys: newKeys, dataDirectory: dataDirectory,
             certificate: settings.tlsCertificate ?? dataDirectory.appendingPathComponent("tls/console.crt").path)
 
+        var services = stack.services
+        if let address = settings.metricsAddress, let registry {
+            let metricsServer = HTTPServer(
+                configuration: .init(host: address.host, port: address.port, tls: nil),
+                responder: MetricsEndpoint(registry: registry), group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            try await metricsServer.bind()
+            services.append(.init(service: metricsServer))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: stack.services,
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger))

@@ -19,6 +19,15 @@ extension ConsoleSettings {
         let http2Mode = HTTPServer.HTTP2Mode(rawValue: modeText)
         if http2Mode == nil { source.appendProblem("--http2-mode: 'frames' or 'multiplexed', not '\(modeText)'") }
 
+        var metricsAddress: (host: String, port: Int)?
+        if let text = source.text("metricsAddress"), !text.isEmpty {
+            if let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) {
+                metricsAddress = (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+            } else {
+                source.appendProblem("--metrics-address: host:port, like 127.0.0.1:9464, not '\(text)'")
+            }
+        }
+
         var worker = WorkerConfiguration(memberID: source.string("workerID", flag: "--worker-id", default: "all-in-one"))
         worker.shardCount = source.int("shardCount", flag: "--shard-count", default: ShardFunction.defaultShardCount)
         worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: 4)
@@ -54,6 +63,7 @@ extension ConsoleSettings {
             maxConcurrentStreams: source.int("maxConcurrentStreams", flag: "--max-concurrent-streams", default: 100),
             idleTimeout: source.duration("idleTimeout", flag: "--idle-timeout", default: .seconds(300)),
             http2Mode: http2Mode ?? .frames,
+            metricsAddress: metricsAddress,
             gateway: gateway,
             worker: worker,
             databaseConnections: source.int("databaseConnections", flag: "--database-connections", default: worker.writeLanes + 6),

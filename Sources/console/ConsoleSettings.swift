@@ -19,6 +19,8 @@ struct ConsoleSettings {
     var maxConcurrentStreams: Int
     var idleTimeout: Duration
     var http2Mode: HTTPServer.HTTP2Mode
+    /// Host and port of the metrics listener, if any.
+    var metricsAddress: (host: String, port: Int)?
 
     var gateway: GatewayConfiguration
     var worker: WorkerConfiguration

@@ -38,6 +38,8 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("http2-mode"),
             help: "How HTTP/2 streams are served: frames (from the connection's frames, no channel per stream) or multiplexed (NIO's child channel per stream) (default frames).")
     var http2Mode: String?
+    @Option(help: "Serve Prometheus metrics at http://<address>/metrics, plain HTTP (for example 127.0.0.1:9464; default: off).")
+    var metricsAddress: String?
 
     // Limits
     @Option(help: "Largest request body of the ingest routes, compressed (default 8MiB).") var maxBodyBytes: String?
@@ -74,7 +76,7 @@ struct ServeOptions: ParsableArguments {
     var flags: [String: String?] {
         [
             "host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
-            "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode, "maxBodyBytes": maxBodyBytes,
+            "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode, "metricsAddress": metricsAddress, "maxBodyBytes": maxBodyBytes,
             "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes, "maxReportEntities": maxReportEntities,
             "beatRate": beatRate, "maxBeatRate": maxBeatRate, "maxPendingReports": maxPendingReports,
             "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,

@@ -42,8 +42,9 @@ struct ConsoleProcessTests {
         let dataDirectory = "/tmp/console-process-test-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let port = try Self.freePort()
+        let metricsPort = try Self.freePort()
         let arguments = ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost",
-                         "--shard-count", "256"]
+                         "--shard-count", "256", "--metrics-address", "127.0.0.1:\(metricsPort)"]
 
         // First start: creates everything and prints the keys.
         let first = try ChildProcess(executable: binary, arguments: arguments, outputPath: dataDirectory + ".first.log")
@@ -70,6 +71,15 @@ struct ConsoleProcessTests {
         let detail = try json(try await connection.get("/api/v1/nodes/proc-host?kinds=host,process,container,container_image", token: admin))
         #expect(detail["counts"] as? [String: Int] == ["hosts": 1, "processes": 163, "containers": 8, "container_images": 12])
         await connection.close()
+
+        // Prometheus metrics on their own plain-HTTP listener.
+        let scrape = try await HTTPClientConnection.connect(host: "127.0.0.1", port: metricsPort, tls: nil, serverName: nil, http2: false)
+        let metrics = try await scrape.get("/metrics", token: nil)
+        #expect(metrics.status == .ok)
+        #expect(metrics.text.contains("ingest_worker_reports_committed 1"), "\(metrics.text.prefix(2000))")
+        #expect(metrics.text.contains("ingest_worker_entity_rows 198"))
+        #expect(metrics.text.contains(#"ingest_gateway_requests{route="report"} 1"#))
+        await scrape.close()
 
         // SIGTERM: a clean exit that stops the embedded PostgreSQL.
         first.signal(SIGTERM)

@@ -12,7 +12,7 @@ extension Gateway {
         do {
             _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .admin, now: clock.now())
         } catch {
-            return writer.respond(.error(error))
+            return respond(writer, error: error)
         }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(3)  // "", "api", "v1"
         switch (request.method, Array(parts)) {
@@ -25,9 +25,9 @@ extension Gateway {
         case (.GET, ["cluster"]):
             clusterStatus(writer: writer)
         case (_, ["nodes"]), (_, ["cluster"]):
-            writer.respond(.error(.methodNotAllowed))
+            respond(writer, error: .methodNotAllowed)
         default:
-            writer.respond(.error(.notFound))
+            respond(writer, error: .notFound)
         }
     }
 
@@ -36,7 +36,7 @@ extension Gateway {
         var filter = PlacementStore.NodeFilter(limit: 100)
         if let kind = request.queryParameter("kind") {
             guard let value = NodeKind(rawValue: kind) else {
-                return writer.respond(.error(.invalidRequest("kind: host or kubernetes_cluster")))
+                return respond(writer, error: .invalidRequest("kind: host or kubernetes_cluster"))
             }
             filter.kind = value
         }
@@ -44,11 +44,11 @@ extension Gateway {
         case nil, "all": break
         case "online": filter.online = true
         case "offline": filter.online = false
-        default: return writer.respond(.error(.invalidRequest("status: online, offline or all")))
+        default: return respond(writer, error: .invalidRequest("status: online, offline or all"))
         }
         if let limit = request.queryParameter("limit") {
             guard let value = Int(limit), (1...configuration.maxPageSize).contains(value) else {
-                return writer.respond(.error(.invalidRequest("limit: 1 to \(configuration.maxPageSize)")))
+                return respond(writer, error: .invalidRequest("limit: 1 to \(configuration.maxPageSize)"))
             }
             filter.limit = value
         }
@@ -69,8 +69,8 @@ extension Gateway {
             var parsed = Set<EntityKind>()
             for name in list.split(separator: ",") {
                 guard let kind = EntityKind(name: String(name)) else {
-                    return writer.respond(.error(.invalidRequest(
-                        "kinds: a comma-separated list of \(EntityKind.allCases.map(\.name).joined(separator: ", "))")))
+                    return respond(writer, error: .invalidRequest(
+                        "kinds: a comma-separated list of \(EntityKind.allCases.map(\.name).joined(separator: ", "))"))
                 }
                 parsed.insert(kind)
             }
@@ -106,7 +106,7 @@ extension Gateway {
             }
             payload = try Self.payloadText(object["request_payload"], action: action, nodeID: nodeID)
         } catch {
-            return writer.respond(.error(error))
+            return respond(writer, error: error)
         }
         let placement = self.placement
         let router = self.router

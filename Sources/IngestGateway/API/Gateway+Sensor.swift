@@ -11,36 +11,45 @@ extension Gateway {
         let isPost = request.method == .POST
         switch request.path {
         case "/deepfence/ping":
-            guard request.method == .GET || request.method == .HEAD else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.ping)
+            guard request.method == .GET || request.method == .HEAD else { return respond(writer, error: .methodNotAllowed) }
             writer.respond(.pong)
         case "/deepfence/auth/token":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.token)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             login(request, writer: writer)
         case "/deepfence/auth/token/refresh":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.refresh)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             do {
                 let pair = try authenticator.refresh(authorization: request.headers.first(name: "authorization"), now: clock.now())
                 writer.respond(Self.tokenResponse(pair))
             } catch {
-                writer.respond(.error(error))
+                respond(writer, error: error)
             }
         case "/deepfence/ingest/report":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.report)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             ingestReport(request, writer: writer)
         case "/deepfence/controls/agent-init":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.controls)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             controls(request, route: .agentInit, writer: writer)
         case "/deepfence/controls/agent":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.controls)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             controls(request, route: .agent, writer: writer)
         case "/deepfence/controls/kubernetes-cluster":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.controls)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             controls(request, route: .kubernetesCluster, writer: writer)
         case "/deepfence/controls/cloud-node":
-            guard isPost else { return writer.respond(.error(.methodNotAllowed)) }
+            metrics.request(.controls)
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
             cloudNodeControls(request, writer: writer)
         default:
-            writer.respond(.error(.notFound))
+            metrics.request(.other)
+            respond(writer, error: .notFound)
         }
     }
 
@@ -52,9 +61,9 @@ extension Gateway {
 
     func login(_ request: HTTPRequest, writer: ResponseWriter) {
         let object: JSONObject
-        do { object = try jsonObject(request.body) } catch { return writer.respond(.error(error)) }
+        do { object = try jsonObject(request.body) } catch { return respond(writer, error: error) }
         guard let token = object["api_token"]?.string, !token.isEmpty else {
-            return writer.respond(.error(.invalidRequest("api_token: a string is required")))
+            return respond(writer, error: .invalidRequest("api_token: a string is required"))
         }
         let authenticator = self.authenticator
         let now = clock.now()
@@ -71,16 +80,21 @@ extension Gateway {
             _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .sensor, now: clock.now())
             report = try parser.parse(try decodeBody(request))
         } catch {
-            return writer.respond(.error(error))
+            return respond(writer, error: error)
         }
         switch router.route(report.nodeID) {
         case .failure(let error):
-            writer.respond(.error(error))
+            respond(writer, error: error)
         case .success(let route):
-            route.owner.submit(report, shard: route.shard, epoch: route.epoch) { result in
+            let started = ContinuousClock.now
+            route.owner.submit(report, shard: route.shard, epoch: route.epoch) { [metrics] result in
                 switch result {
-                case .success(let beatRate): writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
-                case .failure(let error): writer.respond(.error(error))
+                case .success(let beatRate):
+                    metrics.reportDuration.recordNanoseconds(Int64((ContinuousClock.now - started).milliseconds * 1_000_000))
+                    writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
+                case .failure(let error):
+                    metrics.error(error)
+                    writer.respond(.error(error))
                 }
             }
         }
@@ -121,16 +135,18 @@ extension Gateway {
             _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .sensor, now: clock.now())
             controls = try Self.controlsRequest(try jsonObject(request.body), route: route)
         } catch {
-            return writer.respond(.error(error))
+            return respond(writer, error: error)
         }
         switch router.route(controls.nodeID) {
         case .failure(let error):
-            writer.respond(.error(error))
+            respond(writer, error: error)
         case .success(let owner):
-            owner.owner.controls(controls, shard: owner.shard, epoch: owner.epoch) { result in
+            owner.owner.controls(controls, shard: owner.shard, epoch: owner.epoch) { [metrics] result in
                 switch result {
                 case .success(let answer): writer.respond(.json(.ok, Self.controlsJSON(answer)))
-                case .failure(let error): writer.respond(.error(error))
+                case .failure(let error):
+                    metrics.error(error)
+                    writer.respond(.error(error))
                 }
             }
         }
@@ -174,7 +190,7 @@ extension Gateway {
             }
             writer.respond(.json(.ok, #"{"controls":[]}"#))
         } catch {
-            writer.respond(.error(error))
+            respond(writer, error: error)
         }
     }
 }

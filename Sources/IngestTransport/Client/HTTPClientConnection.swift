@@ -40,10 +40,11 @@ public final class HTTPClientConnection: Sendable {
         return false
     }
 
-    /// Connects with TLS; `http2` picks the protocol (the context's ALPN list must offer it).
-    /// `serverName` is used for SNI and certificate checks (nil: the certificate's IP addresses).
+    /// Connects with TLS (or, with `tls` nil, plain HTTP/1.1); `http2` picks the protocol (the
+    /// context's ALPN list must offer it). `serverName` is used for SNI and certificate checks
+    /// (nil: the certificate's IP addresses).
     public static func connect(
-        host: String, port: Int, tls: NIOSSLContext, serverName: String?, http2: Bool,
+        host: String, port: Int, tls: NIOSSLContext?, serverName: String?, http2: Bool,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: Duration = .seconds(10)
     ) async throws -> HTTPClientConnection {
         let multiplexerPromise = group.next().makePromise(of: NIOHTTP2Handler.StreamMultiplexer?.self)
@@ -55,8 +56,10 @@ public final class HTTPClientConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
-                        if http2 {
+                        if let tls {
+                            try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        }
+                        if http2 && tls != nil {
                             var connection = NIOHTTP2Handler.ConnectionConfiguration()
                             connection.initialSettings = [
                                 HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),

@@ -177,7 +177,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
 
     /// ResponseSink: called on the event loop with a stream's answer.
     func write(_ response: HTTPResponse, stream: Int) {
-        activity.requestFinished()
+        activity.requestFinished(status: response.status.code)
         answering -= 1
         guard let context else { return }
         write(response, on: HTTP2StreamID(stream), context: context)

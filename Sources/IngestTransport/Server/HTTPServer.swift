@@ -28,8 +28,9 @@ public final class HTTPServer: Service, Sendable {
         public var host: String
         /// The port (`--port`, default 443); 0 picks a free one.
         public var port: Int
-        /// The TLS context (certificate, key, ALPN).
-        public var tls: NIOSSLContext
+        /// The TLS context (certificate, key, ALPN); nil serves plain HTTP/1.1 (the metrics
+        /// endpoint on a loopback address, never the public port).
+        public var tls: NIOSSLContext?
         /// Concurrent streams per HTTP/2 connection (`--max-concurrent-streams`, default 100).
         public var maxConcurrentStreams: Int
         /// HTTP/2 per-stream receive window, bytes (default 1 MiB).
@@ -42,7 +43,7 @@ public final class HTTPServer: Service, Sendable {
         public var http2Mode: HTTP2Mode = .frames
 
         public init(
-            host: String = "0.0.0.0", port: Int = 443, tls: NIOSSLContext, maxConcurrentStreams: Int = 100,
+            host: String = "0.0.0.0", port: Int = 443, tls: NIOSSLContext?, maxConcurrentStreams: Int = 100,
             streamWindow: Int = 1 << 20, idleTimeout: Duration = .seconds(300), shutdownGrace: Duration = .seconds(10)
         ) {
             self.host = host
@@ -93,8 +94,15 @@ public final class HTTPServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 activity.connectionOpened(channel)
+                guard let tls = configuration.tls else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                        try sync.addHandler(RequestHandler(responder: responder, isHTTP2: false, activity: activity, idleTimeout: idle))
+                    }
+                }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: configuration.tls))
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { channel in
@@ -134,7 +142,8 @@ public final class HTTPServer: Service, Sendable {
         let bound = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
         channel.withLock { $0 = bound }
         let port = bound.localAddress?.port ?? configuration.port
-        logger.info("listening", metadata: ["address": "\(configuration.host):\(port)", "alpn": "h2,http/1.1"])
+        logger.info("listening", metadata: [
+            "address": "\(configuration.host):\(port)", "protocols": "\(configuration.tls == nil ? "http/1.1 (plain)" : "TLS h2,http/1.1")"])
         return port
     }
 

@@ -103,7 +103,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
 
     /// ResponseSink: called on the event loop with the answer to the current request.
     func write(_ response: HTTPResponse, stream: Int) {
-        activity.requestFinished()
+        activity.requestFinished(status: response.status.code)
         guard let context else { return }
         write(response, keepAlive: keepAlive, context: context)
     }

@@ -11,22 +11,33 @@ public final class ServerActivity: Sendable {
 
     let state = Mutex(State())
     let inFlight = Atomic<Int>(0)
+    let metrics = ServerMetrics()
 
     public init() {}
 
     func connectionOpened(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        state.withLock {
+        let open = state.withLock {
             $0.connections[id] = channel
             $0.accepted += 1
+            return $0.connections.count
         }
+        metrics.connections.record(open)
         channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+            guard let self else { return }
+            let open = self.state.withLock {
+                $0.connections.removeValue(forKey: id)
+                return $0.connections.count
+            }
+            self.metrics.connections.record(open)
         }
     }
 
     func requestStarted() { inFlight.wrappingAdd(1, ordering: .relaxed) }
-    func requestFinished() { inFlight.wrappingSubtract(1, ordering: .relaxed) }
+    func requestFinished(status: UInt) {
+        inFlight.wrappingSubtract(1, ordering: .relaxed)
+        metrics.responded(status)
+    }
 
     /// Connections open now.
     public var openConnections: Int { state.withLock { $0.connections.count } }
