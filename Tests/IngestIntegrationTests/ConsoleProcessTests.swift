@@ -2,6 +2,8 @@ import Foundation
 import IngestCompression
 import IngestCore
 import IngestGateway
+import IngestStorage
+import Logging
 import IngestTestSupport
 import IngestTransport
 import Testing
@@ -130,5 +132,49 @@ struct ConsoleProcessTests {
     let document = try String(contentsOf: SharedFixtures.repositoryDirectory.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
     for flag in flags {
         #expect(document.contains("| `\(flag)` |"), "docs/configuration.md lacks \(flag): run scripts/config-doc.py")
+    }
+}
+
+extension ConsoleProcessTests {
+    @Test func allInOneOnAnExternalDatabase() async throws {
+        let binary = try Self.binary()
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = try TestDatabase.serverURL()
+        let name = "t_external_\(UInt32.random(in: 0...UInt32.max))"
+        try await Database.createIfMissing(name, server: server, logger: logger)
+        let url = server.with(database: name)
+        let dataDirectory = "/tmp/console-external-test-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        let port = try Self.freePort()
+        let urlText = "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"
+        let process = try ChildProcess(
+            executable: binary,
+            arguments: ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost"],
+            environment: ["CONSOLE_DATABASE_URL": urlText], outputPath: dataDirectory + ".log")
+        defer { process.signal(SIGKILL) }
+        #expect(await process.waitForOutput("MGMT_CONSOLE_PORT=\(port)", timeout: .seconds(60)), "\(process.output)")
+        // No embedded server was created: the data directory holds only the certificate and the keys.
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory + "/postgres"))
+        let sensorKey = try #require(Self.bannerValue(process.output, "Sensor API key:"))
+        let tls = try TLSMaterial.clientContext(trusting: try String(contentsOfFile: dataDirectory + "/tls/console.crt", encoding: .utf8))
+        let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
+        let token = try await Self.login(sensorKey, on: connection)
+        let report = Gzip.compress(Array(try SharedFixtures.agentReportText(hostname: "external-host").utf8))
+        #expect(try await connection.postReport(report, token: token).status == .ok)
+        await connection.close()
+        process.signal(SIGTERM)
+        #expect(ChildProcess.exitedCleanly(await process.wait(timeout: .seconds(30))), "\(process.output)")
+
+        // The rows are in the external database.
+        let database = Database(url: url, maximumConnections: 1, logger: logger)
+        let pool = Task { try await database.run() }
+        var processes = 0
+        for try await count in try await database.client.query("SELECT count(*) FROM processes WHERE node_id = 'external-host'").decode(Int64.self) {
+            processes = Int(count)
+        }
+        pool.cancel()
+        #expect(processes == 163)
+        try? FileManager.default.removeItem(atPath: dataDirectory + ".log")
     }
 }
