@@ -130,10 +130,23 @@ let package = Package(
             path: "loadtest/Sources/LoadTestCore",
             swiftSettings: strict
         ),
+        .target(
+            name: "LoadTestRunner",
+            dependencies: [
+                "LoadTestCore", "IngestTransport", "IngestCompression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "loadtest/Sources/LoadTestRunner",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "LoadTestCore", "IngestTransport", "IngestCompression",
+                "LoadTestCore", "LoadTestRunner", "IngestTransport", "IngestCompression",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -147,7 +160,7 @@ let package = Package(
         .target(
             name: "IngestTestSupport",
             dependencies: [
-                "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
+                "LoadTestRunner", "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -160,13 +173,16 @@ let package = Package(
             name: "IngestIntegrationTests",
             dependencies: [
                 "IngestTestSupport", "IngestConsole", "IngestCore", "IngestCompression", "IngestStorage", "IngestTransport",
-                "IngestWorker", "IngestGateway",
+                "IngestWorker", "IngestGateway", "LoadTestCore", "LoadTestRunner",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "LoadTestCoreTests", dependencies: ["LoadTestCore", "IngestCore"], path: "loadtest/Tests/LoadTestCoreTests",
+            swiftSettings: strict),
         .testTarget(name: "IngestGatewayTests", dependencies: ["IngestGateway", "IngestCore"], swiftSettings: strict),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: strict),
     ]

@@ -27,6 +27,9 @@ public final class ConsoleStack: Sendable {
         public var memberTimeout: Duration = .seconds(10)
         public var accessTokenLifetime: Duration = .seconds(1800)
         public var refreshTokenLifetime: Duration = .seconds(26 * 3600)
+        /// Wraps the worker as the gateway sees it: fault injection for tests (a console that
+        /// acknowledges without writing must fail the load test's loss check).
+        public var ownerWrapper: (@Sendable (any ShardOwner) -> any ShardOwner)?
 
         public init(worker: WorkerConfiguration, tls: TLSMaterial) {
             self.worker = worker
@@ -55,7 +58,8 @@ public final class ConsoleStack: Sendable {
         let worker = Worker(configuration: configuration.worker, catalog: catalog, placement: placement, clock: clock, logger: logger)
         let router = ShardRouter(
             shardFunction: ShardFunction(shardCount: configuration.worker.shardCount), catalog: catalog,
-            owners: [configuration.worker.memberID: worker], pollInterval: configuration.worker.mapPollInterval,
+            owners: [configuration.worker.memberID: configuration.ownerWrapper?(worker) ?? worker],
+            pollInterval: configuration.worker.mapPollInterval,
             logger: logger)
         var coordinatorConfiguration = Coordinator.Configuration(memberID: "coordinator-\(configuration.worker.memberID)")
         coordinatorConfiguration.shardCount = configuration.worker.shardCount

@@ -6,6 +6,7 @@ import IngestStorage
 import Logging
 import IngestTestSupport
 import IngestTransport
+import LoadTestRunner
 import Testing
 
 /// The real `console all-in-one` binary on its embedded PostgreSQL, started, used and stopped

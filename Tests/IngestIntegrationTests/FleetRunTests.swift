@@ -1,0 +1,99 @@
+import Foundation
+import IngestConsole
+import IngestCore
+import IngestTestSupport
+import IngestTransport
+import LoadTestCore
+import LoadTestRunner
+import Synchronization
+import Testing
+
+/// Short real runs of the load-test harness against an in-process all-in-one.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct FleetRunTests {
+    func fleet(_ console: TestConsole, sensors: Int, hold: String, prefix: String) throws -> FleetRunner {
+        let target = try FleetTarget(url: "https://127.0.0.1:\(console.port)", caPEM: console.tls.certificatePEM, http2: true)
+        var configuration = FleetRunner.Configuration(
+            target: target, sensorKey: console.sensorKey.token,
+            scenario: Scenario(phases: [.init(sensors: sensors, hold: hold)], mix: ["host": 0.9, "cluster": 0.1], jitter: "4s", seed: 3),
+            namePrefix: prefix)
+        configuration.adminKey = console.adminKey.token
+        configuration.statusLine = false
+        return FleetRunner(configuration: configuration)
+    }
+
+    @Test func twoHundredSensorsForTwentySecondsLoseNothing() async throws {
+        let console = try await TestConsole.start("fleet") { configuration in
+            configuration.worker.beatRate.baseBeatRate = 5
+        }
+        do {
+            let result = try await fleet(console, sensors: 200, hold: "20s", prefix: "lt").run()
+            #expect(result.passed, "\(result.failures)")
+            let loss = try #require(result.lossCheck)
+            #expect(loss.sensorsChecked == 200)
+            #expect(loss.mismatches.isEmpty)
+            // Every sensor logged in, initialized (hosts), polled and reported more than once at a 5 s beat.
+            #expect(result.acknowledged["login"] == 200)
+            #expect((result.acknowledged["report"] ?? 0) > 400)
+            #expect((result.acknowledged["poll"] ?? 0) > 400)
+            #expect(result.statuses.keys.allSatisfy { $0 == "200" }, "\(result.statuses)")
+            #expect(try await console.database.count("SELECT count(*) FROM nodes WHERE node_id LIKE 'lt-%'") == 200)
+            #expect(try await console.database.count("SELECT count(*) FROM nodes WHERE kind = 'kubernetes_cluster'") > 5)
+            #expect(HTMLReport.render(result).contains("<svg"))
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    @Test func aConsoleThatDropsAWriteFailsTheLossCheck() async throws {
+        let console = try await TestConsole.start("fleetdrop") { configuration in
+            configuration.worker.beatRate.baseBeatRate = 3
+            configuration.ownerWrapper = { DroppingOwner(wrapping: $0, node: "ltdrop-7") }
+        }
+        do {
+            let result = try await fleet(console, sensors: 20, hold: "12s", prefix: "ltdrop").run()
+            #expect(!result.passed)
+            let loss = try #require(result.lossCheck)
+            #expect(loss.mismatches.map(\.nodeID) == ["ltdrop-7"])
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+}
+
+/// A shard owner that, for one node, acknowledges every report after the first without
+/// writing it: the failure the loss check exists to catch.
+final class DroppingOwner: ShardOwner {
+    let wrapped: any ShardOwner
+    let node: String
+    let seen = Mutex(false)
+
+    init(wrapping wrapped: any ShardOwner, node: String) {
+        self.wrapped = wrapped
+        self.node = node
+    }
+
+    func submit(_ report: ParsedReport, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void) {
+        let dropped = report.nodeID == node && seen.withLock { seen in
+            defer { seen = true }
+            return seen
+        }
+        if dropped {
+            completion(.success(3))
+            return
+        }
+        wrapped.submit(report, shard: shard, epoch: epoch, completion: completion)
+    }
+
+    func controls(_ request: ControlsRequest, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<AgentControls, IngestError>) -> Void) {
+        wrapped.controls(request, shard: shard, epoch: epoch, completion: completion)
+    }
+
+    func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws -> AgentCommand {
+        try await wrapped.queueCommand(nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID, requestPayload: requestPayload)
+    }
+}

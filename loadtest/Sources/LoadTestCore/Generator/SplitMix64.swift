@@ -1,0 +1,20 @@
+/// A small, fast, seedable random number generator (SplitMix64), so every simulated sensor's
+/// reports are reproducible from its seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// True with probability `p`.
+    public mutating func chance(_ p: Double) -> Bool {
+        p > 0 && Double(next() >> 11) / Double(1 << 53) < p
+    }
+}

@@ -1,0 +1,89 @@
+/// Everything a run measured, written as the JSON result file and rendered as the HTML report.
+public struct RunResult: Sendable, Codable {
+    public struct Window: Sendable, Codable {
+        /// Seconds from the run's start.
+        public var from: Int
+        public var to: Int
+        public var sensors: Int
+        public var reportsPerSecond: Double
+        public var pollsPerSecond: Double
+        public var report: LatencySummary?
+        public var poll: LatencySummary?
+        public var statuses: [String: Int]
+        public var nonSuccess: Int
+        public var consoleCPUPercent: Double?
+        public var consoleRSSBytesMax: Int?
+
+        public init(
+            from: Int, to: Int, sensors: Int, reportsPerSecond: Double, pollsPerSecond: Double, report: LatencySummary?,
+            poll: LatencySummary?, statuses: [String: Int], nonSuccess: Int, consoleCPUPercent: Double?, consoleRSSBytesMax: Int?
+        ) {
+            self.from = from
+            self.to = to
+            self.sensors = sensors
+            self.reportsPerSecond = reportsPerSecond
+            self.pollsPerSecond = pollsPerSecond
+            self.report = report
+            self.poll = poll
+            self.statuses = statuses
+            self.nonSuccess = nonSuccess
+            self.consoleCPUPercent = consoleCPUPercent
+            self.consoleRSSBytesMax = consoleRSSBytesMax
+        }
+    }
+
+    public struct FaultRecord: Sendable, Codable, Hashable {
+        public var at: Double
+        public var action: String
+        public var outcome: String
+
+        public init(at: Double, action: String, outcome: String) {
+            self.at = at
+            self.action = action
+            self.outcome = outcome
+        }
+    }
+
+    public var target: String
+    public var scenario: Scenario
+    public var startedAt: String
+    public var durationSeconds: Double
+    public var offered: [String: Int]
+    public var acknowledged: [String: Int]
+    public var statuses: [String: Int]
+    public var bytesSent: Int
+    public var latency: [String: LatencySummary]
+    /// The whole run, and the steady part (after the last sensor started, before the first stopped).
+    public var overall: Window
+    public var steady: Window?
+    public var seconds: [SecondSummary]
+    public var faults: [FaultRecord]
+    public var lossCheck: LossCheck?
+    /// Why the run failed, if it did (loss, or no console to check against).
+    public var failures: [String]
+
+    public var passed: Bool { failures.isEmpty }
+
+    public init(
+        target: String, scenario: Scenario, startedAt: String, durationSeconds: Double, offered: [String: Int],
+        acknowledged: [String: Int], statuses: [String: Int], bytesSent: Int, latency: [String: LatencySummary],
+        overall: Window, steady: Window?, seconds: [SecondSummary], faults: [FaultRecord], lossCheck: LossCheck?,
+        failures: [String]
+    ) {
+        self.target = target
+        self.scenario = scenario
+        self.startedAt = startedAt
+        self.durationSeconds = durationSeconds
+        self.offered = offered
+        self.acknowledged = acknowledged
+        self.statuses = statuses
+        self.bytesSent = bytesSent
+        self.latency = latency
+        self.overall = overall
+        self.steady = steady
+        self.seconds = seconds
+        self.faults = faults
+        self.lossCheck = lossCheck
+        self.failures = failures
+    }
+}

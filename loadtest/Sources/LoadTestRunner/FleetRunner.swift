@@ -1,0 +1,411 @@
+import Foundation
+import IngestCompression
+import IngestTransport
+import LoadTestCore
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Runs a scenario against a console: one task per simulated sensor, a sampler that prints the
+/// live status line and reads the console's CPU and memory, the fault steps, and at the end the
+/// loss check.
+public final class FleetRunner: Sendable {
+    public struct Configuration: Sendable {
+        public var target: FleetTarget
+        public var sensorKey: String
+        /// Needed for the loss check (it reads the console's nodes through the operator API).
+        public var adminKey: String?
+        public var scenario: Scenario
+        /// Host names are `<prefix>-<index>` (cluster IDs `<prefix>-cluster-<index>`).
+        public var namePrefix: String
+        /// Sensors sharing one connection (1: a connection per sensor, as real sensors).
+        public var sensorsPerConnection = 1
+        /// A console for the fleet to start (and stop, kill, restart in fault steps): argv.
+        public var consoleCommand: [String]?
+        public var consoleLog = "/tmp/fleet-console.log"
+        /// More processes whose CPU and memory to report (for example the console's PostgreSQL).
+        public var watchPIDs: [Int32] = []
+        public var requestTimeout: Duration = .seconds(30)
+        public var gzipLevel: Int32 = 1
+        /// Print the status line every second (to standard error).
+        public var statusLine = true
+
+        public init(target: FleetTarget, sensorKey: String, scenario: Scenario, namePrefix: String) {
+            self.target = target
+            self.sensorKey = sensorKey
+            self.scenario = scenario
+            self.namePrefix = namePrefix
+        }
+    }
+
+    public let configuration: Configuration
+    let statistics = RunStatistics()
+    let sampler = ProcessSampler()
+    let consoleProcess = Mutex<ChildProcess?>(nil)
+    let samples = Mutex<[Int: (cpu: Double, rss: Int)]>([:])
+    let running = Atomic<Int>(0)
+    let faultRecords = Mutex<[RunResult.FaultRecord]>([])
+    let timestamp = Mutex<String>("")
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    // MARK: The run
+
+    /// Runs the scenario; returns (and the caller writes) the result.
+    public func run() async throws -> RunResult {
+        if let problem = configuration.scenario.validate() { throw FleetError(problem) }
+        if let command = configuration.consoleCommand {
+            try await startConsole(command)
+        }
+        let scenario = configuration.scenario
+        let schedule = scenario.schedule()
+        let duration = scenario.duration
+        let startedAt = ISO8601DateFormatter().string(from: Date())
+        let clock = ContinuousClock()
+        let start = clock.now
+        updateTimestamp()
+        let slots = (0..<(schedule.count + configuration.sensorsPerConnection - 1) / max(configuration.sensorsPerConnection, 1))
+            .map { _ in SensorConnection(target: configuration.target) }
+
+        let ledgers = await withTaskGroup(of: LossCheck.Ledger?.self) { group -> [LossCheck.Ledger] in
+            group.addTask {
+                await self.monitor(start: start, duration: duration)
+                return nil
+            }
+            group.addTask {
+                await self.runFaults(start: start)
+                return nil
+            }
+            for (index, window) in schedule.enumerated() {
+                let slot = slots[index / max(configuration.sensorsPerConnection, 1)]
+                group.addTask {
+                    await self.runSensor(index: index, window: window, slot: slot, start: start)
+                }
+            }
+            var ledgers: [LossCheck.Ledger] = []
+            for await ledger in group { if let ledger { ledgers.append(ledger) } }
+            return ledgers
+        }
+        for slot in slots { await slot.close() }
+        let elapsed = (clock.now - start).secondsValue
+
+        var failures: [String] = []
+        var lossCheck: LossCheck?
+        if let adminKey = configuration.adminKey {
+            do {
+                let stored = try await ConsoleNodes.latestReports(target: configuration.target, adminKey: adminKey, prefix: configuration.namePrefix)
+                let check = LossCheck(ledgers: ledgers, stored: stored)
+                lossCheck = check
+                if !check.passed {
+                    failures.append("loss check: \(check.mismatches.count) of \(check.sensorsChecked) sensors do not match what the console stores")
+                }
+            } catch {
+                failures.append("loss check: could not read the console's nodes: \(error)")
+            }
+        } else {
+            failures.append("loss check skipped: no --admin-key")
+        }
+        if let process = consoleProcess.withLock({ $0 }) {
+            process.signal(SIGTERM)
+            _ = await process.wait(timeout: .seconds(60))
+        }
+        return makeResult(startedAt: startedAt, elapsed: elapsed, schedule: schedule, lossCheck: lossCheck, failures: failures)
+    }
+
+    // MARK: One sensor
+
+    func runSensor(index: Int, window: (start: Double, stop: Double), slot: SensorConnection, start: ContinuousClock.Instant) async -> LossCheck.Ledger {
+        let scenario = configuration.scenario
+        let profile = scenario.profile(of: index)
+        let nodeID = profile.kind == .cluster ? "\(configuration.namePrefix)-cluster-\(index)" : "\(configuration.namePrefix)-\(index)"
+        var ledger = LossCheck.Ledger(nodeID: nodeID)
+        let seed = (scenario.seed ?? 1) &* 0x9E37_79B9 &+ UInt64(index)
+        var machine = SensorStateMachine(start: window.start, isClusterSensor: profile.kind == .cluster, beatOverride: scenario.beat, seed: seed)
+        var world = SimulatedSensor(nodeID: nodeID, profile: profile, seed: seed ^ 0xC0FFEE)
+        var tokens: (access: String, refresh: String)?
+        var lastReportAt: Double?
+        var rng = SplitMix64(seed: seed ^ 0xBEEF)
+        var counted = false
+        defer { if counted { running.wrappingSubtract(1, ordering: .relaxed) } }
+
+        while true {
+            let now = (ContinuousClock.now - start).secondsValue
+            if now >= window.stop { break }
+            switch machine.nextAction(now: now) {
+            case .sleep(let until):
+                let wake = min(until, window.stop)
+                if wake > now { try? await Task.sleep(for: .milliseconds(Int64((wake - now) * 1000) + 1)) }
+            case .login:
+                let (status, body, _) = await send(.login, "/deepfence/auth/token", json: #"{"api_token":"\#(configuration.sensorKey)"}"#,
+                                                  token: nil, slot: slot, start: start)
+                if status == 200, let pair = Self.tokenPair(body) { tokens = pair }
+                machine.loginAnswered(.status(status == 200 && tokens != nil ? 200 : max(status, 1), beatRate: nil), now: elapsed(start))
+                if status == 200 && !counted {
+                    counted = true
+                    running.wrappingAdd(1, ordering: .relaxed)
+                }
+            case .refresh:
+                let (status, body, _) = await send(.refresh, "/deepfence/auth/token/refresh", json: nil, token: tokens?.refresh, slot: slot, start: start)
+                if status == 200, let pair = Self.tokenPair(body) { tokens = pair }
+                machine.refreshAnswered(status == 0 ? .transportFailure : .status(status, beatRate: nil), now: elapsed(start))
+            case .agentInit:
+                let json = #"{"node_id":"\#(nodeID)","available_workload":1,"node_type":"host","version":"v2.5.6-loadtest"}"#
+                let (status, body, _) = await send(.agentInit, "/deepfence/controls/agent-init", json: json, token: tokens?.access, slot: slot, start: start)
+                machine.agentInitAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
+            case .poll:
+                let route = profile.kind == .cluster ? "/deepfence/controls/kubernetes-cluster" : "/deepfence/controls/agent"
+                let (status, body, _) = await send(.poll, route, json: #"{"node_id":"\#(nodeID)","available_workload":1}"#,
+                                                  token: tokens?.access, slot: slot, start: start)
+                machine.pollAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
+            case .sendReport:
+                let at = elapsed(start)
+                world.advance(seconds: Int(at - (lastReportAt ?? at)))
+                lastReportAt = at
+                let reportID = String(rng.next() >> 1)
+                let json = world.render(reportID: reportID, timestamp: timestamp.withLock { $0 })
+                let gzipped = Gzip.compress(json, level: configuration.gzipLevel)
+                let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
+                                                          slot: slot, start: start)
+                ledger.sent(reportID, acknowledged: status == 200, answered: answered)
+                machine.reportAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
+            }
+        }
+        return ledger
+    }
+
+    func elapsed(_ start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).secondsValue }
+
+    /// Sends one request; returns its status (0: no answer), body, and whether an answer came.
+    func send(
+        _ kind: RunStatistics.Kind, _ path: String, json: String? = nil, gzipped: [UInt8]? = nil, token: String?,
+        slot: SensorConnection, start: ContinuousClock.Instant
+    ) async -> (status: Int, body: ByteBuffer?, answered: Bool) {
+        var headers: HTTPHeaders = [:]
+        if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
+        let body: ByteBuffer?
+        if let gzipped {
+            headers.add(name: "content-encoding", value: "gzip")
+            body = ByteBuffer(bytes: gzipped)
+        } else if let json {
+            headers.add(name: "content-type", value: "application/json")
+            body = ByteBuffer(string: json)
+        } else {
+            body = nil
+        }
+        let sent = ContinuousClock.now
+        var status = 0
+        var answer: ByteBuffer?
+        do {
+            let connection = try await slot.get()
+            let timeout = configuration.requestTimeout
+            let request = Task { try await connection.request(.POST, path, headers: headers, body: body) }
+            let watchdog = Task {
+                try await Task.sleep(for: timeout)
+                await slot.discard(connection)
+            }
+            defer { watchdog.cancel() }
+            do {
+                let response = try await request.value
+                status = Int(response.status.code)
+                answer = response.body
+            } catch {
+                await slot.discard(connection)
+            }
+        } catch {
+            // Could not connect.
+        }
+        let second = Int((ContinuousClock.now - start).secondsValue)
+        statistics.record(kind, status: status, latency: ContinuousClock.now - sent, bytesSent: body?.readableBytes ?? 0, second: second)
+        return (status, answer, status != 0)
+    }
+
+    static func tokenPair(_ body: ByteBuffer?) -> (access: String, refresh: String)? {
+        guard let body, let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+            let access = object["access_token"] as? String, let refresh = object["refresh_token"] as? String
+        else { return nil }
+        return (access, refresh)
+    }
+
+    /// The `beatrate` of an answer, read without a JSON parser (`{"beatrate":30,…}`).
+    static func beatRate(_ body: ByteBuffer?) -> Int? {
+        guard let body else { return nil }
+        let text = String(buffer: body)
+        guard let range = text.range(of: "\"beatrate\":") else { return nil }
+        return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    // MARK: Monitoring
+
+    func updateTimestamp() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let text = formatter.string(from: Date())
+        timestamp.withLock { $0 = text }
+    }
+
+    /// Every second: the timestamp sensors put in reports, the console's CPU and memory, and
+    /// the status line.
+    func monitor(start: ContinuousClock.Instant, duration: Double) async {
+        var second = 0
+        while true {
+            let next = start.advanced(by: .seconds(second + 1))
+            try? await Task.sleep(until: next, clock: .continuous)
+            updateTimestamp()
+            let pids = watchedPIDs()
+            if let sample = sampler.sample(pids) {
+                samples.withLock { $0[second] = (sample.cpuPercent, sample.rssBytes) }
+            }
+            if configuration.statusLine { printStatus(second: second) }
+            second += 1
+            if Double(second) >= duration { return }
+        }
+    }
+
+    func watchedPIDs() -> [Int32] {
+        var pids = configuration.watchPIDs
+        if let process = consoleProcess.withLock({ $0 }), process.poll() == nil { pids.append(process.pid) }
+        return pids
+    }
+
+    func printStatus(second: Int) {
+        let summary = statistics.second(second)
+        let p99 = summary.reportP99Micros.map { Self.fixed(Double($0) / 1000, 1) + "ms" } ?? "-"
+        var line = "t=\(second)s sensors \(running.load(ordering: .relaxed))  reports \(summary.reportsOffered)/s (ack \(summary.reportsAcknowledged))"
+            + "  polls \(summary.pollsAcknowledged)/s  p99 report \(p99)  non-2xx \(summary.failed)"
+        if let sample = samples.withLock({ $0[second] }) {
+            line += "  console CPU \(Self.fixed(sample.cpu, 0))% RSS \(Self.fixed(Double(sample.rss) / 1_048_576, 0)) MB"
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static func fixed(_ value: Double, _ decimals: Int) -> String {
+        String(format: "%.\(decimals)f", value)
+    }
+
+    // MARK: Faults and the console process
+
+    func startConsole(_ command: [String]) async throws {
+        let process = try ChildProcess(executable: command[0], arguments: Array(command.dropFirst()), outputPath: configuration.consoleLog)
+        consoleProcess.withLock { $0 = process }
+        // Ready when it answers its health check.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(180))
+        while ContinuousClock.now < deadline {
+            if process.poll() != nil { throw FleetError("the console exited at start; see \(configuration.consoleLog)") }
+            if let connection = try? await configuration.target.connect() {
+                let ping = try? await connection.request(.GET, "/deepfence/ping")
+                await connection.close()
+                if ping?.status == .ok { return }
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw FleetError("the console did not answer within 180 s; see \(configuration.consoleLog)")
+    }
+
+    func runFaults(start: ContinuousClock.Instant) async {
+        let faults = (configuration.scenario.faults ?? []).compactMap { fault in Scenario.seconds(fault.at).map { ($0, fault) } }
+            .sorted { $0.0 < $1.0 }
+        for (at, fault) in faults {
+            try? await Task.sleep(until: start.advanced(by: .milliseconds(Int64(at * 1000))), clock: .continuous)
+            let outcome = await perform(fault)
+            faultRecords.withLock { $0.append(.init(at: at, action: fault.action + (fault.command.map { " " + $0 } ?? ""), outcome: outcome)) }
+            FileHandle.standardError.write(Data("fault at \(at)s: \(fault.action): \(outcome)\n".utf8))
+        }
+    }
+
+    func perform(_ fault: Scenario.Fault) async -> String {
+        let process = consoleProcess.withLock { $0 }
+        switch fault.action {
+        case "stop", "kill":
+            guard let process, process.poll() == nil else { return "no running console started by the fleet" }
+            process.signal(fault.action == "kill" ? SIGKILL : SIGTERM)
+            let status = await process.wait(timeout: .seconds(60))
+            return status == nil ? "still running after 60 s" : "exited (wait status \(status!))"
+        case "start", "restart":
+            if fault.action == "restart", let process, process.poll() == nil {
+                process.signal(SIGTERM)
+                _ = await process.wait(timeout: .seconds(60))
+            }
+            guard let command = configuration.consoleCommand else { return "no --console-command to start" }
+            do {
+                let began = ContinuousClock.now
+                try await startConsole(command)
+                return "answering again after \(Self.fixed((ContinuousClock.now - began).secondsValue, 1)) s"
+            } catch {
+                return "failed: \(error)"
+            }
+        case "command":
+            guard let command = fault.command else { return "no command" }
+            do {
+                let output = "/tmp/fleet-fault-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+                let child = try ChildProcess(executable: "/bin/sh", arguments: ["-c", command], outputPath: output)
+                let status = await child.wait(timeout: .seconds(120))
+                let text = child.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                try? FileManager.default.removeItem(atPath: output)
+                return "exit status \(status.map { String(($0 >> 8) & 0xff) } ?? "timeout")\(text.isEmpty ? "" : ": " + String(text.suffix(200)))"
+            } catch {
+                return "failed: \(error)"
+            }
+        default:
+            return "unknown action"
+        }
+    }
+
+    // MARK: The result
+
+    func makeResult(
+        startedAt: String, elapsed: Double, schedule: [(start: Double, stop: Double)], lossCheck: LossCheck?, failures: [String]
+    ) -> RunResult {
+        let totals = statistics.totals()
+        let lastSecond = Int(elapsed.rounded(.up))
+        let sampled = samples.withLock { $0 }
+        var seconds = (0..<lastSecond).map { statistics.second($0) }
+        for index in seconds.indices {
+            let t = Double(index)
+            seconds[index].sensors = schedule.filter { $0.start <= t && t < $0.stop }.count
+            if let sample = sampled[index] {
+                seconds[index].consoleCPUPercent = sample.cpu
+                seconds[index].consoleRSSBytes = sample.rss
+            }
+        }
+        func window(_ from: Int, _ to: Int) -> RunResult.Window {
+            let span = Double(max(to - from, 1))
+            let statuses = statistics.statuses(from: from, to: to)
+            let cpu = (from..<to).compactMap { sampled[$0]?.cpu }
+            return RunResult.Window(
+                from: from, to: to, sensors: seconds[min(max(from, 0), max(seconds.count - 1, 0))...].prefix(max(to - from, 1)).map(\.sensors).max() ?? 0,
+                reportsPerSecond: Double(statistics.acknowledged(.report, from: from, to: to)) / span,
+                pollsPerSecond: Double(statistics.acknowledged(.poll, from: from, to: to)) / span,
+                report: statistics.latency(.report, from: from, to: to), poll: statistics.latency(.poll, from: from, to: to),
+                statuses: Dictionary(uniqueKeysWithValues: statuses.map { (String($0.key), $0.value) }),
+                nonSuccess: statuses.filter { !(200..<300).contains($0.key) }.reduce(0) { $0 + $1.value },
+                consoleCPUPercent: cpu.isEmpty ? nil : cpu.reduce(0, +) / Double(cpu.count),
+                consoleRSSBytesMax: (from..<to).compactMap { sampled[$0]?.rss }.max())
+        }
+        // Steady: after every sensor of the first phase started plus one beat, until the first stops.
+        let lastStart = schedule.map(\.start).filter(\.isFinite).max() ?? 0
+        let firstStop = schedule.map(\.stop).min() ?? elapsed
+        let beat = Double(configuration.scenario.beat ?? 30)
+        let steadyFrom = Int((lastStart + beat).rounded(.up))
+        let steadyTo = Int(min(firstStop, elapsed).rounded(.down))
+        return RunResult(
+            target: configuration.target.url, scenario: configuration.scenario, startedAt: startedAt, durationSeconds: elapsed,
+            offered: Dictionary(uniqueKeysWithValues: totals.offered.map { ($0.key.rawValue, $0.value) }),
+            acknowledged: Dictionary(uniqueKeysWithValues: totals.acknowledged.map { ($0.key.rawValue, $0.value) }),
+            statuses: Dictionary(uniqueKeysWithValues: totals.statuses.map { (String($0.key), $0.value) }),
+            bytesSent: totals.bytesSent,
+            latency: Dictionary(uniqueKeysWithValues: RunStatistics.Kind.allCases.compactMap { kind in
+                statistics.latency(kind).map { (kind.rawValue, $0) }
+            }),
+            overall: window(0, lastSecond),
+            steady: steadyTo - steadyFrom >= 10 ? window(steadyFrom, steadyTo) : nil,
+            seconds: seconds, faults: faultRecords.withLock { $0 }, lossCheck: lossCheck, failures: failures)
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,97 @@
+import IngestCore
+import Testing
+@testable import LoadTestCore
+
+struct GeneratorTests {
+    let parser = ReportParser()
+
+    @Test func hostReportsParseWithTheConsolesParserAndHaveTheRequestedShape() throws {
+        let sensor = SimulatedSensor(nodeID: "sim-7", profile: .host, seed: 7)
+        let report = try parser.parse(sensor.render(reportID: "r1", timestamp: "2026-11-25T10:00:00Z"))
+        #expect(report.nodeID == "sim-7")
+        #expect(report.nodeKind == .host)
+        #expect(report.reportID == "r1")
+        let counts = report.counts()
+        #expect(counts[.host] == 1)
+        #expect(counts[.process] == 160)
+        #expect(counts[.container] == 8)
+        #expect(counts[.containerImage] == 12)
+        #expect(counts[.endpoint] == 10)
+        #expect(counts[.connection] == 6)
+        #expect(counts[.cloudProvider] == 1)
+        #expect(counts[.cloudRegion] == 1)
+    }
+
+    @Test func busyHostsAreNearOneMegabyteWithThousandsOfEndpoints() throws {
+        let bytes = SimulatedSensor(nodeID: "busy-1", profile: .busyHost, seed: 3).render(reportID: "r", timestamp: "t")
+        #expect(bytes.count > 800_000 && bytes.count < 1_300_000)
+        let report = try parser.parse(bytes)
+        #expect((report.counts()[.endpoint] ?? 0) > 2_400)
+        #expect((report.counts()[.connection] ?? 0) > 1_700)
+    }
+
+    @Test func clusterSensorReports() throws {
+        let report = try parser.parse(SimulatedSensor(nodeID: "c-9", profile: .cluster, seed: 9).render(reportID: "r", timestamp: "t"))
+        #expect(report.nodeKind == .kubernetesCluster)
+        #expect(report.nodeID == "c-9")
+        #expect(report.counts()[.pod] == 120)
+        #expect(report.counts()[.service] == 40)
+        #expect(report.counts()[.namespace] == 10)
+    }
+
+    @Test func sensorsDifferFromEachOther() throws {
+        let a = try parser.parse(SimulatedSensor(nodeID: "a", profile: .host, seed: 1).render(reportID: "r", timestamp: "t"))
+        let b = try parser.parse(SimulatedSensor(nodeID: "b", profile: .host, seed: 2).render(reportID: "r", timestamp: "t"))
+        let idsA = Set(a.entities.filter { $0.kind == .container }.map { a.id(of: $0) })
+        let idsB = Set(b.entities.filter { $0.kind == .container }.map { b.id(of: $0) })
+        #expect(idsA.isDisjoint(with: idsB))
+    }
+
+    @Test func beatsChangeAboutTheChurnFractionAndMetricsMoveWithoutChangingEntities() throws {
+        var profile = SensorProfile.host
+        profile.churn = 0.05
+        var sensor = SimulatedSensor(nodeID: "churn", profile: profile, seed: 11)
+        let first = try parser.parse(sensor.render(reportID: "1", timestamp: "t1"))
+        let diff0 = ReportDiff(previous: nil, report: first)
+        var changedProcesses = 0
+        var previous = diff0.next
+        for beat in 2...11 {
+            sensor.advance(seconds: 30)
+            let next = try parser.parse(sensor.render(reportID: String(beat), timestamp: "t\(beat)"))
+            let diff = ReportDiff(previous: previous, report: next)
+            changedProcesses += diff.appeared.filter { next.entities[Int($0)].kind == .process }.count
+            previous = diff.next
+        }
+        // 160 processes × 5 % × 10 beats ≈ 80 replaced; the host's metrics moved every beat without changing it.
+        #expect(changedProcesses > 40 && changedProcesses < 130)
+
+        var still = SensorProfile.host
+        still.churn = 0
+        var quiet = SimulatedSensor(nodeID: "quiet", profile: still, seed: 5)
+        let before = try parser.parse(quiet.render(reportID: "1", timestamp: "t1"))
+        quiet.advance(seconds: 30)
+        let after = try parser.parse(quiet.render(reportID: "2", timestamp: "t2"))
+        #expect(ReportDiff(previous: ReportDiff(previous: nil, report: before).next, report: after).isEmpty)
+        #expect(before.rawString(before.entities.first { $0.kind == .host }!.metrics.cpuUsage)
+            != after.rawString(after.entities.first { $0.kind == .host }!.metrics.cpuUsage)
+            || before.rawString(before.entities.first { $0.kind == .host }!.metrics.memoryUsage)
+            != after.rawString(after.entities.first { $0.kind == .host }!.metrics.memoryUsage))
+    }
+
+    @Test func jsonWriterEscapesAndPlacesCommas() throws {
+        var json = JSONWriter()
+        json.beginObject()
+        json.member("a", "x\"y\n")
+        json.key("b")
+        json.beginArray()
+        json.value(1)
+        json.value(2.5)
+        json.value(true)
+        json.endArray()
+        json.key("c")
+        json.beginObject()
+        json.endObject()
+        json.endObject()
+        #expect(String(decoding: json.bytes, as: UTF8.self) == #"{"a":"x\"y\n","b":[1,2.5,true],"c":{}}"#)
+    }
+}
