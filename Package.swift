@@ -31,6 +31,7 @@ let package = Package(
     targets: [
         .target(name: "IngestCore", swiftSettings: strict),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "IngestCompression", dependencies: ["CZlib"], swiftSettings: strict),
         .executableTarget(name: "embed-migrations", path: "Sources/embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
@@ -112,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "console",
             dependencies: [
-                "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                "CMalloc", "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

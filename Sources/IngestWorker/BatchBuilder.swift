@@ -59,7 +59,16 @@ struct BatchBuilder {
         write.nodeKinds.append(report.nodeKind.rawValue)
         write.nodeReportIDs.append(report.reportID)
         write.nodeBeatRates.append(Int32(item.beatRate))
-        for index in diff.appeared { upsert(report.entities[Int(index)], of: report, change: "appeared") }
+        // A node's first report is its initial state, not a change: the log gets one row for the
+        // node instead of one per entity (half the rows a fleet's first minute writes).
+        let isNewNode = (previous?.snapshot.count ?? 0) == 0 && previous?.lastReportID == nil
+        if isNewNode {
+            write.changes.nodeIDs.append(report.nodeID)
+            write.changes.kinds.append("node")
+            write.changes.entityIDs.append(report.nodeID)
+            write.changes.changes.append("appeared")
+        }
+        for index in diff.appeared { upsert(report.entities[Int(index)], of: report, change: isNewNode ? nil : "appeared") }
         for index in diff.changed { upsert(report.entities[Int(index)], of: report, change: "changed") }
         for vanished in diff.vanished {
             write.deletions[vanished.kind, default: BatchWrite.KeyRows()].nodeIDs.append(report.nodeID)
@@ -76,7 +85,8 @@ struct BatchBuilder {
         writing.append(item)
     }
 
-    private mutating func upsert(_ entity: ParsedEntity, of report: ParsedReport, change: String) {
+    /// Adds an entity row and, unless `change` is nil, its change-log row.
+    private mutating func upsert(_ entity: ParsedEntity, of report: ParsedReport, change: String?) {
         let id: String
         let body: String
         if entity.kind == .connection {
@@ -90,6 +100,7 @@ struct BatchBuilder {
         // Mutated in place: copying a kind's column arrays per entity would be quadratic.
         write.upserts[entity.kind, default: BatchWrite.EntityRows()].append(
             nodeID: report.nodeID, key: Int64(bitPattern: entity.key), id: id, digest: Int64(bitPattern: entity.digest), body: body)
+        guard let change else { return }
         write.changes.nodeIDs.append(report.nodeID)
         write.changes.kinds.append(entity.kind.name)
         write.changes.entityIDs.append(entity.kind == .connection ? id + " -> " + body : id)

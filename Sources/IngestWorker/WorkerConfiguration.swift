@@ -10,8 +10,8 @@ public struct WorkerConfiguration: Sendable {
     public var shardCount: Int = ShardFunction.defaultShardCount
     /// Parallel write lanes, each one database transaction at a time (`--write-lanes`, default 4).
     public var writeLanes: Int = 4
-    /// Most reports in one write transaction (`--max-batch-reports`, default 256).
-    public var maxBatchReports: Int = 256
+    /// Most reports in one write transaction (`--max-batch-reports`, default 64).
+    public var maxBatchReports: Int = 64
     /// How long a lane waits for more reports before writing a batch (`--batch-linger`, default 5 ms).
     public var batchLinger: Duration = .milliseconds(5)
     /// Reports accepted but not yet committed beyond which new ones get 503

@@ -33,6 +33,7 @@ struct AllInOne: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await ConsoleSettings.read(database: database, serve: serve)
+        MemoryTrimmer.configureAllocator()
         let logger = makeLogger("console", level: settings.logLevel)
         raiseOpenFileLimit(logger: logger)
         let dataDirectory = URL(fileURLWithPath: settings.dataDirectory).standardizedFileURL
@@ -100,6 +101,7 @@ struct AllInOne: AsyncParsableCommand {
             certificate: settings.tlsCertificate ?? dataDirectory.appendingPathComponent("tls/console.crt").path)
 
         var services = stack.services
+        services.append(.init(service: MemoryTrimmer(interval: .seconds(10))))
         if let address = settings.metricsAddress, let registry {
             let metricsServer = HTTPServer(
                 configuration: .init(host: address.host, port: address.port, tls: nil),

@@ -31,7 +31,7 @@ extension ConsoleSettings {
         var worker = WorkerConfiguration(memberID: source.string("workerID", flag: "--worker-id", default: "all-in-one"))
         worker.shardCount = source.int("shardCount", flag: "--shard-count", default: ShardFunction.defaultShardCount)
         worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: 4)
-        worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: 256)
+        worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: 64)
         worker.batchLinger = source.duration("batchLinger", flag: "--batch-linger", default: .milliseconds(5))
         worker.maxPendingReports = source.int("maxPendingReports", flag: "--max-pending-reports", default: 2000)
         worker.metricSampleInterval = source.duration("metricSampleInterval", flag: "--metric-sample-interval", default: .seconds(60))
@@ -39,7 +39,7 @@ extension ConsoleSettings {
         worker.liveness.missedBeats = source.int("offlineAfterBeats", flag: "--offline-after-beats", default: 3)
         worker.liveness.retention = source.duration("nodeRetention", flag: "--node-retention", default: .seconds(7 * 86_400))
         worker.beatRate.baseBeatRate = source.int("beatRate", flag: "--beat-rate", default: 30)
-        worker.beatRate.maximumBeatRate = source.int("maxBeatRate", flag: "--max-beat-rate", default: 300)
+        worker.beatRate.maximumBeatRate = source.int("maxBeatRate", flag: "--max-beat-rate", default: 120)
         let interval = source.duration("heartbeatInterval", flag: "--heartbeat-interval", default: .seconds(2))
         worker.heartbeatInterval = interval
         worker.mapPollInterval = interval

@@ -49,7 +49,7 @@ struct ServeOptions: ParsableArguments {
 
     // Flow control and liveness
     @Option(help: "Seconds between reports handed to sensors (default 30).") var beatRate: String?
-    @Option(help: "Highest beat rate the console raises to under load (default 300).") var maxBeatRate: String?
+    @Option(help: "Highest beat rate the console raises to under load (default 120).") var maxBeatRate: String?
     @Option(help: "Reports accepted but not committed beyond which sensors get 503 (default 2000).") var maxPendingReports: String?
     @Option(help: "Missed beats before a node is offline (default 3).") var offlineAfterBeats: String?
     @Option(help: "How long an offline node is kept (default 7d).") var nodeRetention: String?
@@ -58,7 +58,7 @@ struct ServeOptions: ParsableArguments {
 
     // Writing
     @Option(help: "Parallel write transactions (default 4).") var writeLanes: String?
-    @Option(help: "Most reports in one write transaction (default 256).") var maxBatchReports: String?
+    @Option(help: "Most reports in one write transaction (default 64).") var maxBatchReports: String?
     @Option(help: "How long a lane waits for more reports before writing (default 5ms).") var batchLinger: String?
     @Option(help: "Database connections (default: write lanes + 6).") var databaseConnections: String?
 

@@ -4,19 +4,28 @@ import Testing
 struct FlowControlTests {
     let t0 = Timestamp(milliseconds: 1_700_000_000_000)
 
-    @Test func beatRateRisesUnderBacklogAndFallsAfter() {
+    @Test func beatRateRisesUnderAStandingBacklogAndFallsAfter() {
         var controller = BeatRateController(configuration: .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(10)))
-        #expect(controller.observe(backlog: 0, capacity: 100, now: t0) == 30)
-        #expect(controller.observe(backlog: 80, capacity: 100, now: t0.advanced(by: .seconds(5))) == 30)
-        #expect(controller.observe(backlog: 10, capacity: 100, now: t0.advanced(by: .seconds(10))) == 60)
-        #expect(controller.observe(backlog: 90, capacity: 100, now: t0.advanced(by: .seconds(20))) == 120)
-        #expect(controller.observe(backlog: 90, capacity: 100, now: t0.advanced(by: .seconds(30))) == 120)
+        #expect(controller.observe(backlog: 80, capacity: 100, now: t0) == 30)
+        #expect(controller.observe(backlog: 70, capacity: 100, now: t0.advanced(by: .seconds(5))) == 30)
+        // The backlog stayed above half for the whole window: slow down.
+        #expect(controller.observe(backlog: 90, capacity: 100, now: t0.advanced(by: .seconds(10))) == 60)
+        #expect(controller.observe(backlog: 95, capacity: 100, now: t0.advanced(by: .seconds(20))) == 120)
+        #expect(controller.observe(backlog: 95, capacity: 100, now: t0.advanced(by: .seconds(30))) == 120)
         // Draining: a middling window keeps the rate, quiet windows halve it back to the base.
         #expect(controller.observe(backlog: 30, capacity: 100, now: t0.advanced(by: .seconds(40))) == 120)
         #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(50))) == 120)
         #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(60))) == 60)
         #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(70))) == 30)
         #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(80))) == 30)
+    }
+
+    @Test func aBurstThatDrainsWithinTheWindowDoesNotSlowTheFleet() {
+        var controller = BeatRateController(configuration: .init(baseBeatRate: 30, window: .seconds(10)))
+        #expect(controller.observe(backlog: 0, capacity: 100, now: t0) == 30)
+        #expect(controller.observe(backlog: 99, capacity: 100, now: t0.advanced(by: .seconds(3))) == 30)
+        #expect(controller.observe(backlog: 5, capacity: 100, now: t0.advanced(by: .seconds(6))) == 30)
+        #expect(controller.observe(backlog: 60, capacity: 100, now: t0.advanced(by: .seconds(10))) == 30)
     }
 
     @Test func beatRateConfigurationIsValidated() {

@@ -138,8 +138,8 @@ struct LoadSheddingTests {
         let console = try await TestConsole.start("shed") { configuration in
             configuration.worker.maxPendingReports = 2
             configuration.worker.writeLanes = 1
-            // Reports wait in the lane long enough for the backlog to fill.
-            configuration.worker.batchLinger = .milliseconds(1500)
+            // Reports wait in the lane long enough for the backlog to fill, even on a busy machine.
+            configuration.worker.batchLinger = .seconds(5)
         }
         do {
             let connection = try await console.connect()
@@ -174,34 +174,41 @@ struct LoadSheddingTests {
         await console.stop()
     }
 
-    @Test func beatRateRisesWithTheBacklogAndComesBack() async throws {
+    @Test func beatRateRisesWithAStandingBacklogAndComesBack() async throws {
         let console = try await TestConsole.start("beatrate") { configuration in
-            configuration.worker.maxPendingReports = 4
+            configuration.worker.maxPendingReports = 5
             configuration.worker.writeLanes = 1
-            configuration.worker.batchLinger = .milliseconds(400)
+            // Reports wait in the lane for 5 s: long enough to build a standing backlog on a busy machine.
+            configuration.worker.batchLinger = .seconds(5)
             configuration.worker.beatRate = .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(10))
         }
         do {
             let connection = try await console.connect()
             let token = try await console.login(console.sensorKey, on: connection).access
-            // A burst fills the backlog past half...
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<4 {
-                    let report = try gzippedReport(hostname: "burst-\(index)")
-                    group.addTask { _ = try await connection.postReport(report, token: token) }
-                }
-                try await group.waitForAll()
+            let reports = try (0..<7).map { try gzippedReport(hostname: "standing-\($0)") }
+            func post(_ index: Int) -> Task<String, any Error> {
+                Task { try await connection.postReport(reports[index], token: token).text }
             }
-            // ...so after the window the next answer carries a doubled beat rate.
+            // Three reports wait in the lane; eleven (fake) seconds later a fourth finds 3 of 5 slots
+            // taken, ten more seconds later a fifth finds 4: the backlog stood above half all window.
+            func backlog(reaches count: Int) async throws {
+                while console.stack.worker.backlog < count { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let early = (0..<3).map(post)
+            try await backlog(reaches: 3)
             console.clock.advance(by: .seconds(11))
-            let slower = try await connection.postReport(try gzippedReport(hostname: "burst-late"), token: token)
-            #expect(slower.text == #"{"beatrate":60}"#)
-            // Quiet windows bring it back to the base.
+            let fourth = post(3)
+            try await backlog(reaches: 4)
             console.clock.advance(by: .seconds(11))
-            _ = try await connection.postReport(try gzippedReport(hostname: "burst-later"), token: token)
+            let fifth = post(4)
+            for task in early { #expect(try await task.value == #"{"beatrate":30}"#) }
+            #expect(try await fourth.value == #"{"beatrate":30}"#)
+            #expect(try await fifth.value == #"{"beatrate":60}"#)
+            // The backlog drained: one mixed window keeps 60, a quiet one halves it back to 30.
             console.clock.advance(by: .seconds(11))
-            let back = try await connection.postReport(try gzippedReport(hostname: "burst-latest"), token: token)
-            #expect(back.text == #"{"beatrate":30}"#)
+            #expect(try await post(5).value == #"{"beatrate":60}"#)
+            console.clock.advance(by: .seconds(11))
+            #expect(try await post(6).value == #"{"beatrate":30}"#)
             await connection.close()
         } catch {
             await console.stop()

@@ -4,12 +4,15 @@
 /// ## Overview
 /// Sensors send a full report every beat and adopt whatever `beatrate` the console answers. A
 /// worker that falls behind lets its backlog of uncommitted reports grow; the controller watches
-/// the peak backlog over each adjustment window and
-/// - doubles the beat rate (up to ``Configuration/maximumBeatRate``) when the peak passed
-///   ``Configuration/raiseAbove`` of the backlog capacity,
-/// - halves it (down to ``Configuration/baseBeatRate``) when the peak stayed under
-///   ``Configuration/lowerBelow``,
+/// the backlog over each adjustment window and
+/// - doubles the beat rate (up to ``Configuration/maximumBeatRate``) when the backlog stayed above
+///   ``Configuration/raiseAbove`` of its capacity for the whole window (a burst that drains
+///   within the window does not slow the fleet down),
+/// - halves it (down to ``Configuration/baseBeatRate``) when it stayed under
+///   ``Configuration/lowerBelow`` for the whole window,
 /// - otherwise keeps it.
+/// Sensors adopt a new rate at their next answer, so a raised rate costs up to one long beat to
+/// undo: the default maximum (120 s, four base beats) keeps that bounded.
 /// A full backlog is not the controller's business: the worker answers `503` then, and sensors
 /// retry after a random part of the beat.
 ///
@@ -20,7 +23,7 @@ public struct BeatRateController: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// The beat rate in a quiet console, seconds (`--beat-rate`, default 30).
         public var baseBeatRate: Int
-        /// The highest beat rate the controller raises to, seconds (`--max-beat-rate`, default 300).
+        /// The highest beat rate the controller raises to, seconds (`--max-beat-rate`, default 120).
         public var maximumBeatRate: Int
         /// Backlog fraction above which the rate is raised (default 0.5).
         public var raiseAbove: Double
@@ -30,7 +33,7 @@ public struct BeatRateController: Sendable {
         public var window: Duration
 
         public init(
-            baseBeatRate: Int = 30, maximumBeatRate: Int = 300, raiseAbove: Double = 0.5, lowerBelow: Double = 0.1,
+            baseBeatRate: Int = 30, maximumBeatRate: Int = 120, raiseAbove: Double = 0.5, lowerBelow: Double = 0.1,
             window: Duration = .seconds(10)
         ) {
             self.baseBeatRate = baseBeatRate
@@ -59,7 +62,8 @@ public struct BeatRateController: Sendable {
     /// The beat rate currently handed out, seconds.
     public private(set) var beatRate: Int
     var windowStart: Timestamp?
-    var peakFraction: Double = 0
+    var lowestFraction: Double = .infinity
+    var highestFraction: Double = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -69,19 +73,23 @@ public struct BeatRateController: Sendable {
     /// Records the current backlog (`backlog` of `capacity`); returns the beat rate to answer with.
     public mutating func observe(backlog: Int, capacity: Int, now: Timestamp) -> Int {
         let fraction = capacity > 0 ? Double(backlog) / Double(capacity) : 0
-        peakFraction = max(peakFraction, fraction)
         guard let start = windowStart else {
             windowStart = now
+            lowestFraction = fraction
+            highestFraction = fraction
             return beatRate
         }
+        lowestFraction = min(lowestFraction, fraction)
+        highestFraction = max(highestFraction, fraction)
         guard now.since(start) >= configuration.window else { return beatRate }
-        if peakFraction > configuration.raiseAbove {
+        if lowestFraction > configuration.raiseAbove {
             beatRate = min(configuration.maximumBeatRate, beatRate * 2)
-        } else if peakFraction < configuration.lowerBelow {
+        } else if highestFraction < configuration.lowerBelow {
             beatRate = max(configuration.baseBeatRate, beatRate / 2)
         }
         windowStart = now
-        peakFraction = fraction
+        lowestFraction = fraction
+        highestFraction = fraction
         return beatRate
     }
 }
