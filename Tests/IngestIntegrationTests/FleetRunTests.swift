@@ -97,3 +97,50 @@ final class DroppingOwner: ShardOwner {
         try await wrapped.queueCommand(nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID, requestPayload: requestPayload)
     }
 }
+
+/// A fault step for real: the fleet starts the console binary, kills it mid-run (SIGKILL) and
+/// starts it again; no report acknowledged before the crash may be missing afterwards.
+@Suite(.timeLimit(.minutes(4)))
+struct FleetFaultTests {
+    @Test func killingTheConsoleLosesNothingAcknowledged() async throws {
+        let binary = try ConsoleProcessTests.binary()
+        let dataDirectory = "/tmp/console-fault-test-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+        // Keys first (the fleet needs them before it starts the console).
+        func createKey(_ role: String) async throws -> String {
+            let output = dataDirectory + ".\(role).log"
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let process = try ChildProcess(executable: binary, arguments: ["apikey", "create", "--role", role, "--data-dir", dataDirectory],
+                                           outputPath: output)
+            #expect(ChildProcess.exitedCleanly(await process.wait(timeout: .seconds(90))), "\(process.output)")
+            return try #require(process.output.split(separator: "\n").first { $0.hasPrefix("Created") }?.split(separator: " ").last.map(String.init))
+        }
+        let sensorKey = try await createKey("sensor")
+        let adminKey = try await createKey("admin")
+        let port = try ConsoleProcessTests.freePort()
+        var configuration = FleetRunner.Configuration(
+            target: try FleetTarget(url: "https://127.0.0.1:\(port)", caPEM: nil, http2: true), sensorKey: sensorKey,
+            scenario: Scenario(phases: [.init(sensors: 30, hold: "30s")], jitter: "3s", seed: 5,
+                               faults: [.init(at: "10s", action: "kill"), .init(at: "12s", action: "start")]),
+            namePrefix: "fault")
+        configuration.adminKey = adminKey
+        configuration.consoleCommand = [binary, "all-in-one", "--data-dir", dataDirectory, "--port", String(port),
+                                        "--advertise-host", "localhost", "--beat-rate", "3", "--shard-count", "64"]
+        configuration.consoleLog = dataDirectory + ".console.log"
+        configuration.requestTimeout = .seconds(5)
+        configuration.statusLine = false
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory + ".console.log") }
+        let result = try await FleetRunner(configuration: configuration).run()
+
+        #expect(result.faults.map(\.action) == ["kill", "start"])
+        #expect(result.faults.first?.outcome.hasPrefix("exited") == true, "\(result.faults)")
+        #expect(result.faults.last?.outcome.hasPrefix("answering again") == true, "\(result.faults)")
+        // The outage was felt (requests without an answer or refused), and yet nothing acknowledged is missing.
+        #expect(result.statuses.keys.contains { $0 != "200" }, "\(result.statuses)")
+        let loss = try #require(result.lossCheck)
+        #expect(loss.sensorsChecked == 30)
+        #expect(loss.passed, "\(loss.mismatches)")
+        // Reports kept being acknowledged after the restart.
+        #expect(result.seconds.suffix(10).reduce(0) { $0 + $1.reportsAcknowledged } > 0)
+    }
+}
