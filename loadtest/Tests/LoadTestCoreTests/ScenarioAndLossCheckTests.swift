@@ -81,7 +81,7 @@ struct ScenarioAndLossCheckTests {
         let html = HTMLReport.render(result)
         #expect(html.contains("x&lt;y&gt;"))
         #expect(html.contains("<svg"))
-        #expect(html.contains(">kill</text>"))
+        #expect(html.contains("fill=\"#b00\">kill</text>"))
         #expect(html.contains("PASSED"))
     }
 }

@@ -96,12 +96,13 @@ public enum HTMLReport {
         }
         let ticks = max(1, count / 10)
         for second in stride(from: 0, to: count, by: ticks) {
-            svg += "<text x=\"\(format(x(Double(second)), 1))\" y=\"\(height - 10)\" text-anchor=\"middle\">\(second)s</text>"
+            let anchor = second == 0 ? "start" : (count - second < ticks / 2 ? "end" : "middle")
+            svg += "<text x=\"\(format(x(Double(second)), 1))\" y=\"\(height - 10)\" text-anchor=\"\(anchor)\">\(second)s</text>"
         }
         for fault in faults where fault.x <= Double(count) {
             let xx = format(x(fault.x), 1)
             svg += "<line x1=\"\(xx)\" y1=\"\(top)\" x2=\"\(xx)\" y2=\"\(height - bottom)\" stroke=\"#b00\" stroke-dasharray=\"4 3\"/>"
-            svg += "<text x=\"\(xx)\" y=\"\(top - 6)\" fill=\"#b00\" text-anchor=\"middle\">\(escape(fault.label))</text>"
+            svg += "<text x=\"\(format(x(fault.x) + 3, 1))\" y=\"\(top + 10)\" fill=\"#b00\">\(escape(fault.label))</text>"
         }
         for (index, line) in lines.enumerated() {
             var path = ""
