@@ -54,6 +54,7 @@ public final class TestDatabase: Sendable {
         _ = await pool.result
         let maintenance = Database(url: server, maximumConnections: 1, logger: logger)
         let task = Task { try await maintenance.run() }
+        try? await maintenance.waitUntilReachable()
         try? await maintenance.execute(PostgresQueryText.dropDatabase(url.database))
         task.cancel()
         _ = await task.result

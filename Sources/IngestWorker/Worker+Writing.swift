@@ -108,6 +108,12 @@ extension Worker {
         metrics.changeRows.increment(by: changes)
         metrics.samples.increment(by: samples)
         if !writes.isEmpty { metrics.batches.increment() }
+        // Sensors answered together come back together: spread the beats of a large batch.
+        let spread = BeatSpread(configuration: configuration.beatSpread)
+        var generator = SystemRandomNumberGenerator()
+        let beatRates = items.map { spread.beatRate($0.beatRate, batchSize: items.count, using: &generator) }
+        let spreadCount = zip(items, beatRates).filter { $0.beatRate != $1 }.count
+        metrics.beatsSpread.increment(by: spreadCount)
         state.withLock { state in
             state.pending -= items.count
             state.stats.reportsCommitted += writes.count
@@ -116,20 +122,21 @@ extension Worker {
             state.stats.changeRowsWritten += changes
             state.stats.samplesWritten += samples
             if !writes.isEmpty { state.stats.batchesCommitted += 1 }
-            for item in items {
+            state.stats.beatsSpread += spreadCount
+            for (item, beatRate) in zip(items, beatRates) {
                 let report = item.report
                 guard state.owned[item.shard] == item.epoch else { continue }
                 if state.nodes[report.nodeID] == nil {
                     state.nodes[report.nodeID] = NodeEntry(
                         shard: item.shard, kind: report.nodeKind,
-                        liveness: NodeLiveness(lastBeat: now, beatRate: item.beatRate))
+                        liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))
                 }
                 state.nodes[report.nodeID]!.kind = report.nodeKind
                 state.nodes[report.nodeID]!.lastReportID = report.reportID
-                _ = state.nodes[report.nodeID]!.liveness.beat(at: now, beatRate: item.beatRate)
+                _ = state.nodes[report.nodeID]!.liveness.beat(at: now, beatRate: beatRate)
             }
         }
-        for item in items { item.completion(.success(item.beatRate)) }
+        for (item, beatRate) in zip(items, beatRates) { item.completion(.success(beatRate)) }
     }
 
     /// Answers items that were not committed.

@@ -26,6 +26,8 @@ public struct WorkerConfiguration: Sendable {
     public var liveness = NodeLiveness.Configuration()
     /// The beat rate handed to sensors and how it reacts to backlog.
     public var beatRate = BeatRateController.Configuration()
+    /// How sensors acknowledged in one large batch are spread apart.
+    public var beatSpread = BeatSpread.Configuration()
     /// How often the worker heartbeats its member row (`--heartbeat-interval`, default 2 s).
     public var heartbeatInterval: Duration = .seconds(2)
     /// How often the worker polls the shard-map version (`--map-poll-interval`, default 2 s).
@@ -46,6 +48,6 @@ public struct WorkerConfiguration: Sendable {
         if maxPendingReports < 1 { return "--max-pending-reports must be at least 1" }
         if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }
         if liveness.missedBeats < 1 { return "--offline-after-beats must be at least 1" }
-        return beatRate.validate()
+        return beatRate.validate() ?? beatSpread.validate(baseBeatRate: beatRate.baseBeatRate)
     }
 }

@@ -14,6 +14,7 @@ struct WorkerMetrics: Sendable {
     let batches = Counter(label: "ingest.worker.batches")
     let batchDuration = Timer(label: "ingest.worker.batch.duration")
     let commandsDelivered = Counter(label: "ingest.worker.commands.delivered")
+    let beatsSpread = Counter(label: "ingest.worker.beats.spread")
     let backlog = Gauge(label: "ingest.worker.backlog")
     let beatRate = Gauge(label: "ingest.worker.beat.rate")
     let ownedShards = Gauge(label: "ingest.worker.shards")

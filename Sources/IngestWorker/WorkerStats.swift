@@ -20,6 +20,8 @@ public struct WorkerStats: Sendable, Hashable {
     public var samplesWritten = 0
     /// Commands delivered to sensors.
     public var commandsDelivered = 0
+    /// Reports answered with a spread beat rate because they were acknowledged in a large batch.
+    public var beatsSpread = 0
 
     public init() {}
 
@@ -29,7 +31,8 @@ public struct WorkerStats: Sendable, Hashable {
             ("reports_committed", reportsCommitted), ("duplicates_acknowledged", duplicatesAcknowledged),
             ("reports_shed", reportsShed), ("reports_fenced", reportsFenced), ("batches_committed", batchesCommitted),
             ("entity_rows_written", entityRowsWritten), ("change_rows_written", changeRowsWritten),
-            ("samples_written", samplesWritten), ("commands_delivered", commandsDelivered), ("beat_rate", beatRate),
+            ("samples_written", samplesWritten), ("commands_delivered", commandsDelivered), ("beats_spread", beatsSpread),
+            ("beat_rate", beatRate),
             ("backlog", backlog),
         ]
         return "{\"id\":" + JSONText.quoted(memberID) + "," + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"

@@ -52,4 +52,41 @@ struct FlowControlTests {
         #expect(node.sweep(now: t0.advanced(by: .seconds(300)), configuration: config) == .online)
         #expect(node.sweep(now: t0.advanced(by: .seconds(361)), configuration: config) == .wentOffline)
     }
+
+    /// A seeded generator, so the draws are repeatable.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func beatsOfALargeBatchAreSpreadAroundTheBeat() {
+        let spread = BeatSpread(configuration: .init(seconds: 2, batchThreshold: 8))
+        var generator = SeededGenerator(state: 7)
+        // A small batch keeps the beat.
+        #expect((0..<100).allSatisfy { _ in spread.beatRate(30, batchSize: 7, using: &generator) == 30 })
+        // A large one spreads it over 28...32, every value drawn, the mean staying near 30.
+        let beats = (0..<3000).map { _ in spread.beatRate(30, batchSize: 8, using: &generator) }
+        #expect(Set(beats) == Set(28...32))
+        let mean = Double(beats.reduce(0, +)) / Double(beats.count)
+        #expect(abs(mean - 30) < 0.1, "mean \(mean)")
+        // Never below what sensors survive.
+        #expect((0..<100).allSatisfy { _ in spread.beatRate(3, batchSize: 50, using: &generator) >= 2 })
+        // Off.
+        let off = BeatSpread(configuration: .init(seconds: 0, batchThreshold: 2))
+        #expect((0..<100).allSatisfy { _ in off.beatRate(30, batchSize: 64, using: &generator) == 30 })
+    }
+
+    @Test func beatSpreadSettingsAreChecked() {
+        #expect(BeatSpread.Configuration().validate(baseBeatRate: 30) == nil)
+        #expect(BeatSpread.Configuration(seconds: -1).validate(baseBeatRate: 30)?.contains("--beat-spread") == true)
+        #expect(BeatSpread.Configuration(seconds: 2).validate(baseBeatRate: 3)?.contains("--beat-spread") == true)
+        #expect(BeatSpread.Configuration(seconds: 0).validate(baseBeatRate: 2) == nil)
+        #expect(BeatSpread.Configuration(batchThreshold: 1).validate(baseBeatRate: 30)?.contains("--beat-spread-batch") == true)
+    }
 }

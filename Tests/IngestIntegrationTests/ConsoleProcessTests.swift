@@ -170,6 +170,7 @@ extension ConsoleProcessTests {
         // The rows are in the external database.
         let database = Database(url: url, maximumConnections: 1, logger: logger)
         let pool = Task { try await database.run() }
+        try await database.waitUntilReachable()
         var processes = 0
         for try await count in try await database.client.query("SELECT count(*) FROM processes WHERE node_id = 'external-host'").decode(Int64.self) {
             processes = Int(count)

@@ -216,4 +216,37 @@ struct LoadSheddingTests {
         }
         await console.stop()
     }
+
+    @Test func sensorsAcknowledgedInOneLargeBatchGetSpreadBeats() async throws {
+        let console = try await TestConsole.start("spread") { configuration in
+            configuration.worker.writeLanes = 1
+            // Every report posted at once waits for the same batch.
+            configuration.worker.batchLinger = .seconds(2)
+            configuration.worker.beatSpread = .init(seconds: 1, batchThreshold: 8)
+        }
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            // Alone in its batch: the beat rate as configured.
+            #expect(try await connection.postReport(try gzippedReport(hostname: "spread-alone"), token: token).text == #"{"beatrate":30}"#)
+            let reports = try (0..<16).map { try gzippedReport(hostname: "spread-\($0)") }
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for report in reports { group.addTask { try await connection.postReport(report, token: token).text } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            let beats = answers.compactMap { text in
+                text.split(separator: ":").last.flatMap { Int($0.dropLast()) }
+            }
+            #expect(beats.count == 16, "\(answers)")
+            #expect(beats.allSatisfy { (29...31).contains($0) }, "\(beats)")
+            // 16 draws of three values all landing on 30 has a chance of 1 in 43 million.
+            #expect(beats.contains { $0 != 30 }, "\(beats)")
+            #expect(console.stack.worker.stats.beatsSpread == beats.filter { $0 != 30 }.count)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
 }

@@ -155,11 +155,13 @@ public final class FleetRunner: Sendable {
                 let (status, body, _) = await send(.agentInit, "/deepfence/controls/agent-init", json: json, token: tokens?.access, slot: slot, start: start)
                 machine.agentInitAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             case .poll:
+                recordLag(since: machine.pollDue, now: now)
                 let route = profile.kind == .cluster ? "/deepfence/controls/kubernetes-cluster" : "/deepfence/controls/agent"
                 let (status, body, _) = await send(.poll, route, json: #"{"node_id":"\#(nodeID)","available_workload":1}"#,
                                                   token: tokens?.access, slot: slot, start: start)
                 machine.pollAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             case .sendReport:
+                recordLag(since: machine.reportDue, now: now)
                 let at = elapsed(start)
                 world.advance(seconds: Int(at - (lastReportAt ?? at)))
                 lastReportAt = at
@@ -176,6 +178,11 @@ public final class FleetRunner: Sendable {
     }
 
     func elapsed(_ start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).secondsValue }
+
+    func recordLag(since due: Double, now: Double) {
+        guard due.isFinite else { return }
+        statistics.recordSendLag(.microseconds(Int64(max(0, now - due) * 1_000_000)), second: Int(now))
+    }
 
     /// Sends one request; returns its status (0: no answer), body, and whether an answer came.
     func send(
@@ -274,6 +281,7 @@ public final class FleetRunner: Sendable {
         let p99 = summary.reportP99Micros.map { Self.fixed(Double($0) / 1000, 1) + "ms" } ?? "-"
         var line = "t=\(second)s sensors \(running.load(ordering: .relaxed))  reports \(summary.reportsOffered)/s (ack \(summary.reportsAcknowledged))"
             + "  polls \(summary.pollsAcknowledged)/s  p99 report \(p99)  non-2xx \(summary.failed)"
+            + (summary.sendLagP99Micros.map { "  fleet lag p99 " + Self.fixed(Double($0) / 1000, 1) + "ms" } ?? "")
         if let sample = samples.withLock({ $0[second] }) {
             line += "  console CPU \(Self.fixed(sample.cpu, 0))% RSS \(Self.fixed(Double(sample.rss) / 1_048_576, 0)) MB"
         }
@@ -381,7 +389,8 @@ public final class FleetRunner: Sendable {
                 statuses: Dictionary(uniqueKeysWithValues: statuses.map { (String($0.key), $0.value) }),
                 nonSuccess: statuses.filter { !(200..<300).contains($0.key) }.reduce(0) { $0 + $1.value },
                 consoleCPUPercent: cpu.isEmpty ? nil : cpu.reduce(0, +) / Double(cpu.count),
-                consoleRSSBytesMax: (from..<to).compactMap { sampled[$0]?.rss }.max())
+                consoleRSSBytesMax: (from..<to).compactMap { sampled[$0]?.rss }.max(),
+                sendLag: statistics.sendLag(from: from, to: to))
         }
         // Steady: after every sensor of the first phase started plus one beat, until the first stops.
         let lastStart = schedule.map(\.start).filter(\.isFinite).max() ?? 0

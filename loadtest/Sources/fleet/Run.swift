@@ -113,6 +113,7 @@ struct Run: AsyncParsableCommand {
                 + String(format: "%.1f reports/s, %.1f polls/s acknowledged; ", window.reportsPerSecond, window.pollsPerSecond)
                 + "report p50 \(ms(report?.p50)) p99 \(ms(report?.p99)) p99.9 \(ms(report?.p999)) max \(ms(report?.max)); "
                 + "non-2xx \(window.nonSuccess)"
+                + (window.sendLag.map { "; fleet send lag p99 \(ms($0.p99)) max \(ms($0.max))" } ?? "")
                 + (window.consoleCPUPercent.map { String(format: "; console CPU %.0f%%", $0) } ?? "")
                 + (window.consoleRSSBytesMax.map { String(format: ", RSS max %.0f MB", Double($0) / 1_048_576) } ?? "")
         }

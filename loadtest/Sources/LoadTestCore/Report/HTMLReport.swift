@@ -20,7 +20,7 @@ public enum HTMLReport {
             \(result.failures.isEmpty ? "" : "— " + result.failures.map(escape).joined(separator: "; "))</p>
             """
         html += "<h2>Windows</h2><table><tr><th>window</th><th>seconds</th><th>sensors</th><th>reports/s</th><th>polls/s</th>"
-            + "<th>report p50</th><th>p99</th><th>p99.9</th><th>max</th><th>poll p99</th><th>non-2xx</th><th>console CPU</th><th>console RSS max</th></tr>"
+            + "<th>report p50</th><th>p99</th><th>p99.9</th><th>max</th><th>poll p99</th><th>non-2xx</th><th>console CPU</th><th>console RSS max</th><th>fleet send lag p99</th></tr>"
         for (name, window) in [("whole run", result.overall as RunResult.Window?), ("steady", result.steady)] {
             guard let window else { continue }
             html += "<tr><td>\(name)</td><td>\(window.from)–\(window.to)</td><td>\(window.sensors)</td>"
@@ -28,7 +28,8 @@ public enum HTMLReport {
                 + "<td>\(ms(window.report?.p50))</td><td>\(ms(window.report?.p99))</td><td>\(ms(window.report?.p999))</td>"
                 + "<td>\(ms(window.report?.max))</td><td>\(ms(window.poll?.p99))</td><td>\(window.nonSuccess)</td>"
                 + "<td>\(window.consoleCPUPercent.map { format($0, 0) + " %" } ?? "–")</td>"
-                + "<td>\(window.consoleRSSBytesMax.map { format(Double($0) / 1_048_576, 0) + " MB" } ?? "–")</td></tr>"
+                + "<td>\(window.consoleRSSBytesMax.map { format(Double($0) / 1_048_576, 0) + " MB" } ?? "–")</td>"
+                + "<td>\(ms(window.sendLag?.p99))</td></tr>"
         }
         html += "</table>"
         html += "<h2>Requests</h2><table><tr><th>kind</th><th>offered</th><th>acknowledged</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>"
@@ -66,7 +67,8 @@ public enum HTMLReport {
         html += "<h2>Report latency</h2>" + chart(
             [("p50", "#2ca02c", series { $0.reportP50Micros.map { Double($0) / 1000 } }),
              ("p99", "#ff7f0e", series { $0.reportP99Micros.map { Double($0) / 1000 } }),
-             ("p99.9", "#d62728", series { $0.reportP999Micros.map { Double($0) / 1000 } })],
+             ("p99.9", "#d62728", series { $0.reportP999Micros.map { Double($0) / 1000 } }),
+             ("fleet send lag p99", "#999", series { $0.sendLagP99Micros.map { Double($0) / 1000 } })],
             unit: "ms", faults: faults)
         html += "<h2>Errors</h2>" + chart(
             [("non-2xx or no answer /s", "#d62728", series { Double($0.failed) }),

@@ -13,10 +13,13 @@ public struct RunResult: Sendable, Codable {
         public var nonSuccess: Int
         public var consoleCPUPercent: Double?
         public var consoleRSSBytesMax: Int?
+        /// How late the fleet itself sent reports and polls (its own saturation, not the console's).
+        public var sendLag: LatencySummary?
 
         public init(
             from: Int, to: Int, sensors: Int, reportsPerSecond: Double, pollsPerSecond: Double, report: LatencySummary?,
-            poll: LatencySummary?, statuses: [String: Int], nonSuccess: Int, consoleCPUPercent: Double?, consoleRSSBytesMax: Int?
+            poll: LatencySummary?, statuses: [String: Int], nonSuccess: Int, consoleCPUPercent: Double?, consoleRSSBytesMax: Int?,
+            sendLag: LatencySummary? = nil
         ) {
             self.from = from
             self.to = to
@@ -29,6 +32,7 @@ public struct RunResult: Sendable, Codable {
             self.nonSuccess = nonSuccess
             self.consoleCPUPercent = consoleCPUPercent
             self.consoleRSSBytesMax = consoleRSSBytesMax
+            self.sendLag = sendLag
         }
     }
 

@@ -16,6 +16,7 @@ public final class RunStatistics: Sendable {
         var bytesSent = 0
         var reportLatency = LatencyRecorder.makeHistogram()
         var pollLatency = LatencyRecorder.makeHistogram()
+        var sendLag = LatencyRecorder.makeHistogram()
     }
 
     struct State {
@@ -25,6 +26,7 @@ public final class RunStatistics: Sendable {
         var offered: [Kind: Int] = [:]
         var acknowledged: [Kind: Int] = [:]
         var bytesSent = 0
+        var sendLag = LatencyRecorder.makeHistogram()
     }
 
     let state = Mutex(State())
@@ -55,6 +57,28 @@ public final class RunStatistics: Sendable {
             case .poll: state.seconds[second].pollLatency.record(micros)
             default: break
             }
+        }
+    }
+
+    /// Records how late the fleet sent a report or poll that was due earlier: the time its
+    /// sensor spent waiting for a thread of the fleet (or for its own previous request), which
+    /// request latencies do not include. `second` is when it was sent.
+    public func recordSendLag(_ lag: Duration, second: Int) {
+        let micros = UInt64(max(1, min(600_000_000, lag.components.seconds * 1_000_000 + lag.components.attoseconds / 1_000_000_000_000)))
+        state.withLock { state in
+            while state.seconds.count <= second { state.seconds.append(Second()) }
+            state.seconds[second].sendLag.record(micros)
+            state.sendLag.record(micros)
+        }
+    }
+
+    /// The fleet's send lag over the whole run, or over seconds `from..<to`.
+    public func sendLag(from: Int? = nil, to: Int? = nil) -> LatencySummary? {
+        state.withLock { state in
+            guard let from, let to else { return state.sendLag.totalCount > 0 ? LatencySummary(state.sendLag) : nil }
+            var merged = LatencyRecorder.makeHistogram()
+            for index in max(0, from)..<min(to, state.seconds.count) { merged.add(state.seconds[index].sendLag) }
+            return merged.totalCount > 0 ? LatencySummary(merged) : nil
         }
     }
 
@@ -119,6 +143,8 @@ public struct SecondSummary: Sendable, Codable, Hashable {
     public var reportP99Micros: UInt64?
     public var reportP999Micros: UInt64?
     public var pollP99Micros: UInt64?
+    /// How late the fleet itself sent the reports and polls due this second (99th percentile).
+    public var sendLagP99Micros: UInt64?
     public var consoleCPUPercent: Double?
     public var consoleRSSBytes: Int?
 
@@ -140,5 +166,6 @@ public struct SecondSummary: Sendable, Codable, Hashable {
             reportP999Micros = second.reportLatency.valueAtPercentile(99.9)
         }
         if second.pollLatency.totalCount > 0 { pollP99Micros = second.pollLatency.valueAtPercentile(99) }
+        if second.sendLag.totalCount > 0 { sendLagP99Micros = second.sendLag.valueAtPercentile(99) }
     }
 }
