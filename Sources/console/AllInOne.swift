@@ -40,7 +40,7 @@ struct AllInOne: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let setup = try await DatabaseSetup.prepare(
-            databaseURL: settings.databaseURL, dataDirectory: dataDirectory.path, postgresBin: settings.postgresBin,
+            databaseURL: settings.databaseURL, dataDirectory: dataDirectory.path, postgresBin: settings.postgresBin, postgresSettings: settings.postgresSettings,
             logger: logger)
         do {
             let database = Database(url: setup.url, maximumConnections: settings.databaseConnections, logger: logger)

@@ -52,10 +52,19 @@ extension ConsoleSettings {
         gateway.maxRequestBytes = source.bytes("maxRequestBytes", flag: "--max-request-bytes", default: 64 << 10)
         gateway.parserLimits.maxEntities = source.int("maxReportEntities", flag: "--max-report-entities", default: 250_000)
 
+        var postgresSettings: [(name: String, value: String)] = []
+        var settingProblems: [String] = []
+        if let text = source.text("postgresSettings") {
+            switch SettingText.serverSettings(text) {
+            case .success(let parsed): postgresSettings = parsed
+            case .failure(let problem): settingProblems.append("--postgres-settings: \(problem)")
+            }
+        }
         let settings = ConsoleSettings(
             dataDirectory: source.string("dataDir", flag: "--data-dir", default: "./.console"),
             databaseURL: source.text("databaseURL"),
             postgresBin: source.text("postgresBin"),
+            postgresSettings: postgresSettings,
             logLevel: logLevel ?? .info,
             host: source.string("host", flag: "--host", default: "0.0.0.0"),
             port: source.int("port", flag: "--port", default: 443),
@@ -73,7 +82,7 @@ extension ConsoleSettings {
             memberTimeout: source.duration("memberTimeout", flag: "--member-timeout", default: .seconds(10)),
             accessTokenLifetime: source.duration("accessTokenLifetime", flag: "--access-token-lifetime", default: .seconds(1800)),
             refreshTokenLifetime: source.duration("refreshTokenLifetime", flag: "--refresh-token-lifetime", default: .seconds(26 * 3600)))
-        var problems = source.problems
+        var problems = source.problems + settingProblems
         if serve != nil {
             problems += [settings.worker.validate(), settings.gateway.validate()].compactMap { $0 }
             if !(0...65535).contains(settings.port) { problems.append("--port must be 0 to 65535") }

@@ -9,6 +9,8 @@ struct ConsoleSettings {
     var dataDirectory: String
     var databaseURL: String?
     var postgresBin: String?
+    /// `--postgres-settings`, parsed.
+    var postgresSettings: [(name: String, value: String)]
     var logLevel: Logger.Level
 
     var host: String

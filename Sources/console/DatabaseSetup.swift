@@ -14,7 +14,10 @@ struct DatabaseSetup {
     /// The database name the embedded server holds the console's tables in.
     static let embeddedDatabase = "console"
 
-    static func prepare(databaseURL: String?, dataDirectory: String, postgresBin: String?, logger: Logger) async throws -> DatabaseSetup {
+    static func prepare(
+        databaseURL: String?, dataDirectory: String, postgresBin: String?, postgresSettings: [(name: String, value: String)] = [],
+        logger: Logger
+    ) async throws -> DatabaseSetup {
         if let databaseURL {
             do {
                 return DatabaseSetup(url: try DatabaseURL(parsing: databaseURL), embedded: nil)
@@ -23,7 +26,7 @@ struct DatabaseSetup {
             }
         }
         let embedded = try EmbeddedPostgres(
-            dataDirectory: URL(fileURLWithPath: dataDirectory), binDirectory: postgresBin, logger: logger)
+            dataDirectory: URL(fileURLWithPath: dataDirectory), binDirectory: postgresBin, settings: postgresSettings, logger: logger)
         let started = try embedded.start()
         try await Database.createIfMissing(embeddedDatabase, server: embedded.url(database: "postgres"), logger: logger)
         return DatabaseSetup(url: embedded.url(database: embeddedDatabase), embedded: embedded, startedEmbedded: started)

@@ -11,7 +11,7 @@ func withDatabase<T>(_ options: DatabaseOptions, _ body: (Database, Logger) asyn
     let settings = try await ConsoleSettings.read(database: options, serve: nil)
     let logger = makeLogger("console", level: settings.logLevel == .info ? .warning : settings.logLevel)
     let setup = try await DatabaseSetup.prepare(
-        databaseURL: settings.databaseURL, dataDirectory: settings.dataDirectory, postgresBin: settings.postgresBin,
+        databaseURL: settings.databaseURL, dataDirectory: settings.dataDirectory, postgresBin: settings.postgresBin, postgresSettings: settings.postgresSettings,
         logger: logger)
     defer { setup.finish() }
     let database = Database(url: setup.url, maximumConnections: 2, logger: logger)

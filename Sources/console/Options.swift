@@ -12,6 +12,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "The PostgreSQL bin directory for the embedded server (default: the newest /usr/lib/postgresql/*/bin).")
     var postgresBin: String?
 
+    @Option(help: "Server settings of the embedded PostgreSQL that replace or add to the console's (max_wal_size=8GB,checkpoint_timeout=15min,wal_compression=lz4,shared_buffers=256MB,max_connections=200), e.g. max_wal_size=4GB,work_mem=8MB.")
+    var postgresSettings: String?
+
     @Option(help: "A JSON file of settings, keyed by option name in camelCase ({\"beatRate\": \"60\"}); also CONSOLE_CONFIG.")
     var config: String?
 
@@ -19,7 +22,8 @@ struct DatabaseOptions: ParsableArguments {
     var logLevel: String?
 
     var flags: [String: String?] {
-        ["dataDir": dataDir, "databaseURL": databaseURL, "postgresBin": postgresBin, "logLevel": logLevel]
+        ["dataDir": dataDir, "databaseURL": databaseURL, "postgresBin": postgresBin, "postgresSettings": postgresSettings,
+         "logLevel": logLevel]
     }
 }
 

@@ -24,4 +24,14 @@ struct SettingTextTests {
     func badByteCounts(_ text: String) {
         #expect(SettingText.byteCount(text) == nil)
     }
+
+    @Test func serverSettingsParseAndRefuseWhatCouldEscapeTheCommandLine() throws {
+        let parsed = try SettingText.serverSettings(" max_wal_size=8GB, checkpoint_timeout = 15min,max_wal_size=4GB ").get()
+        #expect(parsed.map(\.name) == ["checkpoint_timeout", "max_wal_size"])
+        #expect(parsed.map(\.value) == ["15min", "4GB"])
+        #expect(try SettingText.serverSettings("").get().isEmpty)
+        for bad in ["max_wal_size", "=8GB", "max_wal_size=", "Max=1", "a=1;rm", "a='x'", "a=$(id)", "a=x y", "a=\"x\""] {
+            #expect(throws: SettingProblem.self, "\(bad)") { try SettingText.serverSettings(bad).get() }
+        }
+    }
 }

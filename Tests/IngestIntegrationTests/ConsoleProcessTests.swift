@@ -47,7 +47,8 @@ struct ConsoleProcessTests {
         let port = try Self.freePort()
         let metricsPort = try Self.freePort()
         let arguments = ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost",
-                         "--shard-count", "256", "--metrics-address", "127.0.0.1:\(metricsPort)"]
+                         "--shard-count", "256", "--metrics-address", "127.0.0.1:\(metricsPort)",
+                         "--postgres-settings", "work_mem=7MB,max_wal_size=3GB"]
 
         // First start: creates everything and prints the keys.
         let first = try ChildProcess(executable: binary, arguments: arguments, outputPath: dataDirectory + ".first.log")
@@ -62,6 +63,11 @@ struct ConsoleProcessTests {
         #expect(credentials.contains("DEEPFENCE_KEY=\(sensorKey)"))
         let attributes = try FileManager.default.attributesOfItem(atPath: dataDirectory + "/credentials.env")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        // The embedded server runs with the console's settings, as overridden.
+        let serverOptions = try String(contentsOfFile: dataDirectory + "/postgres/postmaster.opts", encoding: .utf8)
+        #expect(serverOptions.contains("work_mem=7MB") && serverOptions.contains("max_wal_size=3GB"), "\(serverOptions)")
+        #expect(serverOptions.contains("checkpoint_timeout=15min") && !serverOptions.contains("max_wal_size=8GB"), "\(serverOptions)")
 
         let certificate = try String(contentsOfFile: dataDirectory + "/tls/console.crt", encoding: .utf8)
         let tls = try TLSMaterial.clientContext(trusting: certificate)

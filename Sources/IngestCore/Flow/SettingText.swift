@@ -30,6 +30,37 @@ public enum SettingText {
     }
 }
 
+extension SettingText {
+    /// PostgreSQL server settings, `name=value,name=value`, or a message naming the bad part.
+    /// Names are lower-case identifiers (`max_wal_size`); values are letters, digits and
+    /// `_ . : / -` only, because they end up on the server's command line.
+    public static func serverSettings(_ text: String) -> Result<[(name: String, value: String)], SettingProblem> {
+        var settings: [(name: String, value: String)] = []
+        for part in text.split(separator: ",").map(\.trimmingSpaces) where !part.isEmpty {
+            guard let equals = part.firstIndex(of: "=") else { return .failure(SettingProblem("\(part): expected name=value")) }
+            let name = String(part[..<equals]).trimmingSpaces
+            let value = String(part[part.index(after: equals)...]).trimmingSpaces
+            guard !name.isEmpty, name.utf8.allSatisfy({ (0x61...0x7A).contains($0) || $0 == 0x5F || $0 == 0x2E }) else {
+                return .failure(SettingProblem("\(part): a setting name is lower-case letters, _ and ."))
+            }
+            guard !value.isEmpty, value.utf8.allSatisfy({ byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "_.:/-".utf8.contains(byte)
+            }) else {
+                return .failure(SettingProblem("\(part): a value is letters, digits and _ . : / - only"))
+            }
+            settings.removeAll { $0.name == name }
+            settings.append((name, value))
+        }
+        return .success(settings)
+    }
+}
+
+/// What is wrong with a setting's text.
+public struct SettingProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 extension StringProtocol {
     var trimmingSpaces: String {
         var text = Substring(self)

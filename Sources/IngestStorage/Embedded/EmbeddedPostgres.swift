@@ -28,12 +28,37 @@ public final class EmbeddedPostgres: Sendable {
     /// The user the server runs as when the console runs as root.
     let serverUser: String?
     let logger: Logger
+    /// Server settings that replace or add to ``defaultSettings(majorVersion:)``
+    /// (`--postgres-settings`).
+    let settingOverrides: [(name: String, value: String)]
     /// The superuser created in the cluster.
     public static let username = "console"
 
+    /// Server settings the embedded PostgreSQL starts with.
+    ///
+    /// Checkpoints are what cost the most here: after each one, the first change to every page
+    /// writes the whole 8 KB page to the WAL, and the console's small changes are spread over
+    /// every node's rows. Measured with 10,000 simulated sensors and the server's defaults
+    /// (`max_wal_size` 2 GB, `checkpoint_timeout` 5 min): checkpoints every one to three minutes,
+    /// 68 % of the WAL made of full-page images, 4.9 MB/s of WAL in the steady state. So
+    /// checkpoints come at most every 15 minutes or 8 GB of WAL (space the disk must have),
+    /// and page images are compressed.
+    public static func defaultSettings(majorVersion: Int) -> [(name: String, value: String)] {
+        [
+            ("max_connections", "200"),
+            ("shared_buffers", "256MB"),
+            ("max_wal_size", "8GB"),
+            ("checkpoint_timeout", "15min"),
+            ("wal_compression", majorVersion >= 15 ? "lz4" : "on"),
+        ]
+    }
+
     /// Locates the binaries and decides where the cluster lives; starts nothing yet.
-    public init(dataDirectory: URL, binDirectory: String? = nil, logger: Logger) throws {
+    public init(
+        dataDirectory: URL, binDirectory: String? = nil, settings: [(name: String, value: String)] = [], logger: Logger
+    ) throws {
         self.logger = logger
+        self.settingOverrides = settings
         self.dataDirectory = dataDirectory.standardizedFileURL
         self.binDirectory = try Self.findBinaries(binDirectory)
         let isRoot = getuid() == 0
@@ -89,14 +114,20 @@ public final class EmbeddedPostgres: Sendable {
             logger.info("the embedded PostgreSQL is already running; reusing it")
             return false
         }
-        let options = [
+        let majorVersion = (try? String(contentsOf: versionFile, encoding: .utf8))
+            .flatMap { Int($0.split(separator: ".").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") } ?? 0
+        var settings = Self.defaultSettings(majorVersion: majorVersion)
+        for override in settingOverrides {
+            settings.removeAll { $0.name == override.name }
+            settings.append(override)
+        }
+        // Where the server listens is not a setting: only this socket, only for its owner.
+        let fixed = ["listen_addresses", "unix_socket_directories", "unix_socket_permissions"]
+        let options = ([
             "-c listen_addresses=''",
             "-c unix_socket_directories='\(socketDirectory.path)'",
             "-c unix_socket_permissions=0700",
-            "-c max_connections=200",
-            "-c shared_buffers=256MB",
-            "-c max_wal_size=2GB",
-        ].joined(separator: " ")
+        ] + settings.filter { !fixed.contains($0.name) }.map { "-c \($0.name)=\($0.value)" }).joined(separator: " ")
         let logFile = clusterDirectory.deletingLastPathComponent().appendingPathComponent("postgres.log")
         if let serverUser, !files.fileExists(atPath: logFile.path) {
             _ = files.createFile(atPath: logFile.path, contents: nil)

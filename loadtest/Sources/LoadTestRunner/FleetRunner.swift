@@ -136,7 +136,11 @@ public final class FleetRunner: Sendable {
             switch machine.nextAction(now: now) {
             case .sleep(let until):
                 let wake = min(until, window.stop)
-                if wake > now { try? await Task.sleep(for: .milliseconds(Int64((wake - now) * 1000) + 1)) }
+                if wake > now {
+                    try? await Task.sleep(for: .milliseconds(Int64((wake - now) * 1000) + 1))
+                    // How late this task got a thread again: the fleet's own lag, not the console's.
+                    if machine.isRunning && until < window.stop { recordLag(since: until, now: elapsed(start)) }
+                }
             case .login:
                 let (status, body, _) = await send(.login, "/deepfence/auth/token", json: #"{"api_token":"\#(configuration.sensorKey)"}"#,
                                                   token: nil, slot: slot, start: start)
@@ -155,13 +159,11 @@ public final class FleetRunner: Sendable {
                 let (status, body, _) = await send(.agentInit, "/deepfence/controls/agent-init", json: json, token: tokens?.access, slot: slot, start: start)
                 machine.agentInitAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             case .poll:
-                recordLag(since: machine.pollDue, now: now)
                 let route = profile.kind == .cluster ? "/deepfence/controls/kubernetes-cluster" : "/deepfence/controls/agent"
                 let (status, body, _) = await send(.poll, route, json: #"{"node_id":"\#(nodeID)","available_workload":1}"#,
                                                   token: tokens?.access, slot: slot, start: start)
                 machine.pollAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             case .sendReport:
-                recordLag(since: machine.reportDue, now: now)
                 let at = elapsed(start)
                 world.advance(seconds: Int(at - (lastReportAt ?? at)))
                 lastReportAt = at
@@ -180,8 +182,8 @@ public final class FleetRunner: Sendable {
     func elapsed(_ start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).secondsValue }
 
     func recordLag(since due: Double, now: Double) {
-        guard due.isFinite else { return }
-        statistics.recordSendLag(.microseconds(Int64(max(0, now - due) * 1_000_000)), second: Int(now))
+        // The sleep rounds up to the next millisecond: lateness below that is not lag.
+        statistics.recordSendLag(.microseconds(Int64(max(0, now - due - 0.001) * 1_000_000)), second: Int(now))
     }
 
     /// Sends one request; returns its status (0: no answer), body, and whether an answer came.

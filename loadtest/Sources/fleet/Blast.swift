@@ -37,7 +37,7 @@ struct Blast: AsyncParsableCommand {
     var seed = true
     @Option(help: "The beat number of the first timed report (raise it when reusing an earlier run's hosts).")
     var firstBeat = 1
-    @Option(help: "An admin API key: read the console's write counters before and after the timed phase and print rows written per report.")
+    @Option(help: "An admin API key: read the console's write counters before and after the timed phase and print rows written per report (default: $CONSOLE_ADMIN_KEY).")
     var adminKey: String?
 
     func run() async throws {
@@ -64,7 +64,7 @@ struct Blast: AsyncParsableCommand {
         let bytes = bodies.reduce(0) { $0 + $1.readableBytes }
         var admin: String?
         var before: [String: Int]?
-        if let adminKey {
+        if let adminKey = Keys.admin(adminKey) {
             admin = try await TargetSession(copying: session, key: adminKey).login()
             before = try await Self.workerCounters(session: session, token: admin!)
         }

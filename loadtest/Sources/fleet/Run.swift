@@ -18,8 +18,8 @@ struct Run: AsyncParsableCommand {
             """)
 
     @Option(help: "The console's URL, https://host:port.") var url: String
-    @Option(help: "The sensor API key (DEEPFENCE_KEY).") var key: String
-    @Option(help: "An admin API key, for the loss check.") var adminKey: String?
+    @Option(help: "The sensor API key (default: $DEEPFENCE_KEY, which keeps it out of ps).") var key: String?
+    @Option(help: "An admin API key, for the loss check (default: $CONSOLE_ADMIN_KEY).") var adminKey: String?
     @Option(help: "A PEM CA certificate to verify the console with (default: no verification, as ThreatMapper sensors).")
     var ca: String?
     @Flag(help: "Speak HTTP/1.1 (as ThreatMapper's Go sensors) instead of HTTP/2.") var http1 = false
@@ -57,9 +57,9 @@ struct Run: AsyncParsableCommand {
         try raiseOpenFileLimit(needed: connections + 256)
         let target = try FleetTarget(url: url, caPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }, http2: !http1)
         var configuration = FleetRunner.Configuration(
-            target: target, sensorKey: key, scenario: scenario,
+            target: target, sensorKey: try Keys.sensor(key), scenario: scenario,
             namePrefix: namePrefix ?? "sim-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))")
-        configuration.adminKey = adminKey
+        configuration.adminKey = Keys.admin(adminKey)
         configuration.sensorsPerConnection = max(sensorsPerConnection, 1)
         configuration.consoleCommand = consoleCommand.map { $0.split(separator: " ").map(String.init) }
         configuration.consoleLog = consoleLog

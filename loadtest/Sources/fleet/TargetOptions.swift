@@ -8,7 +8,7 @@ import NIOSSL
 /// Where the console is and how to log in.
 struct TargetOptions: ParsableArguments {
     @Option(help: "The console's URL, https://host:port.") var url: String
-    @Option(help: "The sensor API key (DEEPFENCE_KEY).") var key: String
+    @Option(help: "The sensor API key (default: $DEEPFENCE_KEY, which keeps it out of ps).") var key: String?
     @Option(help: "A PEM CA certificate to verify the console with (default: no verification, as ThreatMapper sensors).")
     var ca: String?
     @Flag(help: "Use HTTP/1.1 instead of HTTP/2.") var http1 = false
@@ -20,7 +20,7 @@ struct TargetOptions: ParsableArguments {
         let pem = try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }
         let tls = try TLSMaterial.clientContext(trusting: pem, alpn: http1 ? ["http/1.1"] : ["h2"])
         let isAddress = host.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
-        return TargetSession(host: host, port: components.port ?? 443, serverName: isAddress ? nil : host, tls: tls, http2: !http1, key: key)
+        return TargetSession(host: host, port: components.port ?? 443, serverName: isAddress ? nil : host, tls: tls, http2: !http1, key: try Keys.sensor(key))
     }
 }
 

@@ -60,9 +60,10 @@ public final class RunStatistics: Sendable {
         }
     }
 
-    /// Records how late the fleet sent a report or poll that was due earlier: the time its
-    /// sensor spent waiting for a thread of the fleet (or for its own previous request), which
-    /// request latencies do not include. `second` is when it was sent.
+    /// Records how late a sensor woke for a report or poll that was due: the time it waited for
+    /// a thread of the fleet, which request latencies do not include (a sensor waiting for its
+    /// own previous answer is not lag: that wait is in the answer's latency). `second` is when
+    /// it woke.
     public func recordSendLag(_ lag: Duration, second: Int) {
         let micros = UInt64(max(1, min(600_000_000, lag.components.seconds * 1_000_000 + lag.components.attoseconds / 1_000_000_000_000)))
         state.withLock { state in

@@ -71,11 +71,6 @@ public struct SensorStateMachine: Sendable {
     /// Whether the sensor has logged in and is reporting.
     public var isRunning: Bool { phase == .running }
 
-    /// When the next report is due (run seconds; infinite before the sensor runs).
-    public var reportDue: Double { nextReport }
-    /// When the next control poll is due (run seconds; infinite before the sensor runs).
-    public var pollDue: Double { nextPoll }
-
     /// The request due at `now`, or how long to wait.
     public func nextAction(now: Double) -> Action {
         switch phase {
