@@ -20,8 +20,12 @@ extension Worker {
         let unknown = Array(Set(items.map(\.report.nodeID)).subtracting(known))
         if !unknown.isEmpty {
             do {
-                let snapshots = try await placement.snapshots(of: unknown)
                 let records = Dictionary(try await placement.nodes(named: unknown).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+                // A node without a row has no entities either (both are written in one
+                // transaction): new hosts skip the entity query. That query also risks a parallel
+                // sequential scan while tables grow faster than autovacuum analyzes them (seen
+                // during a ramp of 10,000 new hosts).
+                let snapshots = try await placement.snapshots(of: unknown.filter { records[$0] != nil })
                 lane.nodes.withLock { nodes in
                     for item in items where unknown.contains(item.report.nodeID) {
                         let id = item.report.nodeID
