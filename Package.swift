@@ -176,7 +176,11 @@ let package = Package(
                 "IngestTestSupport", "IngestConsole", "IngestCore", "IngestCompression", "IngestStorage", "IngestTransport",
                 "IngestWorker", "IngestGateway", "LoadTestCore", "LoadTestRunner",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

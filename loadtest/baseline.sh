@@ -7,12 +7,13 @@
 #                             [--requests 200000] [--clients 50] [--streams 10] [--threads 1]
 # Each round measures nginx then the console back to back; the medians and the median of the
 # per-round ratios are printed (absolute figures drift on a shared machine, ratios less).
-# Installs nginx and nghttp2-client when missing. With --key it also measures a control poll
-# (a 160-byte authenticated POST) against the same POST to nginx.
+# Installs nginx and nghttp2-client when missing. With a sensor key (--key, or DEEPFENCE_KEY in
+# the environment, which keeps it out of ps) it also measures a control poll (a 160-byte
+# authenticated POST) against the same POST to nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-console="" key="" requests=200000 clients=50 streams=10 threads=1 rounds=3
+console="" key="${DEEPFENCE_KEY:-}" requests=200000 clients=50 streams=10 threads=1 rounds=3
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --console) console="$2"; shift 2 ;;

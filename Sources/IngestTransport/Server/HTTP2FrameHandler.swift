@@ -1,3 +1,4 @@
+import IngestCore
 import NIOCore
 import NIOHPACK
 import NIOHTTP1
@@ -83,7 +84,15 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         switch frame.payload {
         case .headers(let headers):
             if let stream = streams[id] {
-                // Trailers: ignored, but they may end the request.
+                // Trailers: checked, otherwise ignored, but they may end the request.
+                var rules = RequestFieldRules(.trailers)
+                for (name, value, _) in headers.headers where !rules.add(name: name, value: value) { break }
+                guard rules.finish() else {
+                    streams.removeValue(forKey: id)
+                    context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError))), promise: nil)
+                    needsFlush = true
+                    return
+                }
                 if headers.endStream && !stream.refused { dispatch(id, stream, context: context) }
                 return
             }
@@ -207,20 +216,26 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     }
 
     /// A new stream's state from its request headers (refused at once when its declared
-    /// content length is over the limit), or nil if its pseudo-headers are unusable.
+    /// content length is over the limit), or nil if the block is malformed (RFC 9113 §8.2–8.3,
+    /// checked here because NIO's own check is off in this mode).
     static func streamState(_ headers: HPACKHeaders, responder: any HTTPResponder) -> StreamState? {
+        var rules = RequestFieldRules(.request)
         var method: String?
         var path: String?
         var length: Int?
         for (name, value, _) in headers {
+            guard rules.add(name: name, value: value) else { return nil }
             switch name {
             case ":method": method = value
             case ":path": path = value
-            case "content-length": length = Int(value)
+            case "content-length":
+                // A declared length must be a number (NIO checks it against the DATA received).
+                guard let declared = Int(value), declared >= 0 else { return nil }
+                length = declared
             default: break
             }
         }
-        guard let method, let path, !path.isEmpty else { return nil }
+        guard rules.finish(), let method, let path else { return nil }
         let limit = responder.bodyLimit(uri: path)
         var stream = StreamState(method: HTTPMethod(rawValue: method), uri: path, headers: headers, body: nil, limit: limit)
         if let length, length > limit { stream.refused = true }

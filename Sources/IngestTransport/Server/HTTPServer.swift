@@ -85,7 +85,12 @@ public final class HTTPServer: Service, Sendable {
         connection.targetWindowSize = max(configuration.streamWindow * 4, 65_535)
         var stream = NIOHTTP2Handler.StreamConfiguration()
         stream.targetWindowSize = configuration.streamWindow
-        let (connectionSettings, streamSettings) = (connection, stream)
+        // The frames mode checks request header blocks itself (RequestFieldRules) in the pass
+        // that reads them; NIO's check scans them again, and the responses it would check are
+        // this server's own.
+        var framesConnection = connection
+        framesConnection.headerBlockValidation = .disabled
+        let (connectionSettings, framesConnectionSettings, streamSettings) = (connection, framesConnection, stream)
         let idle = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
@@ -110,7 +115,7 @@ public final class HTTPServer: Service, Sendable {
                                 return channel.eventLoop.makeCompletedFuture {
                                     let sync = channel.pipeline.syncOperations
                                     try sync.addHandler(NIOHTTP2Handler(
-                                        mode: .server, connectionConfiguration: connectionSettings, streamConfiguration: streamSettings))
+                                        mode: .server, connectionConfiguration: framesConnectionSettings, streamConfiguration: streamSettings))
                                     try sync.addHandler(HTTP2FrameHandler(
                                         responder: responder, activity: activity,
                                         connectionWindowTarget: connectionSettings.targetWindowSize,
