@@ -48,6 +48,6 @@ public struct WorkerConfiguration: Sendable {
         if maxPendingReports < 1 { return "--max-pending-reports must be at least 1" }
         if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }
         if liveness.missedBeats < 1 { return "--offline-after-beats must be at least 1" }
-        return beatRate.validate() ?? beatSpread.validate(baseBeatRate: beatRate.baseBeatRate)
+        return beatRate.validate() ?? beatSpread.validate()
     }
 }

@@ -40,7 +40,7 @@ extension ConsoleSettings {
         worker.liveness.retention = source.duration("nodeRetention", flag: "--node-retention", default: .seconds(7 * 86_400))
         worker.beatRate.baseBeatRate = source.int("beatRate", flag: "--beat-rate", default: 30)
         worker.beatRate.maximumBeatRate = source.int("maxBeatRate", flag: "--max-beat-rate", default: 120)
-        worker.beatSpread.seconds = source.int("beatSpread", flag: "--beat-spread", default: 1)
+        worker.beatSpread.seconds = source.int("beatSpread", flag: "--beat-spread", default: 3)
         worker.beatSpread.batchThreshold = source.int("beatSpreadBatch", flag: "--beat-spread-batch", default: 8)
         let interval = source.duration("heartbeatInterval", flag: "--heartbeat-interval", default: .seconds(2))
         worker.heartbeatInterval = interval

@@ -54,7 +54,7 @@ struct ServeOptions: ParsableArguments {
     // Flow control and liveness
     @Option(help: "Seconds between reports handed to sensors (default 30).") var beatRate: String?
     @Option(help: "Highest beat rate the console raises to under load (default 120).") var maxBeatRate: String?
-    @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step (default 1; 0: off).") var beatSpread: String?
+    @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step; at most a tenth of the beat (default 3; 0: off).") var beatSpread: String?
     @Option(help: "Batch size from which acknowledged sensors get a spread beat (default 8).") var beatSpreadBatch: String?
     @Option(help: "Reports accepted but not committed beyond which sensors get 503 (default 2000).") var maxPendingReports: String?
     @Option(help: "Missed beats before a node is offline (default 3).") var offlineAfterBeats: String?

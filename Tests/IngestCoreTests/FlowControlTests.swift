@@ -75,18 +75,18 @@ struct FlowControlTests {
         #expect(Set(beats) == Set(28...32))
         let mean = Double(beats.reduce(0, +)) / Double(beats.count)
         #expect(abs(mean - 30) < 0.1, "mean \(mean)")
-        // Never below what sensors survive.
-        #expect((0..<100).allSatisfy { _ in spread.beatRate(3, batchSize: 50, using: &generator) >= 2 })
+        // At most a tenth of the beat: a 3 s beat is not spread, a 10 s beat by 1 s at most.
+        #expect((0..<100).allSatisfy { _ in spread.beatRate(3, batchSize: 50, using: &generator) == 3 })
+        #expect(Set((0..<300).map { _ in spread.beatRate(10, batchSize: 50, using: &generator) }) == Set(9...11))
         // Off.
         let off = BeatSpread(configuration: .init(seconds: 0, batchThreshold: 2))
         #expect((0..<100).allSatisfy { _ in off.beatRate(30, batchSize: 64, using: &generator) == 30 })
     }
 
     @Test func beatSpreadSettingsAreChecked() {
-        #expect(BeatSpread.Configuration().validate(baseBeatRate: 30) == nil)
-        #expect(BeatSpread.Configuration(seconds: -1).validate(baseBeatRate: 30)?.contains("--beat-spread") == true)
-        #expect(BeatSpread.Configuration(seconds: 2).validate(baseBeatRate: 3)?.contains("--beat-spread") == true)
-        #expect(BeatSpread.Configuration(seconds: 0).validate(baseBeatRate: 2) == nil)
-        #expect(BeatSpread.Configuration(batchThreshold: 1).validate(baseBeatRate: 30)?.contains("--beat-spread-batch") == true)
+        #expect(BeatSpread.Configuration().validate() == nil)
+        #expect(BeatSpread.Configuration(seconds: -1).validate()?.contains("--beat-spread") == true)
+        #expect(BeatSpread.Configuration(seconds: 0).validate() == nil)
+        #expect(BeatSpread.Configuration(batchThreshold: 1).validate()?.contains("--beat-spread-batch") == true)
     }
 }
