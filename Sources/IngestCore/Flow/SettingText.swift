@@ -48,10 +48,22 @@ extension SettingText {
             }) else {
                 return .failure(SettingProblem("\(part): a value is letters, digits and _ . : / - only"))
             }
-            settings.removeAll { $0.name == name }
             settings.append((name, value))
         }
-        return .success(settings)
+        return .success(merging([], settings))
+    }
+
+    /// `settings` with each of `overrides` replacing the setting of its name (or added); of
+    /// repeated names the last one counts.
+    public static func merging(
+        _ settings: [(name: String, value: String)], _ overrides: [(name: String, value: String)]
+    ) -> [(name: String, value: String)] {
+        var merged = settings
+        for override in overrides {
+            merged.removeAll { $0.name == override.name }
+            merged.append(override)
+        }
+        return merged
     }
 }
 

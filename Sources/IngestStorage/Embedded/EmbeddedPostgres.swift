@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IngestCore
 import Logging
 
 /// A private PostgreSQL server run from the machine's PostgreSQL binaries, for `all-in-one`
@@ -116,11 +117,7 @@ public final class EmbeddedPostgres: Sendable {
         }
         let majorVersion = (try? String(contentsOf: versionFile, encoding: .utf8))
             .flatMap { Int($0.split(separator: ".").first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") } ?? 0
-        var settings = Self.defaultSettings(majorVersion: majorVersion)
-        for override in settingOverrides {
-            settings.removeAll { $0.name == override.name }
-            settings.append(override)
-        }
+        let settings = SettingText.merging(Self.defaultSettings(majorVersion: majorVersion), settingOverrides)
         // Where the server listens is not a setting: only this socket, only for its owner.
         let fixed = ["listen_addresses", "unix_socket_directories", "unix_socket_permissions"]
         let options = ([
