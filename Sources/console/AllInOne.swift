@@ -95,6 +95,15 @@ struct AllInOne: AsyncParsableCommand {
         let stack = try ConsoleStack(
             configuration: stackConfiguration, database: database, signingKey: signingKey, clock: SystemClock(), logger: logger)
         let port = try await stack.start()
+        // Every listener is bound before the banner says the console is ready.
+        var metricsServer: HTTPServer?
+        if let address = settings.metricsAddress, let registry {
+            let server = HTTPServer(
+                configuration: .init(host: address.host, port: address.port, tls: nil),
+                responder: MetricsEndpoint(registry: registry), group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            try await server.bind()
+            metricsServer = server
+        }
 
         FirstStart.printBanner(
             advertiseHost: advertiseHost, port: port, newKeys: newKeys, dataDirectory: dataDirectory,
@@ -102,13 +111,7 @@ struct AllInOne: AsyncParsableCommand {
 
         var services = stack.services
         services.append(.init(service: MemoryTrimmer(interval: .seconds(10))))
-        if let address = settings.metricsAddress, let registry {
-            let metricsServer = HTTPServer(
-                configuration: .init(host: address.host, port: address.port, tls: nil),
-                responder: MetricsEndpoint(registry: registry), group: MultiThreadedEventLoopGroup.singleton, logger: logger)
-            try await metricsServer.bind()
-            services.append(.init(service: metricsServer))
-        }
+        if let metricsServer { services.append(.init(service: metricsServer)) }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
