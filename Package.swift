@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "IngestCore", swiftSettings: strict),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMalloc"),
-        .target(name: "IngestCompression", dependencies: ["CZlib"], swiftSettings: strict),
+        .target(name: "IngestCompression", dependencies: ["CZlib", "IngestCore"], swiftSettings: strict),
         .executableTarget(name: "embed-migrations", path: "Sources/embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(
@@ -69,7 +69,9 @@ let package = Package(
         .target(
             name: "IngestWorker",
             dependencies: [
-                "IngestCore", "IngestStorage",
+                "IngestCore", "IngestStorage", "IngestTransport", "IngestCompression",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,6 +83,7 @@ let package = Package(
             dependencies: [
                 "IngestCore", "IngestStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

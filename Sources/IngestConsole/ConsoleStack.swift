@@ -55,10 +55,10 @@ public final class ConsoleStack: Sendable {
         self.logger = logger
         catalog = CatalogStore(database: database, logger: logger)
         placement = PlacementStore(database: database, logger: logger)
-        let worker = Worker(configuration: configuration.worker, catalog: catalog, placement: placement, clock: clock, logger: logger)
+        let worker = Worker(configuration: configuration.worker, catalog: catalog, placements: [placement], clock: clock, logger: logger)
         let router = ShardRouter(
             shardFunction: ShardFunction(shardCount: configuration.worker.shardCount), catalog: catalog,
-            owners: [configuration.worker.memberID: configuration.ownerWrapper?(worker) ?? worker],
+            local: [configuration.worker.memberID: configuration.ownerWrapper?(worker) ?? worker], remote: nil,
             pollInterval: configuration.worker.mapPollInterval,
             logger: logger)
         var coordinatorConfiguration = Coordinator.Configuration(memberID: "coordinator-\(configuration.worker.memberID)")
@@ -66,6 +66,7 @@ public final class ConsoleStack: Sendable {
         coordinatorConfiguration.cycleInterval = configuration.worker.heartbeatInterval
         coordinatorConfiguration.leaseDuration = configuration.leaderLease
         coordinatorConfiguration.memberTimeout = configuration.memberTimeout
+        coordinatorConfiguration.restartGrace = configuration.memberTimeout
         coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
             // In-process hint: the co-located roles pick up a new map at once, not at their next poll.
             try? await worker.followShardMap()
@@ -77,7 +78,7 @@ public final class ConsoleStack: Sendable {
             catalog: catalog, logger: logger)
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
-            placement: placement, clock: clock, logger: logger,
+            placements: [placement], clock: clock, logger: logger,
             localWorkerStats: { [worker.stats.json(memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)] })
         var serverConfiguration = HTTPServer.Configuration(
             host: configuration.host, port: configuration.port, tls: try configuration.tls.serverContext(),
@@ -94,9 +95,7 @@ public final class ConsoleStack: Sendable {
     public func start() async throws -> Int {
         try await authenticator.reload()
         let port = try await server.bind()
-        try await catalog.heartbeat(
-            id: worker.configuration.memberID, role: .worker, address: worker.configuration.address,
-            incarnation: worker.incarnation, state: .active)
+        try await worker.heartbeat()
         try await coordinator.cycle()
         try await worker.followShardMap()
         try await router.refresh()

@@ -2,6 +2,7 @@ import Foundation
 import IngestCore
 import IngestStorage
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -11,25 +12,41 @@ import Synchronization
 ///
 /// ## Overview
 /// Every cycle (default 2 s) each replica heartbeats its member row and tries to take or renew
-/// the lease (a row with an expiry, default 10 s). Only the holder plans: it reads the members,
-/// computes ``ShardMap/rebalance(workers:)`` over the live workers (balanced within one shard,
-/// fewest moves), re-fences the shards of any worker that came back with a new incarnation, and
-/// publishes the changes with a new map version in one transaction that re-checks the lease.
+/// the lease (a catalog row with an expiry, default 10 s; ``LeaderLease`` tracks it locally).
+/// Only the holder plans: it reads the members, decides who holds shards
+/// (``Membership/assignment(_:now:)``), computes ``ShardMap/rebalance(workers:keeping:)``
+/// (balanced within one shard, fewest moves, restarts re-fenced) and publishes the changes with
+/// a new map version in one transaction that re-checks the lease.
 public final class Coordinator: Service {
     /// Coordinator settings.
     public struct Configuration: Sendable {
         /// This replica's member ID (`--coordinator-id`).
         public var memberID: String
-        /// The cluster's shard count (`--shard-count`).
+        /// The cluster's shard count (read from the catalog in a cluster).
         public var shardCount: Int = ShardFunction.defaultShardCount
-        /// How often to heartbeat, renew the lease and plan (`--coordinator-interval`, default 2 s).
+        /// How often to heartbeat, renew the lease and plan (`--heartbeat-interval`, default 2 s).
         public var cycleInterval: Duration = .seconds(2)
         /// How long a lease lasts without renewal (`--leader-lease`, default 10 s).
         public var leaseDuration: Duration = .seconds(10)
         /// How long a member may miss heartbeats before it is dead (`--member-timeout`, default 10 s).
         public var memberTimeout: Duration = .seconds(10)
+        /// How long a worker that left cleanly keeps its shards for a restart (`--restart-grace`, default 10 s).
+        public var restartGrace: Duration = .seconds(10)
 
         public init(memberID: String) { self.memberID = memberID }
+
+        /// Checks the settings; throws naming the bad setting.
+        public func validate() throws(ConfigurationError) {
+            if memberID.isEmpty || memberID.count > 128 { throw ConfigurationError("--coordinator-id must be 1 to 128 characters") }
+            if cycleInterval < .milliseconds(100) { throw ConfigurationError("--heartbeat-interval must be at least 100ms") }
+            if leaseDuration <= cycleInterval * 2 {
+                throw ConfigurationError("--leader-lease must be longer than twice --heartbeat-interval")
+            }
+            if memberTimeout <= cycleInterval * 2 {
+                throw ConfigurationError("--member-timeout must be longer than twice --heartbeat-interval")
+            }
+            if restartGrace < .zero { throw ConfigurationError("--restart-grace must not be negative") }
+        }
     }
 
     public let configuration: Configuration
@@ -38,8 +55,13 @@ public final class Coordinator: Service {
     let logger: Logger
     /// Called after each published change (in-process hint for co-located roles).
     let onPublish: @Sendable () async -> Void
-    let leading = Mutex(false)
+    let lease: Mutex<LeaderLease>
     let stopping = Mutex(false)
+    let started = ContinuousClock.now
+    let leaderChanges = Counter(label: "ingest.coordinator.leader.changes")
+    let leaderGauge = Gauge(label: "ingest.coordinator.leader")
+    let shardMoves = Counter(label: "ingest.coordinator.shard.moves")
+    let mapVersionGauge = Gauge(label: "ingest.coordinator.map.version")
 
     public init(
         configuration: Configuration, catalog: CatalogStore, logger: Logger,
@@ -49,11 +71,15 @@ public final class Coordinator: Service {
         self.catalog = catalog
         self.logger = logger
         self.onPublish = onPublish
+        self.lease = Mutex(LeaderLease(duration: configuration.leaseDuration))
         self.incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000)
     }
 
-    /// Whether this replica held the lease at its last cycle.
-    public var isLeader: Bool { leading.withLock { $0 } }
+    /// A monotonic local time for the lease.
+    var localNow: Timestamp { Timestamp(milliseconds: (ContinuousClock.now - started).milliseconds) }
+
+    /// Whether this replica may act as leader now.
+    public var isLeader: Bool { lease.withLock { $0.isLeader(now: localNow) } }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
@@ -61,12 +87,13 @@ public final class Coordinator: Service {
                 do {
                     try await self.cycle()
                 } catch {
-                    self.leading.withLock { $0 = false }
-                    self.logger.warning("coordinator cycle failed", metadata: ["error": "\(String(reflecting: error))"])
+                    let action = self.lease.withLock { $0.renewalFailed(now: self.localNow) }
+                    self.report(action)
+                    self.logger.warning("coordinator cycle failed", metadata: [LogKey.error: "\(redacted(error))"])
                 }
                 let deadline = ContinuousClock.now.advanced(by: self.configuration.cycleInterval)
                 while !self.stopping.withLock({ $0 }) && ContinuousClock.now < deadline {
-                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await Task.sleep(for: .milliseconds(50))
                 }
             }
         } onGracefulShutdown: {
@@ -82,43 +109,47 @@ public final class Coordinator: Service {
     public func cycle() async throws {
         try await catalog.heartbeat(
             id: configuration.memberID, role: .coordinator, address: "", incarnation: incarnation, state: .active)
-        let leader = try await catalog.acquireLease(holder: configuration.memberID, duration: configuration.leaseDuration)
-        let wasLeader = leading.withLock { state in
-            defer { state = leader }
-            return state
-        }
-        if leader != wasLeader {
-            logger.info(leader ? "became the coordinator leader" : "lost the coordinator lease")
-        }
-        guard leader else { return }
+        let sentAt = localNow
+        let held = try await catalog.acquireLease(holder: configuration.memberID, duration: configuration.leaseDuration)
+        let action = lease.withLock { $0.renewed(held: held, sentAt: sentAt, now: localNow) }
+        report(action)
+        guard isLeader else { return }
         if try await rebalance() { await onPublish() }
+    }
+
+    func report(_ action: LeaderLease.Action) {
+        switch action {
+        case .none: return
+        case .becameLeader:
+            logger.info("became the coordinator leader", metadata: [LogKey.member: "\(configuration.memberID)"])
+            leaderChanges.increment()
+            leaderGauge.record(1)
+        case .lostLeadership:
+            logger.info("lost the coordinator lease", metadata: [LogKey.member: "\(configuration.memberID)"])
+            leaderGauge.record(0)
+        }
     }
 
     /// Plans and publishes shard changes; returns whether anything changed.
     @discardableResult
     public func rebalance() async throws -> Bool {
         let (members, now) = try await catalog.members()
-        let live = Membership(deadAfter: configuration.memberTimeout).liveWorkers(members, now: now)
-        let incarnations = Dictionary(
-            members.filter { live.contains($0.id) }.map { ($0.id, $0.incarnation) }, uniquingKeysWith: { $1 })
-        let (map, ownerIncarnations) = try await catalog.shardMap(shardCount: configuration.shardCount)
-        var changes = map.rebalance(workers: live)
-        let moving = Set(changes.map(\.shard))
-        for shard in map.placements.indices where !moving.contains(shard) {
-            guard let owner = map.placements[shard].owner, let current = incarnations[owner],
-                ownerIncarnations[shard] != current
-            else { continue }
-            // The owner restarted: keep the shard with it but fence its previous run.
-            changes.append(ShardChange(shard: shard, owner: owner, epoch: map.placements[shard].epoch + 1))
-        }
+        let membership = Membership(deadAfter: configuration.memberTimeout, restartGrace: configuration.restartGrace)
+        let assignment = membership.assignment(members, now: now)
+        let map = try await catalog.shardMap(shardCount: configuration.shardCount)
+        mapVersionGauge.record(map.version)
+        let changes = map.rebalance(workers: assignment.workers, keeping: assignment.keeping)
         guard !changes.isEmpty else { return false }
-        guard let version = try await catalog.publish(changes, incarnations: incarnations, leader: configuration.memberID)
-        else {
-            leading.withLock { $0 = false }
+        guard isLeader, let version = try await catalog.publish(changes, leader: configuration.memberID) else {
+            report(lease.withLock { $0.lost() })
             return false
         }
+        let moves = changes.filter { $0.isMove(from: map) }.count
+        shardMoves.increment(by: moves)
+        mapVersionGauge.record(version)
         logger.info("published shard map", metadata: [
-            "version": "\(version)", "changes": "\(changes.count)", "workers": "\(live.sorted())"])
+            LogKey.version: "\(version)", "changes": "\(changes.count)", "moves": "\(moves)",
+            "workers": "\(assignment.workers.keys.sorted())", "keeping": "\(assignment.keeping.sorted())"])
         return true
     }
 }

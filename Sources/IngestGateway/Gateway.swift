@@ -13,18 +13,19 @@ public final class Gateway: HTTPResponder {
     public let configuration: GatewayConfiguration
     let authenticator: Authenticator
     let router: ShardRouter
-    let placement: PlacementStore
+    let reader: PlacementReader
     let catalog: CatalogStore
     let parser: ReportParser
     let clock: any IngestClock
     let logger: Logger
     let metrics = GatewayMetrics()
-    /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`).
+    /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`);
+    /// workers in other processes are asked over the internal transport.
     let localWorkerStats: @Sendable () -> [String]
 
     public init(
         configuration: GatewayConfiguration, authenticator: Authenticator, router: ShardRouter, catalog: CatalogStore,
-        placement: PlacementStore, clock: any IngestClock, logger: Logger,
+        placements: [PlacementStore], clock: any IngestClock, logger: Logger,
         localWorkerStats: @escaping @Sendable () -> [String] = { [] }
     ) {
         self.localWorkerStats = localWorkerStats
@@ -32,7 +33,7 @@ public final class Gateway: HTTPResponder {
         self.authenticator = authenticator
         self.router = router
         self.catalog = catalog
-        self.placement = placement
+        self.reader = PlacementReader(placements: placements)
         self.parser = ReportParser(limits: configuration.parserLimits)
         self.clock = clock
         self.logger = logger

@@ -13,6 +13,9 @@ public struct GatewayConfiguration: Sendable {
     public var parserLimits = ReportParser.Limits()
     /// Largest page of `GET /api/v1/nodes` (default 1000).
     public var maxPageSize: Int = 1000
+    /// How long a request may wait for its owner, retries on a fresh map included, before it
+    /// gets 503 (`--forward-timeout`, default 5 s).
+    public var forwardTimeout: Duration = .seconds(5)
 
     public init() {}
 
@@ -22,6 +25,7 @@ public struct GatewayConfiguration: Sendable {
         if maxReportBytes < maxBodyBytes { return "--max-report-bytes must be at least --max-body-bytes" }
         if maxRequestBytes < 1024 { return "--max-request-bytes must be at least 1024" }
         if parserLimits.maxEntities < 1 { return "--max-report-entities must be at least 1" }
+        if forwardTimeout < .milliseconds(100) { return "--forward-timeout must be at least 100ms" }
         return nil
     }
 }

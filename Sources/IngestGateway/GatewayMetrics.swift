@@ -11,6 +11,7 @@ struct GatewayMetrics: Sendable {
     let requests: [Route: Counter]
     let errors: [String: Counter]
     let reportDuration = Timer(label: "ingest.gateway.report.duration")
+    let retries = Counter(label: "ingest.gateway.retries")
 
     init() {
         requests = Dictionary(uniqueKeysWithValues: Route.allCases.map {

@@ -45,7 +45,7 @@ public final class TestConsole: Sendable {
         configuration.port = 0
         configure(&configuration)
         let catalog = CatalogStore(database: database.database, logger: logger)
-        try await catalog.ensureShardCount(configuration.worker.shardCount)
+        try await catalog.createCluster(shardCount: configuration.worker.shardCount)
         let signingKey = try await catalog.secret(named: "token_signing_key") { (0..<32).map { _ in UInt8.random(in: 0...255) } }
         let sensorKey = APIKey.generate()
         let adminKey = APIKey.generate()

@@ -4,19 +4,26 @@ import IngestStorage
 import ServiceLifecycle
 
 extension Worker {
-    /// Runs the write lanes and the background loops until graceful shutdown; then stops
-    /// accepting, writes what is queued, and leaves the cluster.
+    /// Runs the write lanes and the background loops until graceful shutdown; then drains:
+    /// heartbeats `draining`, refuses new work, commits what the lanes hold, and leaves the
+    /// cluster (`gone`), so the coordinator keeps its shards for a restart within the grace and
+    /// hands them over after it.
     public func run() async throws {
-        try await catalog.heartbeat(
-            id: configuration.memberID, role: .worker, address: configuration.address, incarnation: incarnation,
-            state: .active)
+        try await heartbeat()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                for lane in lanes {
-                    group.addTask { await self.runLane(lane) }
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { lanes in
+                        for lane in self.allLanes {
+                            lanes.addTask { await self.runLane(lane) }
+                        }
+                    }
+                    // Every lane is closed and written out.
+                    self.state.withLock { $0.stopped = true }
                 }
                 group.addTask {
-                    await self.every(self.configuration.heartbeatInterval) { try await self.heartbeat() }
+                    // Heartbeats go on while draining, so the member is seen leaving, not dead.
+                    await self.every(self.configuration.heartbeatInterval, whileDraining: true) { try await self.heartbeat() }
                 }
                 group.addTask {
                     await self.every(self.configuration.mapPollInterval) { try await self.followShardMap() }
@@ -35,68 +42,98 @@ extension Worker {
         do {
             try await catalog.leave(id: configuration.memberID, incarnation: incarnation)
         } catch {
-            logger.warning("could not leave the member table", metadata: ["error": "\(String(reflecting: error))"])
+            logger.warning("could not leave the member table", metadata: [LogKey.error: "\(redacted(error))"])
         }
         logger.info("worker stopped", metadata: ["reports": "\(stats.reportsCommitted)"])
     }
 
-    /// Stops taking reports and lets the lanes drain.
-    func beginShutdown() {
-        state.withLock { $0.accepting = false }
-        for lane in lanes { lane.close() }
+    /// Stops taking work and lets the lanes drain.
+    public func beginShutdown() {
+        guard state.withLock({ $0.ownership.beginDrain() }) else { return }
+        logger.info("worker draining", metadata: ["backlog": "\(backlog)"])
+        for lane in allLanes { lane.close() }
+        Task { try? await self.heartbeat() }
     }
 
-    var isShuttingDown: Bool { state.withLock { !$0.accepting } }
+    var isShuttingDown: Bool { state.withLock { $0.ownership.phase == .draining } }
+    var isStopped: Bool { state.withLock { $0.stopped } }
 
-    /// Runs `body` now and then every `interval` until shutdown; failures are logged and retried.
-    func every(_ interval: Duration, _ body: () async throws -> Void) async {
-        while !isShuttingDown {
+    /// Runs `body` now and then every `interval` until shutdown (or, `whileDraining`, until the
+    /// lanes are drained); failures are logged and retried.
+    func every(_ interval: Duration, whileDraining: Bool = false, _ body: () async throws -> Void) async {
+        let done = { whileDraining ? self.isStopped : self.isShuttingDown }
+        while !done() {
             do {
                 try await body()
             } catch {
-                logger.warning("background task failed", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("background task failed", metadata: [LogKey.error: "\(redacted(error))"])
             }
             let deadline = ContinuousClock.now.advanced(by: interval)
-            while !isShuttingDown && ContinuousClock.now < deadline {
+            while !done() && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
             }
         }
     }
 
-    func heartbeat() async throws {
+    /// The member state this worker heartbeats: joining until its shards are loaded, then
+    /// active, draining once shutdown began.
+    var memberState: Membership.State {
+        switch phase {
+        case .joining: .joining
+        case .active: .active
+        case .draining: .draining
+        }
+    }
+
+    public func heartbeat() async throws {
         try await catalog.heartbeat(
             id: configuration.memberID, role: .worker, address: configuration.address, incarnation: incarnation,
-            state: .active)
+            state: memberState)
     }
 
     /// Reads the shard map when its version moved; gives up lost shards and claims new ones.
     public func followShardMap() async throws {
         let version = try await catalog.shardMapVersion()
-        guard version != state.withLock({ $0.mapVersion }) else { return }
-        let (map, incarnations) = try await catalog.shardMap(shardCount: configuration.shardCount)
-        var assigned: [Int: Int64] = [:]
-        for shard in map.placements.indices
-        where map.placements[shard].owner == configuration.memberID && incarnations[shard] == incarnation {
-            assigned[shard] = map.placements[shard].epoch
+        guard state.withLock({ $0.ownership.needsMap(version: version) }) else { return }
+        let map = try await catalog.shardMap(shardCount: configuration.shardCount)
+        let change = state.withLock { state in
+            state.placementOf = map.entries.map(\.placement)
+            return state.ownership.mapRead(map)
         }
-        let owned = ownedShards
-        let lostShards = owned.filter { assigned[$0.key] != $0.value }
-        if !lostShards.isEmpty { lost(shards: lostShards) }
-        let gained = assigned.filter { owned[$0.key] != $0.value }.map { (shard: $0.key, epoch: $0.value) }
-        if !gained.isEmpty { try await claim(gained) }
-        state.withLock { $0.mapVersion = map.version }
+        if !change.released.isEmpty { forget(shards: Set(change.released.keys)) }
+        if !change.claim.isEmpty {
+            do {
+                try await claim(change.claim)
+            } catch {
+                state.withLock { $0.ownership.claimFailed() }
+                throw error
+            }
+        }
+        if !change.isEmpty {
+            logger.info("followed the shard map", metadata: [
+                LogKey.version: "\(map.version)", "claimed": "\(change.claim.count)", "released": "\(change.released.count)",
+                LogKey.shards: "\(ownedShards.count)"])
+        }
     }
 
-    /// Raises the epochs of newly assigned shards in the placement (fencing any previous owner),
-    /// loads their nodes and pending commands, and starts serving them.
-    func claim(_ shards: [(shard: Int, epoch: Int64)]) async throws {
-        let claimed = try await placement.claim(shards)
-        let numbers = Array(claimed)
-        let records = try await placement.nodes(inShards: numbers)
-        let commands = try await placement.pendingCommands(inShards: numbers)
+    /// Raises the epochs of newly assigned shards in their placements (fencing any previous
+    /// owner), loads their nodes and pending commands, and starts serving them.
+    func claim(_ shards: [Int: Int64]) async throws {
+        let placementOf = state.withLock { $0.placementOf }
+        let byPlacement = Dictionary(grouping: shards, by: { placementOf.indices.contains($0.key) ? placementOf[$0.key] : 0 })
+        var claimed: [Int: Int64] = [:]
+        var records: [PlacementStore.NodeRecord] = []
+        var commands: [PlacementStore.CommandRecord] = []
+        for (placement, group) in byPlacement {
+            let store = placements[min(placement, placements.count - 1)]
+            let raised = try await store.claim(group.map { (shard: $0.key, epoch: $0.value) })
+            let numbers = Array(raised)
+            records += try await store.nodes(inShards: numbers)
+            commands += try await store.pendingCommands(inShards: numbers)
+            for (shard, epoch) in group where raised.contains(shard) { claimed[shard] = epoch }
+        }
         let now = clock.now()
         state.withLock { state in
-            for (shard, epoch) in shards where claimed.contains(shard) { state.owned[shard] = epoch }
             let beatRate = state.beatRate.beatRate
             for record in records where state.nodes[record.nodeID] == nil {
                 state.nodes[record.nodeID] = NodeEntry(
@@ -116,6 +153,7 @@ extension Worker {
                     state.nodes[command.nodeID]!.commands.append(pending)
                 }
             }
+            state.ownership.claimed(claimed)
         }
         if claimed.count < shards.count {
             logger.warning("some assigned shards are fenced by a newer epoch", metadata: ["count": "\(shards.count - claimed.count)"])
@@ -123,19 +161,19 @@ extension Worker {
         logger.info("claimed shards", metadata: ["count": "\(claimed.count)", "nodes": "\(records.count)"])
     }
 
-    /// Gives up shards (moved away, or found fenced at these epochs): forgets their nodes.
+    /// Gives up shards a write found fenced at these epochs.
     func lost(shards: [Int: Int64]) {
-        let dropped: Set<Int> = state.withLock { state in
-            var dropped = Set<Int>()
-            for (shard, epoch) in shards where state.owned[shard] == epoch {
-                state.owned.removeValue(forKey: shard)
-                dropped.insert(shard)
-            }
-            state.nodes = state.nodes.filter { !dropped.contains($0.value.shard) }
-            return dropped
-        }
+        let dropped = state.withLock { $0.ownership.fenced(shards) }
+        forget(shards: dropped)
+    }
+
+    /// Forgets the nodes of shards no longer served.
+    func forget(shards dropped: Set<Int>) {
         guard !dropped.isEmpty else { return }
-        for lane in lanes { lane.forget(shards: dropped) }
+        state.withLock { state in
+            state.nodes = state.nodes.filter { !dropped.contains($0.value.shard) }
+        }
+        for lane in allLanes { lane.forget(shards: dropped) }
         logger.info("gave up shards", metadata: ["count": "\(dropped.count)"])
     }
 }

@@ -20,12 +20,12 @@ extension Worker {
         let unknown = Array(Set(items.map(\.report.nodeID)).subtracting(known))
         if !unknown.isEmpty {
             do {
-                let records = Dictionary(try await placement.nodes(named: unknown).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+                let records = Dictionary(try await lane.store.nodes(named: unknown).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
                 // A node without a row has no entities either (both are written in one
                 // transaction): new hosts skip the entity query. That query also risks a parallel
                 // sequential scan while tables grow faster than autovacuum analyzes them (seen
                 // during a ramp of 10,000 new hosts).
-                let snapshots = try await placement.snapshots(of: unknown.filter { records[$0] != nil })
+                let snapshots = try await lane.store.snapshots(of: unknown.filter { records[$0] != nil })
                 lane.nodes.withLock { nodes in
                     for item in items where unknown.contains(item.report.nodeID) {
                         let id = item.report.nodeID
@@ -36,7 +36,7 @@ extension Worker {
                     }
                 }
             } catch {
-                logger.warning("could not load node state", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("could not load node state", metadata: [LogKey.error: "\(redacted(error))"])
                 finish(items, with: .failure(.unavailable))
                 return
             }
@@ -56,7 +56,7 @@ extension Worker {
         do {
             try await ensurePartition(for: now, lane: lane)
             let started = ContinuousClock.now
-            let outcome = try await placement.write(builder.write)
+            let outcome = try await lane.store.write(builder.write)
             metrics.batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started).milliseconds * 1_000_000))
             switch outcome {
             case .committed:
@@ -89,7 +89,7 @@ extension Worker {
                 finish(retryable, with: .failure(.invalidRequest(
                     "the report could not be stored (SQLSTATE \(sqlState(of: error) ?? "?")); nothing of it was written")))
             } else {
-                logger.warning("batch write failed", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("batch write failed", metadata: [LogKey.error: "\(redacted(error))"])
                 finish(retryable, with: .failure(.unavailable))
             }
         }
@@ -99,7 +99,7 @@ extension Worker {
     func ensurePartition(for now: Timestamp, lane: WriteLane) async throws {
         let day = now.milliseconds / 86_400_000
         guard !lane.partitionDays.withLock({ $0.contains(day) }) else { return }
-        try await placement.ensurePartitions(for: [now.date])
+        try await lane.store.ensurePartitions(for: [now.date])
         lane.partitionDays.withLock { _ = $0.insert(day) }
     }
 
@@ -129,7 +129,7 @@ extension Worker {
             state.stats.beatsSpread += spreadCount
             for (item, beatRate) in zip(items, beatRates) {
                 let report = item.report
-                guard state.owned[item.shard] == item.epoch else { continue }
+                guard state.owns(item.shard, at: item.epoch) else { continue }
                 if state.nodes[report.nodeID] == nil {
                     state.nodes[report.nodeID] = NodeEntry(
                         shard: item.shard, kind: report.nodeKind,

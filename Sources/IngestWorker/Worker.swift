@@ -27,41 +27,68 @@ public final class Worker: ShardOwner, Service {
     }
 
     struct State {
-        /// Shards owned, with the epoch claimed.
-        var owned: [Int: Int64] = [:]
+        /// The shards served, at which epochs, and the worker's phase.
+        var ownership: ShardOwnership
+        /// The placement of each shard (fixed at cluster creation; read with the map).
+        var placementOf: [Int] = []
         var nodes: [String: NodeEntry] = [:]
         var beatRate: BeatRateController
         /// Reports accepted and not yet answered.
         var pending = 0
-        var accepting = true
-        var mapVersion: Int64 = -1
         var stats = WorkerStats()
+        /// Set once the lanes have drained after shutdown began.
+        var stopped = false
+
+        func placement(of shard: Int) -> Int { placementOf.indices.contains(shard) ? placementOf[shard] : 0 }
     }
 
     public let configuration: WorkerConfiguration
     /// This run of the worker: a new value every start, so the coordinator can fence a previous run.
     public let incarnation: Int64
-    let placement: PlacementStore
+    /// The placement databases, by placement number.
+    let placements: [PlacementStore]
     let catalog: CatalogStore
     let clock: any IngestClock
-    let lanes: [WriteLane]
+    /// Write lanes per placement: `lanes[placement][shard % writeLanes]`.
+    let lanes: [[WriteLane]]
     let state: Mutex<State>
     let metrics = WorkerMetrics()
     let logger: Logger
 
+    /// A worker writing to `placements` (indexed by placement number; one for all-in-one).
     public init(
-        configuration: WorkerConfiguration, catalog: CatalogStore, placement: PlacementStore,
+        configuration: WorkerConfiguration, catalog: CatalogStore, placements: [PlacementStore],
         clock: any IngestClock = SystemClock(), logger: Logger
     ) {
+        precondition(!placements.isEmpty, "a worker needs at least one placement")
         self.configuration = configuration
         self.catalog = catalog
-        self.placement = placement
+        self.placements = placements
         self.clock = clock
         self.logger = logger
-        self.incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000) ^ Int64.random(in: 0..<(1 << 20))
-        self.lanes = (0..<configuration.writeLanes).map { WriteLane(index: $0) }
-        self.state = Mutex(State(beatRate: BeatRateController(configuration: configuration.beatRate)))
+        let incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000) ^ Int64.random(in: 0..<(1 << 20))
+        self.incarnation = incarnation
+        self.lanes = placements.map { store in
+            (0..<configuration.writeLanes).map { WriteLane(index: $0, store: store) }
+        }
+        self.state = Mutex(State(
+            ownership: ShardOwnership(memberID: configuration.memberID, incarnation: incarnation),
+            beatRate: BeatRateController(configuration: configuration.beatRate)))
     }
+
+    /// The lane that writes `shard`'s reports.
+    func lane(shard: Int, placement: Int) -> WriteLane {
+        let perPlacement = lanes[min(placement, lanes.count - 1)]
+        return perPlacement[shard % perPlacement.count]
+    }
+
+    /// The store of `shard`'s placement.
+    func store(of shard: Int) -> PlacementStore {
+        placements[min(state.withLock { $0.placement(of: shard) }, placements.count - 1)]
+    }
+
+    /// Every write lane.
+    var allLanes: [WriteLane] { lanes.flatMap { $0 } }
 
     // MARK: ShardOwner
 
@@ -73,7 +100,7 @@ public final class Worker: ShardOwner, Service {
         enum Decision {
             case refuse(IngestError)
             case duplicate(beatRate: Int)
-            case enqueue(beatRate: Int)
+            case enqueue(beatRate: Int, placement: Int)
         }
         let decision: Decision = state.withLock { state in
             if let failure = state.refusal(shard: shard, epoch: epoch) {
@@ -91,7 +118,7 @@ public final class Worker: ShardOwner, Service {
                 return .refuse(.overloaded)
             }
             state.pending += 1
-            return .enqueue(beatRate: beatRate)
+            return .enqueue(beatRate: beatRate, placement: state.placement(of: shard))
         }
         switch decision {
         case .refuse(let error):
@@ -102,9 +129,9 @@ public final class Worker: ShardOwner, Service {
             // A resend of the last committed report: acknowledged without a write.
             metrics.duplicates.increment()
             completion(.success(beatRate))
-        case .enqueue(let beatRate):
+        case .enqueue(let beatRate, let placement):
             let item = LaneItem(report: report, shard: shard, epoch: epoch, beatRate: beatRate, completion: completion)
-            if !lanes[shard % lanes.count].enqueue(item) {
+            if !lane(shard: shard, placement: placement).enqueue(item) {
                 state.withLock { $0.pending -= 1 }
                 completion(.failure(.unavailable))
             }
@@ -148,7 +175,7 @@ public final class Worker: ShardOwner, Service {
         completion: @escaping @Sendable (Result<AgentControls, IngestError>) -> Void
     ) async {
         do {
-            guard let marked = try await placement.markDelivered(commands.map(\.commandID), shard: shard, epoch: epoch, at: now.date)
+            guard let marked = try await store(of: shard).markDelivered(commands.map(\.commandID), shard: shard, epoch: epoch, at: now.date)
             else {
                 lost(shards: [shard: epoch])
                 completion(.failure(.shardMoved))
@@ -163,7 +190,7 @@ public final class Worker: ShardOwner, Service {
             state.withLock { state in
                 if state.nodes[nodeID] != nil { state.nodes[nodeID]!.commands.insert(contentsOf: commands, at: 0) }
             }
-            logger.warning("could not mark commands delivered", metadata: ["node": "\(nodeID)", "error": "\(String(reflecting: error))"])
+            logger.warning("could not mark commands delivered", metadata: ["node": "\(nodeID)", LogKey.error: "\(redacted(error))"])
             completion(.failure(.unavailable))
         }
     }
@@ -172,7 +199,7 @@ public final class Worker: ShardOwner, Service {
         -> AgentCommand
     {
         if let failure = state.withLock({ $0.refusal(shard: shard, epoch: epoch) }) { throw failure }
-        let record = try await placement.queueCommand(nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload)
+        let record = try await store(of: shard).queueCommand(nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload)
         let command = AgentCommand(commandID: record.id, actionID: actionID, requestPayload: requestPayload)
         let now = clock.now()
         state.withLock { state in
@@ -191,7 +218,13 @@ public final class Worker: ShardOwner, Service {
     public var stats: WorkerStats { state.withLock { $0.stats } }
 
     /// The shards owned now, with their epochs.
-    public var ownedShards: [Int: Int64] { state.withLock { $0.owned } }
+    public var ownedShards: [Int: Int64] { state.withLock { $0.ownership.owned } }
+
+    /// Whether the worker has loaded its first assignment and is not draining (`/readyz`).
+    public var isReady: Bool { state.withLock { $0.ownership.isReady } }
+
+    /// The worker's phase.
+    public var phase: ShardOwnership.Phase { state.withLock { $0.ownership.phase } }
 
     /// Reports accepted and not yet answered.
     public var backlog: Int { state.withLock { $0.pending } }
@@ -201,7 +234,7 @@ public final class Worker: ShardOwner, Service {
 
     /// Approximate bytes the in-memory snapshots take.
     public var snapshotMemory: Int {
-        lanes.reduce(0) { total, lane in
+        allLanes.reduce(0) { total, lane in
             total + lane.nodes.withLock { $0.values.reduce(0) { $0 + $1.snapshot.memoryFootprint } }
         }
     }
@@ -210,8 +243,9 @@ public final class Worker: ShardOwner, Service {
 extension Worker.State {
     /// Why a request for `shard` at `epoch` cannot be served here, if it cannot.
     func refusal(shard: Int, epoch: Int64) -> IngestError? {
-        guard accepting else { return .unavailable }
-        guard let owned = owned[shard] else { return .unavailable }
-        return owned == epoch ? nil : .shardMoved
+        ownership.refusal(shard: shard, epoch: epoch)
     }
+
+    /// Whether `shard` is served at `epoch`.
+    func owns(_ shard: Int, at epoch: Int64) -> Bool { ownership.owned[shard] == epoch }
 }

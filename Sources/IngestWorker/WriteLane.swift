@@ -1,4 +1,5 @@
 import IngestCore
+import IngestStorage
 import Synchronization
 
 /// A report waiting in a write lane.
@@ -48,12 +49,17 @@ final class WriteLane: Sendable {
     }
 
     let index: Int
+    /// The placement this lane writes to.
+    let store: PlacementStore
     let queue = Mutex(Queue())
     let nodes = Mutex<[String: LaneNode]>([:])
     /// Days whose change-log partitions this lane knows exist.
     let partitionDays = Mutex<Set<Int64>>([])
 
-    init(index: Int) { self.index = index }
+    init(index: Int, store: PlacementStore) {
+        self.index = index
+        self.store = store
+    }
 
     /// Adds an item; false once the lane is closed.
     func enqueue(_ item: LaneItem) -> Bool {

@@ -65,7 +65,7 @@ struct AllInOne: AsyncParsableCommand {
     func serveAll(settings: ConsoleSettings, database: Database, dataDirectory: URL, logger: Logger) async throws {
         try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog, .placement])
         let catalog = CatalogStore(database: database, logger: logger)
-        try await catalog.ensureShardCount(settings.worker.shardCount)
+        try await catalog.createCluster(shardCount: settings.worker.shardCount)
 
         let signingKey = try await catalog.secret(named: "token_signing_key") {
             var generator = SystemRandomNumberGenerator()

@@ -105,7 +105,7 @@ struct Status: AsyncParsableCommand {
             let (members, now) = try await catalog.members()
             let version = try await catalog.shardMapVersion()
             let shardCount = try await catalog.shardCount() ?? ShardFunction.defaultShardCount
-            let counts = try await catalog.shardMap(shardCount: shardCount).map.shardCounts()
+            let counts = try await catalog.shardMap(shardCount: shardCount).shardCounts()
             print("Shard map version \(version), \(shardCount) shards, leader: \(try await catalog.leader() ?? "none")")
             print("MEMBER\tROLE\tSTATE\tHEARTBEAT AGE\tSHARDS")
             for member in members {

@@ -1,70 +1,96 @@
 import Testing
 @testable import IngestCore
 
+func runs(_ ids: String...) -> [String: Int64] { Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }) }
+
+func assigned(_ shardCount: Int, to workers: [String: Int64], placements: Int = 1) -> ShardMap {
+    let empty = ShardMap(shardCount: shardCount, placements: placements)
+    return empty.applying(empty.rebalance(workers: workers))
+}
+
 struct ShardMapAssignmentTests {
     func balanced(_ map: ShardMap, workers: Set<String>) -> Bool {
         let counts = map.shardCounts()
-        guard Set(counts.keys) == workers, map.placements.allSatisfy({ $0.owner != nil }) else { return false }
-        return counts.values.max()! - counts.values.min()! <= 1
+        guard Set(counts.keys) == workers, map.entries.allSatisfy({ $0.owner != nil }) else { return false }
+        return map.imbalance(over: workers) <= 1
     }
 
     @Test(arguments: [1, 2, 3, 5, 7])
     func firstAssignmentIsBalanced(workerCount: Int) {
-        let workers = Set((0..<workerCount).map { "w\($0)" })
+        let workers = Dictionary(uniqueKeysWithValues: (0..<workerCount).map { ("w\($0)", Int64($0 + 10)) })
         let map = ShardMap(shardCount: 4096)
         let changes = map.rebalance(workers: workers)
         #expect(changes.count == 4096)
         let next = map.applying(changes)
-        #expect(balanced(next, workers: workers))
+        #expect(balanced(next, workers: Set(workers.keys)))
         #expect(next.version == 1)
-        #expect(next.placements.allSatisfy { $0.epoch == 1 })
+        #expect(next.entries.allSatisfy { $0.epoch == 1 && $0.ownerIncarnation == workers[$0.owner!] })
     }
 
     @Test func balancedMapDoesNotMove() {
-        let workers: Set = ["a", "b", "c"]
-        let map = ShardMap(shardCount: 100).applying(ShardMap(shardCount: 100).rebalance(workers: workers))
-        #expect(map.rebalance(workers: workers).isEmpty)
+        let map = assigned(100, to: runs("a", "b", "c"))
+        #expect(map.rebalance(workers: runs("a", "b", "c")).isEmpty)
     }
 
-    @Test func joinMovesOnlyTheJoinersShare() {
-        let map = ShardMap(shardCount: 4096).applying(ShardMap(shardCount: 4096).rebalance(workers: ["a", "b", "c"]))
-        let changes = map.rebalance(workers: ["a", "b", "c", "d"])
-        #expect(changes.count == 1024)
-        #expect(changes.allSatisfy { $0.owner == "d" })
-        let next = map.applying(changes)
-        #expect(balanced(next, workers: ["a", "b", "c", "d"]))
-        #expect(changes.allSatisfy { $0.epoch == map.placements[$0.shard].epoch + 1 })
+    @Test(arguments: [2, 3, 4, 7])
+    func joinMovesAtMostTheJoinersShare(existing: Int) {
+        var workers = Dictionary(uniqueKeysWithValues: (0..<existing).map { ("w\($0)", Int64(1)) })
+        let map = assigned(4096, to: workers)
+        workers["new"] = 1
+        let changes = map.rebalance(workers: workers)
+        // ≤ 1/W + 2 % of the shards move on a join of one of W workers.
+        #expect(Double(changes.count) <= 4096.0 / Double(workers.count) + 0.02 * 4096)
+        #expect(changes.allSatisfy { $0.owner == "new" && $0.isMove(from: map) })
+        #expect(balanced(map.applying(changes), workers: Set(workers.keys)))
+        #expect(changes.allSatisfy { $0.epoch == map.entries[$0.shard].epoch + 1 })
     }
 
     @Test func leaveSpreadsOnlyTheOrphans() {
-        let map = ShardMap(shardCount: 4096).applying(ShardMap(shardCount: 4096).rebalance(workers: ["a", "b", "c", "d"]))
-        let changes = map.rebalance(workers: ["a", "b", "c"])
+        let map = assigned(4096, to: runs("a", "b", "c", "d"))
+        let changes = map.rebalance(workers: runs("a", "b", "c"))
         #expect(changes.count == 1024)
-        #expect(changes.allSatisfy { map.placements[$0.shard].owner == "d" })
+        #expect(changes.allSatisfy { map.entries[$0.shard].owner == "d" })
         #expect(balanced(map.applying(changes), workers: ["a", "b", "c"]))
     }
 
     @Test func noWorkersUnassignsEverything() {
-        let map = ShardMap(shardCount: 16).applying(ShardMap(shardCount: 16).rebalance(workers: ["a"]))
-        let next = map.applying(map.rebalance(workers: []))
-        #expect(next.placements.allSatisfy { $0.owner == nil && $0.epoch == 2 })
+        let map = assigned(16, to: runs("a"))
+        let next = map.applying(map.rebalance(workers: [:]))
+        #expect(next.entries.allSatisfy { $0.owner == nil && $0.epoch == 2 })
     }
 
-    @Test func refencingBumpsOnlyThatWorkersEpochs() {
-        let map = ShardMap(shardCount: 10).applying(ShardMap(shardCount: 10).rebalance(workers: ["a", "b"]))
-        let changes = map.refencing(worker: "a")
+    @Test func restartKeepsShardsAndBumpsOnlyThatWorkersEpochs() {
+        let map = assigned(10, to: ["a": 1, "b": 1])
+        let changes = map.rebalance(workers: ["a": 2, "b": 1])
         #expect(changes.count == 5)
-        #expect(changes.allSatisfy { $0.owner == "a" && $0.epoch == 2 })
+        #expect(changes.allSatisfy { $0.owner == "a" && $0.ownerIncarnation == 2 && $0.epoch == 2 && !$0.isMove(from: map) })
     }
 
-    @Test func membershipDeadAfterTimeout() {
-        let now = Timestamp(milliseconds: 100_000)
-        let members = [
-            Membership.Member(id: "w1", role: .worker, address: "", incarnation: 1, lastHeartbeat: now.advanced(by: .seconds(-3)), state: .active),
-            Membership.Member(id: "w2", role: .worker, address: "", incarnation: 1, lastHeartbeat: now.advanced(by: .seconds(-11)), state: .active),
-            Membership.Member(id: "w3", role: .worker, address: "", incarnation: 1, lastHeartbeat: now, state: .draining),
-            Membership.Member(id: "g1", role: .gateway, address: "", incarnation: 1, lastHeartbeat: now, state: .active),
-        ]
-        #expect(Membership(deadAfter: .seconds(10)).liveWorkers(members, now: now) == ["w1"])
+    @Test func workerInRestartGraceKeepsItsShardsAndGetsNoOrphans() {
+        let map = assigned(99, to: runs("a", "b", "c"))
+        // c restarts (keeping), b dies: b's shards go to a only; c's stay as they are.
+        let changes = map.rebalance(workers: runs("a"), keeping: ["c"])
+        let next = map.applying(changes)
+        #expect(next.shardCounts() == ["a": 66, "c": 33])
+        #expect(changes.allSatisfy { map.entries[$0.shard].owner == "b" && $0.owner == "a" })
+        // Back with a new run: its shards are re-fenced in place, nothing moves.
+        let back = next.rebalance(workers: ["a": 1, "c": 2])
+        let refenced = back.filter { !$0.isMove(from: next) }
+        #expect(refenced.count == 33 && refenced.allSatisfy { $0.owner == "c" && $0.ownerIncarnation == 2 })
+        #expect(back.filter { $0.isMove(from: next) }.count == 16)  // rebalancing a's surplus, nothing else
+        #expect(next.applying(back).imbalance(over: ["a", "c"]) <= 1)
+    }
+
+    @Test func shardsAreSpreadOverPlacementsRoundRobin() {
+        let map = ShardMap(shardCount: 10, placements: 3)
+        #expect(map.entries.map(\.placement) == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+        let next = map.applying(map.rebalance(workers: runs("a", "b")))
+        #expect(next.entries.map(\.placement) == map.entries.map(\.placement))
+    }
+
+    @Test func workerServesOnlyShardsOfItsOwnRun() {
+        let map = assigned(8, to: ["a": 7, "b": 9])
+        #expect(map.shards(ownedBy: "a", incarnation: 7).count == 4)
+        #expect(map.shards(ownedBy: "a", incarnation: 8).isEmpty)
     }
 }

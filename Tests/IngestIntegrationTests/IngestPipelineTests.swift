@@ -186,8 +186,10 @@ struct IngestPipelineTests {
 
             let changed = nextBeat(text, beat: 1).replacingOccurrences(of: "\"os\": \"linux\"", with: "\"os\": \"plan9\"")
             let response = try await connection.postReport(Gzip.compress(Array(changed.utf8)), token: token)
+            // The worker finds the shard fenced and lets it go; the gateway re-reads the map and
+            // retries until its forward deadline, then answers 503.
             #expect(response.status == .serviceUnavailable)
-            #expect(try json(response)["code"] as? String == "shard_moved")
+            #expect(["shard_moved", "unavailable"].contains(try json(response)["code"] as? String))
             #expect(try await rowVersions(db, node: "host-f") == before)
             #expect(try await db.rows("SELECT xmin::text, last_report_id FROM nodes WHERE node_id = 'host-f'") == nodeRow)
             #expect(try await db.scalar("SELECT os FROM hosts WHERE node_id = 'host-f'") == "linux")

@@ -77,6 +77,9 @@ extension IngestError {
     public static let overloaded = IngestError(.overloaded, "the console is shedding load; retry after a random part of the beat")
     public static let shardMoved = IngestError(.shardMoved, "the node's shard is moving between workers; retry shortly")
     public static let unavailable = IngestError(.unavailable, "no worker owns this node's shard right now; retry shortly")
+    public static let draining = IngestError(.unavailable, "the worker owning this node's shard is shutting down; retry shortly")
+    public static let deadlineExceeded = IngestError(
+        .unavailable, "the owning worker did not answer in time; retry shortly", setting: "--forward-timeout")
     public static let internalError = IngestError(.internalError, "the console could not complete the request")
 
     public static func noSuch(_ what: String) -> IngestError {
@@ -101,4 +104,18 @@ extension IngestError {
     public static func reportTooComplex(_ detail: String, setting: String) -> IngestError {
         IngestError(.reportTooComplex, detail, setting: setting)
     }
+}
+
+extension IngestError {
+    /// An error another member of the cluster answered with (its stable code, message and
+    /// setting), as a gateway passes it on to the sensor.
+    public static func relayed(code: String, message: String, setting: String?) -> IngestError {
+        IngestError(Code(rawValue: code), message, setting: setting)
+    }
+}
+
+/// A setting that is out of range, naming the setting; thrown by each role's `validate()`.
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -73,6 +73,36 @@ public struct JSONObject: Sendable {
         self.members = members
     }
 
+    /// The raw JSON text of each element of a JSON array.
+    public static func elements(ofArray text: String, maxDepth: Int = 32) throws(IngestError) -> [String] {
+        let bytes = Array(text.utf8)
+        let result: Result<[String], IngestError> = bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer, maxDepth: maxDepth)
+            var elements: [String] = []
+            do throws(IngestError) {
+                guard try scanner.peek() == UInt8(ascii: "[") else { throw scanner.failure("expected a JSON array") }
+                scanner.index += 1
+                if try scanner.peek() == UInt8(ascii: "]") {
+                    scanner.index += 1
+                } else {
+                    while true {
+                        _ = try scanner.peek()
+                        let start = scanner.index
+                        try scanner.skipValue(depth: 1)
+                        elements.append(Self.text(buffer, ByteSpan(start: start, end: scanner.index), escaped: false))
+                        if try scanner.endOfMember(closing: UInt8(ascii: "]")) { break }
+                    }
+                }
+                scanner.skipWhitespace()
+                guard scanner.atEnd else { throw scanner.failure("trailing data after the array") }
+                return .success(elements)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     /// The value of the member `name`.
     public subscript(_ name: String) -> Value? {
         members.last { $0.name == name }?.value

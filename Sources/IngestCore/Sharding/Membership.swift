@@ -1,10 +1,22 @@
-/// Cluster membership as the coordinator sees it: who is alive, from heartbeats.
+/// Cluster membership as the coordinator sees it: who is alive, from heartbeats, and which
+/// workers should hold shards.
 ///
 /// ## Overview
-/// Every worker and gateway upserts its member row every heartbeat (default 2 s). A member is
-/// alive while its last heartbeat is younger than ``deadAfter`` (default 10 s) and it is not
-/// draining or gone. A worker's ID is stable across restarts (its StatefulSet name); a restart
-/// changes only its incarnation, so it is not a membership change.
+/// Every worker, gateway and coordinator upserts its member row every heartbeat (default 2 s).
+/// A worker goes `joining` (registered, loading its shards) → `active` → `draining` (SIGTERM:
+/// it takes no new reports and commits what it holds) → `gone` (flushed and exited). A member
+/// is alive while it is joining or active and its last heartbeat is younger than ``deadAfter``
+/// (default 10 s).
+///
+/// ## Implementation
+/// ``assignment(_:now:)`` decides who holds shards:
+/// - alive workers hold shards under their current incarnation (a new incarnation with the
+///   same ID is a restart: its shards stay with it, re-fenced);
+/// - a worker that left cleanly (draining or gone) keeps its shards, untouched, for
+///   ``restartGrace`` after its last heartbeat, so a rolling restart moves nothing; past the
+///   grace its shards are orphans and spread over the others;
+/// - a worker that stopped heartbeating while active is dead after ``deadAfter``.
+/// A worker's ID is stable across restarts (its StatefulSet name).
 public struct Membership: Sendable {
     /// A member's lifecycle state.
     public enum State: String, Sendable, Hashable, CaseIterable {
@@ -43,17 +55,49 @@ public struct Membership: Sendable {
         public func isAlive(now: Timestamp, deadAfter: Duration) -> Bool {
             (state == .joining || state == .active) && now.since(lastHeartbeat) < deadAfter
         }
+
+        /// Whether the member's heartbeat is late (older than twice the heartbeat interval) while
+        /// it is not yet dead.
+        public func isLate(now: Timestamp, heartbeat: Duration, deadAfter: Duration) -> Bool {
+            (state == .joining || state == .active) && now.since(lastHeartbeat) >= heartbeat * 2
+                && now.since(lastHeartbeat) < deadAfter
+        }
+    }
+
+    /// Who should hold shards: live workers with the run that owns their shards, and workers
+    /// restarting within their grace, whose shards stay as they are.
+    public struct Assignment: Sendable, Hashable {
+        public var workers: [String: Int64]
+        public var keeping: Set<String>
     }
 
     /// How long a member may go without a heartbeat before it is dead (`--member-timeout`, default 10 s).
     public var deadAfter: Duration
+    /// How long a worker that left cleanly keeps its shards for a restart with the same ID
+    /// (`--restart-grace`, default 10 s; 0 hands them over as soon as it leaves).
+    public var restartGrace: Duration
 
-    public init(deadAfter: Duration = .seconds(10)) {
+    public init(deadAfter: Duration = .seconds(10), restartGrace: Duration = .seconds(10)) {
         self.deadAfter = deadAfter
+        self.restartGrace = restartGrace
     }
 
-    /// The workers that should own shards at `now`.
+    /// The workers that are alive at `now`.
     public func liveWorkers(_ members: [Member], now: Timestamp) -> Set<String> {
         Set(members.filter { $0.role == .worker && $0.isAlive(now: now, deadAfter: deadAfter) }.map(\.id))
+    }
+
+    /// Who should hold shards at `now`.
+    public func assignment(_ members: [Member], now: Timestamp) -> Assignment {
+        var result = Assignment(workers: [:], keeping: [])
+        for member in members where member.role == .worker {
+            switch member.state {
+            case .joining, .active:
+                if member.isAlive(now: now, deadAfter: deadAfter) { result.workers[member.id] = member.incarnation }
+            case .draining, .gone:
+                if now.since(member.lastHeartbeat) < restartGrace { result.keeping.insert(member.id) }
+            }
+        }
+        return result
     }
 }

@@ -1,40 +1,54 @@
-/// One shard's new placement, as the coordinator writes it.
+/// One shard's new owner, as the coordinator writes it.
 public struct ShardChange: Sendable, Hashable {
     public var shard: Int
     public var owner: String?
+    public var ownerIncarnation: Int64?
     public var epoch: Int64
 
-    public init(shard: Int, owner: String?, epoch: Int64) {
+    public init(shard: Int, owner: String?, ownerIncarnation: Int64? = nil, epoch: Int64) {
         self.shard = shard
         self.owner = owner
+        self.ownerIncarnation = ownerIncarnation
         self.epoch = epoch
     }
+
+    /// Whether the shard goes to another worker (not a re-fence of the same worker's new run).
+    public func isMove(from map: ShardMap) -> Bool { map.entries[shard].owner != owner }
 }
 
 extension ShardMap {
-    /// The changes that balance the shards over `workers`, moving as few shards as possible.
+    /// The changes that balance the shards over `workers` (member ID → the run that should own
+    /// its shards), moving as few shards as possible.
     ///
     /// - Every worker ends with ⌊S/W⌋ or ⌈S/W⌉ shards (balanced within one).
-    /// - Shards of workers that are gone are orphans and are always moved; a worker keeps every
+    /// - Shards of workers not in `workers` are orphans and are always moved; a worker keeps every
     ///   shard it has up to its quota; the larger quotas go to the workers that already hold the
     ///   most shards, so a balanced map produces no change.
-    /// - Each moved shard's epoch is bumped by one.
-    /// - With no workers, every owned shard becomes unassigned (epoch bumped).
+    /// - A shard kept by a worker whose run changed (a restart) stays with it under a bumped
+    ///   epoch, so nothing the previous run still has in flight can commit.
+    /// - Each changed shard's epoch is bumped by one. With no workers, every owned shard becomes
+    ///   unassigned.
     ///
-    /// Deterministic: the same map and worker set always give the same changes.
-    public func rebalance(workers: Set<String>) -> [ShardChange] {
-        var newOwner = placements.map { $0.owner.flatMap { workers.contains($0) ? $0 : nil } }
+    /// - Workers in `keeping` (restarting within their grace) keep exactly the shards they hold,
+    ///   unchanged, and take part in nothing else: the other shards are balanced over `workers`.
+    ///
+    /// Deterministic: the same map and workers always give the same changes.
+    public func rebalance(workers: [String: Int64], keeping: Set<String> = []) -> [ShardChange] {
+        let kept = entries.indices.filter { entries[$0].owner.map(keeping.contains) ?? false }
+        let keptSet = Set(kept)
+        var newOwner = entries.map { $0.owner.flatMap { workers[$0] != nil || keeping.contains($0) ? $0 : nil } }
         if workers.isEmpty {
-            return changes(to: newOwner)
+            return changes(to: newOwner, incarnations: workers, kept: keptSet)
         }
-        var held: [String: [Int]] = Dictionary(uniqueKeysWithValues: workers.map { ($0, []) })
-        for shard in newOwner.indices {
+        var held: [String: [Int]] = Dictionary(uniqueKeysWithValues: workers.keys.map { ($0, []) })
+        for shard in newOwner.indices where !keptSet.contains(shard) {
             if let owner = newOwner[shard] { held[owner]!.append(shard) }
         }
-        let quotaBase = shardCount / workers.count
-        let extra = shardCount % workers.count
+        let pool = shardCount - kept.count
+        let quotaBase = pool / workers.count
+        let extra = pool % workers.count
         // Workers holding the most shards get the larger quotas; ties by ID.
-        let ranked = workers.sorted { lhs, rhs in
+        let ranked = workers.keys.sorted { lhs, rhs in
             let (l, r) = (held[lhs]!.count, held[rhs]!.count)
             return l != r ? l > r : lhs < rhs
         }
@@ -51,20 +65,22 @@ extension ShardMap {
         }
         var receivers = ranked.filter { held[$0]!.count < quota[$0]! }.makeIterator()
         var receiver = receivers.next()
-        for shard in newOwner.indices where newOwner[shard] == nil {
+        for shard in newOwner.indices where newOwner[shard] == nil && !keptSet.contains(shard) {
             while let current = receiver, held[current]!.count >= quota[current]! { receiver = receivers.next() }
             guard let current = receiver else { break }
             newOwner[shard] = current
             held[current]!.append(shard)
         }
-        return changes(to: newOwner)
+        return changes(to: newOwner, incarnations: workers, kept: keptSet)
     }
 
-    func changes(to newOwner: [String?]) -> [ShardChange] {
-        placements.indices.compactMap { shard in
-            let placement = placements[shard]
-            guard placement.owner != newOwner[shard] else { return nil }
-            return ShardChange(shard: shard, owner: newOwner[shard], epoch: placement.epoch + 1)
+    func changes(to newOwner: [String?], incarnations: [String: Int64], kept: Set<Int>) -> [ShardChange] {
+        entries.indices.compactMap { shard in
+            guard !kept.contains(shard) else { return nil }
+            let entry = entries[shard]
+            let incarnation = newOwner[shard].flatMap { incarnations[$0] }
+            guard entry.owner != newOwner[shard] || entry.ownerIncarnation != incarnation else { return nil }
+            return ShardChange(shard: shard, owner: newOwner[shard], ownerIncarnation: incarnation, epoch: entry.epoch + 1)
         }
     }
 
@@ -73,22 +89,11 @@ extension ShardMap {
         guard !changes.isEmpty else { return self }
         var map = self
         for change in changes {
-            map.placements[change.shard] = Placement(owner: change.owner, epoch: change.epoch)
+            map.entries[change.shard].owner = change.owner
+            map.entries[change.shard].ownerIncarnation = change.ownerIncarnation
+            map.entries[change.shard].epoch = change.epoch
         }
         map.version += 1
         return map
-    }
-}
-
-extension ShardMap {
-    /// Changes that keep `worker`'s shards with it but bump their epochs: used when a worker
-    /// comes back with a new incarnation, so nothing its previous incarnation still has in
-    /// flight can commit.
-    public func refencing(worker: String) -> [ShardChange] {
-        placements.indices.compactMap { shard in
-            let placement = placements[shard]
-            guard placement.owner == worker else { return nil }
-            return ShardChange(shard: shard, owner: worker, epoch: placement.epoch + 1)
-        }
     }
 }

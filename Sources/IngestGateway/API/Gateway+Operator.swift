@@ -53,10 +53,10 @@ extension Gateway {
             filter.limit = value
         }
         filter.after = request.queryParameter("after")
-        let placement = self.placement
+        let reader = self.reader
         let page = filter
         respondAsync(writer) { () throws(IngestError) in
-            let page = try await Self.storage { try await placement.listNodes(page) }
+            let page = try await Self.storage { try await reader.listNodes(page) }
             let next = page.next.map(JSONText.quoted) ?? "null"
             return .json(.ok, #"{"nodes":\#(page.json),"next":\#(next)}"#)
         }
@@ -76,7 +76,7 @@ extension Gateway {
             }
             kinds = parsed
         }
-        let placement = self.placement
+        let placement = reader.store(router.placement(of: nodeID))
         let selected = kinds
         respondAsync(writer) { () throws(IngestError) in
             guard let json = try await Self.storage({ try await placement.nodeDetail(nodeID, kinds: selected) }) else {
@@ -108,7 +108,7 @@ extension Gateway {
         } catch {
             return respond(writer, error: error)
         }
-        let placement = self.placement
+        let placement = reader.store(router.placement(of: nodeID))
         let router = self.router
         respondAsync(writer) { () throws(IngestError) in
             guard let node = try await Self.storage({ try await placement.nodes(named: [nodeID]).first }) else {
@@ -118,10 +118,11 @@ extension Gateway {
             guard action.isSupported(by: kind) else {
                 throw IngestError.invalidRequest("\(action.name) is not an action a \(kind.rawValue) sensor runs")
             }
-            guard case .success(let route) = router.route(nodeID) else { throw IngestError.unavailable }
             let command = try await Self.storage {
-                try await route.owner.queueCommand(
-                    nodeID: nodeID, shard: route.shard, epoch: route.epoch, actionID: action.rawValue, requestPayload: payload)
+                try await Self.retrying(router: router, nodeID: nodeID) { route in
+                    try await route.owner.queueCommand(
+                        nodeID: nodeID, shard: route.shard, epoch: route.epoch, actionID: action.rawValue, requestPayload: payload)
+                }
             }
             return .json(.created, #"{"id":\#(command.commandID),"node_id":\#(JSONText.quoted(nodeID)),"action_id":\#(action.rawValue),"action":"\#(action.name)","request_payload":\#(JSONText.quoted(payload))}"#)
         }
@@ -149,22 +150,27 @@ extension Gateway {
     /// `GET /api/v1/cluster`: members, shard counts per worker, map version, leader, node counts.
     func clusterStatus(writer: ResponseWriter) {
         let catalog = self.catalog
-        let placement = self.placement
+        let reader = self.reader
         let shardCount = router.shardFunction.shardCount
-        let workerStats = localWorkerStats()
+        let local = localWorkerStats()
+        let remote = router.remoteOwners
         respondAsync(writer) { () throws(IngestError) in
             try await Self.storage {
+                var workerStats = local
+                for owner in remote.sorted(by: { $0.memberID < $1.memberID }) {
+                    if let stats = await owner.stats() { workerStats.append(stats) }
+                }
                 let (members, now) = try await catalog.members()
-                let (map, _) = try await catalog.shardMap(shardCount: shardCount)
+                let map = try await catalog.shardMap(shardCount: shardCount)
                 let leader = try await catalog.leader()
                 let counts = map.shardCounts()
-                let nodeCounts = try await placement.nodeCounts()
+                let nodeCounts = try await reader.nodeCounts()
                 let memberJSON = members.map { member in
                     #"{"id":\#(JSONText.quoted(member.id)),"role":"\#(member.role.rawValue)","state":"\#(member.state.rawValue)","# +
                         #""address":\#(JSONText.quoted(member.address)),"incarnation":\#(member.incarnation),"# +
                         #""heartbeat_age_ms":\#(now.milliseconds - member.lastHeartbeat.milliseconds),"shards":\#(counts[member.id] ?? 0)}"#
                 }
-                let unassigned = map.placements.filter { $0.owner == nil }.count
+                let unassigned = map.unassignedCount
                 let nodesJSON = nodeCounts.map {
                     #"{"kind":"\#($0.kind)","online":\#($0.online),"count":\#($0.count)}"#
                 }
@@ -172,6 +178,24 @@ extension Gateway {
                     #""leader":\#(leader.map(JSONText.quoted) ?? "null"),"members":[\#(memberJSON.joined(separator: ","))],"# +
                     #""nodes":[\#(nodesJSON.joined(separator: ","))],"workers":[\#(workerStats.joined(separator: ","))]}"#
                 return .json(.ok, body)
+            }
+        }
+    }
+
+    /// Runs `work` against the node's owner, re-reading the map and retrying while the owner
+    /// answers `shard_moved` or `unavailable` (a move in progress), up to the forward deadline.
+    static func retrying<T: Sendable>(
+        router: ShardRouter, nodeID: String, attempts: Int = 4, _ work: (ShardRouter.Route) async throws -> T
+    ) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                guard case .success(let route) = router.route(nodeID) else { throw IngestError.unavailable }
+                return try await work(route)
+            } catch let error as IngestError where Gateway.isRetryable(error) && attempt < attempts {
+                await router.refreshNow()
+                try? await Task.sleep(for: Gateway.backoff(attempt: attempt))
             }
         }
     }

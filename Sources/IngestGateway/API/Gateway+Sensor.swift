@@ -82,48 +82,80 @@ extension Gateway {
         } catch {
             return respond(writer, error: error)
         }
-        switch router.route(report.nodeID) {
+        let forward = ForwardedReport(
+            report: report, body: request.body, contentEncoding: request.headers.first(name: "content-encoding"),
+            started: ContinuousClock.now, deadline: ContinuousClock.now.advanced(by: configuration.forwardTimeout))
+        submit(forward, attempt: 1, writer: writer)
+    }
+
+    /// A report on its way to its owner, with what a retry needs.
+    struct ForwardedReport: Sendable {
+        let report: ParsedReport
+        let body: ByteBuffer
+        let contentEncoding: String?
+        let started: ContinuousClock.Instant
+        let deadline: ContinuousClock.Instant
+    }
+
+    /// Hands the report to its shard's owner (in process, or forwarded as the sensor sent it);
+    /// while the owner answers that the shard moved or is unavailable, re-reads the map and
+    /// retries until the forward deadline, then answers 503.
+    func submit(_ forward: ForwardedReport, attempt: Int, writer: ResponseWriter) {
+        let metrics = self.metrics
+        let completion: @Sendable (Result<Int, IngestError>) -> Void = { result in
+            switch result {
+            case .success(let beatRate):
+                metrics.reportDuration.recordNanoseconds(Int64((ContinuousClock.now - forward.started).milliseconds * 1_000_000))
+                writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
+            case .failure(let error) where Self.isRetryable(error) && ContinuousClock.now < forward.deadline:
+                self.retry(after: attempt) { self.submit(forward, attempt: attempt + 1, writer: writer) }
+            case .failure(let error):
+                metrics.error(error)
+                writer.respond(.error(error))
+            }
+        }
+        switch router.route(forward.report.nodeID) {
         case .failure(let error):
-            respond(writer, error: error)
+            completion(.failure(error))
         case .success(let route):
-            let started = ContinuousClock.now
-            route.owner.submit(report, shard: route.shard, epoch: route.epoch) { [metrics] result in
-                switch result {
-                case .success(let beatRate):
-                    metrics.reportDuration.recordNanoseconds(Int64((ContinuousClock.now - started).milliseconds * 1_000_000))
-                    writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
-                case .failure(let error):
-                    metrics.error(error)
-                    writer.respond(.error(error))
-                }
+            if let remote = route.owner as? RemoteShardOwner {
+                remote.forwardReport(
+                    body: forward.body, contentEncoding: forward.contentEncoding, nodeID: forward.report.nodeID,
+                    shard: route.shard, epoch: route.epoch, mapVersion: route.mapVersion, completion: completion)
+            } else {
+                route.owner.submit(forward.report, shard: route.shard, epoch: route.epoch, completion: completion)
             }
         }
     }
 
-    /// The report bytes: gunzipped when the body is gzip (what sensors send, with
-    /// `Content-Encoding: gzip`), taken as-is when it is plain JSON without an encoding.
+    /// Whether an owner's answer means "ask again on a fresh map": the shard moved, or no owner
+    /// holds it right now (a move or a restart in progress). Overload is not retried.
+    static func isRetryable(_ error: IngestError) -> Bool {
+        (error.code == .shardMoved || error.code == .unavailable) && error != .deadlineExceeded
+    }
+
+    /// The pause before retry `attempt + 1`: 50 ms, 100 ms, 200 ms, … at most 1 s.
+    static func backoff(attempt: Int) -> Duration {
+        .milliseconds(min(50 << min(attempt - 1, 5), 1000))
+    }
+
+    /// Re-reads the map, waits the backoff, then runs `again`.
+    func retry(after attempt: Int, _ again: @escaping @Sendable () -> Void) {
+        metrics.retries.increment()
+        let router = self.router
+        Task {
+            await router.refreshNow()
+            try? await Task.sleep(for: Self.backoff(attempt: attempt))
+            again()
+        }
+    }
+
+    /// The report bytes of the request (see ``ReportBody``).
     func decodeBody(_ request: HTTPRequest) throws(IngestError) -> [UInt8] {
-        let encoding = request.headers.first(name: "content-encoding")?.lowercased()
+        let encoding = request.headers.first(name: "content-encoding")
         let limit = configuration.maxReportBytes
         return try request.body.withUnsafeReadableBytes { raw throws(IngestError) -> [UInt8] in
-            if Gzip.hasGzipMagic(raw) {
-                do throws(Gzip.Failure) {
-                    return try Gzip.decompress(raw, limit: limit)
-                } catch .tooLarge {
-                    throw .reportTooLarge(limit: limit, setting: "--max-report-bytes")
-                } catch {
-                    throw .malformedGzip
-                }
-            }
-            switch encoding {
-            case nil, "identity":
-                guard raw.count > 0 else { throw .invalidRequest("the report body is empty") }
-                return Array(raw)
-            case "gzip", "x-gzip":
-                throw .malformedGzip
-            case let other?:
-                throw .unsupportedEncoding(other)
-            }
+            try ReportBody.decode(raw, contentEncoding: encoding, limit: limit)
         }
     }
 
@@ -137,18 +169,25 @@ extension Gateway {
         } catch {
             return respond(writer, error: error)
         }
-        switch router.route(controls.nodeID) {
-        case .failure(let error):
-            respond(writer, error: error)
-        case .success(let owner):
-            owner.owner.controls(controls, shard: owner.shard, epoch: owner.epoch) { [metrics] result in
-                switch result {
-                case .success(let answer): writer.respond(.json(.ok, Self.controlsJSON(answer)))
-                case .failure(let error):
-                    metrics.error(error)
-                    writer.respond(.error(error))
-                }
+        pollControls(controls, attempt: 1, deadline: ContinuousClock.now.advanced(by: configuration.forwardTimeout), writer: writer)
+    }
+
+    /// Hands a control poll to the node's owner, retrying on a fresh map like reports.
+    func pollControls(_ controls: ControlsRequest, attempt: Int, deadline: ContinuousClock.Instant, writer: ResponseWriter) {
+        let metrics = self.metrics
+        let completion: @Sendable (Result<AgentControls, IngestError>) -> Void = { result in
+            switch result {
+            case .success(let answer): writer.respond(.json(.ok, Self.controlsJSON(answer)))
+            case .failure(let error) where Self.isRetryable(error) && ContinuousClock.now < deadline:
+                self.retry(after: attempt) { self.pollControls(controls, attempt: attempt + 1, deadline: deadline, writer: writer) }
+            case .failure(let error):
+                metrics.error(error)
+                writer.respond(.error(error))
             }
+        }
+        switch router.route(controls.nodeID) {
+        case .failure(let error): completion(.failure(error))
+        case .success(let route): route.owner.controls(controls, shard: route.shard, epoch: route.epoch, completion: completion)
         }
     }
 

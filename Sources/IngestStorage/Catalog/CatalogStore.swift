@@ -3,8 +3,8 @@ import IngestCore
 import Logging
 import PostgresNIO
 
-/// The catalog database: API keys, secrets, cluster settings, members, the shard map and the
-/// leader lease.
+/// The catalog database: API keys, secrets, cluster settings and placements, members, the shard
+/// map and the leader lease.
 public struct CatalogStore: Sendable {
     public let database: Database
     let logger: Logger
@@ -14,19 +14,94 @@ public struct CatalogStore: Sendable {
         self.logger = logger
     }
 
-    // MARK: Cluster settings
+    // MARK: Cluster creation
 
-    /// Records the shard count of a new cluster, or checks it against the one it was created with.
-    public func ensureShardCount(_ shardCount: Int) async throws {
-        try await database.execute(
-            """
-            INSERT INTO cluster_settings (name, value) VALUES ('shard_count', \(String(shardCount))), ('shard_hash', 'xxh64-seed0')
-            ON CONFLICT (name) DO NOTHING
-            """)
-        let rows = try await database.client.query("SELECT value FROM cluster_settings WHERE name = 'shard_count'", logger: logger)
-        for try await value in rows.decode(String.self) where Int(value) != shardCount {
-            throw MigrationRunner.Failure(description: "this cluster was created with \(value) shards; --shard-count \(shardCount) cannot change that")
+    /// A placement database of the cluster.
+    public struct PlacementRecord: Sendable, Hashable {
+        /// Its number: shard `s` lives in placement `s mod count`.
+        public var id: Int
+        public var name: String
+        /// Its URL, or nil for the catalog database itself.
+        public var url: String?
+
+        public init(id: Int, name: String, url: String?) {
+            self.id = id
+            self.name = name
+            self.url = url
         }
+    }
+
+    /// What a cluster was created with.
+    public struct ClusterInfo: Sendable, Hashable {
+        public var shardCount: Int
+        public var placements: [PlacementRecord]
+    }
+
+    /// Creates the cluster (shard count, placements, one shard-map row per shard) unless it
+    /// exists, and checks a given shard count and placement list against an existing one: both
+    /// are fixed at creation. With no placements, the catalog database is the one placement.
+    @discardableResult
+    public func createCluster(shardCount: Int, placements: [(name: String, url: String)] = []) async throws -> ClusterInfo {
+        let logger = self.logger
+        try await database.transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.creationLock))", logger: logger).consume()
+            try await connection.query(
+                """
+                INSERT INTO cluster_settings (name, value) VALUES ('shard_count', \(String(shardCount))), ('shard_hash', 'xxh64-seed0')
+                ON CONFLICT (name) DO NOTHING
+                """, logger: logger
+            ).consume()
+            var existing: [PlacementRecord] = []
+            for try await (id, name, url) in try await connection.query(
+                "SELECT id, name, url FROM placements ORDER BY id", logger: logger
+            ).decode((Int32, String, String?).self) {
+                existing.append(PlacementRecord(id: Int(id), name: name, url: url))
+            }
+            if existing.isEmpty {
+                let records = placements.isEmpty
+                    ? [PlacementRecord(id: 0, name: "main", url: nil)]
+                    : placements.enumerated().map { PlacementRecord(id: $0.offset, name: $0.element.name, url: $0.element.url) }
+                for record in records {
+                    try await connection.query(
+                        "INSERT INTO placements (id, name, url) VALUES (\(Int32(record.id)), \(record.name), \(record.url))",
+                        logger: logger
+                    ).consume()
+                }
+                let count = records.count
+                try await connection.query(
+                    """
+                    INSERT INTO shard_map (shard, owner, owner_incarnation, epoch, placement)
+                    SELECT s, NULL, NULL, 0, s % \(Int32(count)) FROM generate_series(0, \(Int32(shardCount - 1))) AS s
+                    ON CONFLICT (shard) DO NOTHING
+                    """, logger: logger
+                ).consume()
+            } else if !placements.isEmpty && placements.map(\.name) != existing.map(\.name) {
+                throw MigrationRunner.Failure(description:
+                    "this cluster was created with placements \(existing.map(\.name).joined(separator: ", ")); placements are fixed at creation")
+            }
+        }
+        guard let info = try await clusterInfo() else {
+            throw MigrationRunner.Failure(description: "the cluster settings could not be stored")
+        }
+        guard info.shardCount == shardCount else {
+            throw MigrationRunner.Failure(description:
+                "this cluster was created with \(info.shardCount) shards; --shard-count \(shardCount) cannot change that")
+        }
+        return info
+    }
+
+    /// The lock key taken while creating the cluster (the bytes "tmcluste").
+    static let creationLock: Int64 = 0x746D_636C_7573_7465
+
+    /// The shard count and placements the cluster was created with, or nil before it was created.
+    public func clusterInfo() async throws -> ClusterInfo? {
+        guard let shardCount = try await shardCount() else { return nil }
+        var placements: [PlacementRecord] = []
+        let rows = try await database.client.query("SELECT id, name, url FROM placements ORDER BY id", logger: logger)
+        for try await (id, name, url) in rows.decode((Int32, String, String?).self) {
+            placements.append(PlacementRecord(id: Int(id), name: name, url: url))
+        }
+        return placements.isEmpty ? nil : ClusterInfo(shardCount: shardCount, placements: placements)
     }
 
     // MARK: Secrets
@@ -146,8 +221,8 @@ public struct CatalogStore: Sendable {
         return 0
     }
 
-    /// The shard map and, per shard, the incarnation of the owner it was assigned to.
-    public func shardMap(shardCount: Int) async throws -> (map: ShardMap, incarnations: [Int64?]) {
+    /// The shard map: every shard's owner, the owner's run, the epoch and the placement.
+    public func shardMap(shardCount: Int) async throws -> ShardMap {
         try await database.transaction { connection in
             var version: Int64 = 0
             for try await value in try await connection.query("SELECT version FROM shard_map_version", logger: logger)
@@ -157,28 +232,25 @@ public struct CatalogStore: Sendable {
             }
             var map = ShardMap(shardCount: shardCount)
             map.version = version
-            var incarnations = [Int64?](repeating: nil, count: shardCount)
             let rows = try await connection.query(
-                "SELECT shard, owner, owner_incarnation, epoch FROM shard_map WHERE shard < \(Int32(shardCount))",
+                "SELECT shard, owner, owner_incarnation, epoch, placement FROM shard_map WHERE shard < \(Int32(shardCount))",
                 logger: logger)
-            for try await (shard, owner, incarnation, epoch) in rows.decode((Int32, String?, Int64?, Int64).self) {
-                map.placements[Int(shard)] = ShardMap.Placement(owner: owner, epoch: epoch)
-                incarnations[Int(shard)] = incarnation
+            for try await (shard, owner, incarnation, epoch, placement) in rows.decode((Int32, String?, Int64?, Int64, Int32).self) {
+                map.entries[Int(shard)] = ShardMap.Entry(
+                    owner: owner, ownerIncarnation: incarnation, epoch: epoch, placement: Int(placement))
             }
-            return (map, incarnations)
+            return map
         }
     }
 
     /// Writes shard changes and bumps the map version in one transaction, only while `leader`
     /// still holds the coordinator lease; returns the new version, or nil if the lease was lost.
-    public func publish(
-        _ changes: [ShardChange], incarnations: [String: Int64], leader: String, lease: String = "coordinator"
-    ) async throws -> Int64? {
+    public func publish(_ changes: [ShardChange], leader: String, lease: String = "coordinator") async throws -> Int64? {
         guard !changes.isEmpty else { return try await shardMapVersion() }
         let shards = changes.map { Int32($0.shard) }
         let owners = PostgresNullableArray(changes.map(\.owner))
         let epochs = changes.map(\.epoch)
-        let ownerIncarnations = PostgresNullableArray(changes.map { $0.owner.flatMap { incarnations[$0] } })
+        let ownerIncarnations = PostgresNullableArray(changes.map(\.ownerIncarnation))
         return try await database.transaction { connection in
             var holds = false
             for try await _ in try await connection.query(
@@ -190,10 +262,10 @@ public struct CatalogStore: Sendable {
             guard holds else { return nil }
             try await connection.query(
                 """
-                INSERT INTO shard_map (shard, owner, owner_incarnation, epoch)
-                SELECT * FROM UNNEST(\(shards)::int4[], \(owners)::text[], \(ownerIncarnations)::int8[], \(epochs)::int8[])
-                ON CONFLICT (shard) DO UPDATE SET owner = EXCLUDED.owner,
-                    owner_incarnation = EXCLUDED.owner_incarnation, epoch = EXCLUDED.epoch
+                UPDATE shard_map m SET owner = u.owner, owner_incarnation = u.incarnation, epoch = u.epoch
+                FROM UNNEST(\(shards)::int4[], \(owners)::text[], \(ownerIncarnations)::int8[], \(epochs)::int8[])
+                     AS u(shard, owner, incarnation, epoch)
+                WHERE m.shard = u.shard
                 """, logger: logger
             ).consume()
             var version: Int64 = 0

@@ -107,3 +107,18 @@ extension Database {
         }
     }
 }
+
+/// A description of an error that is safe to log: for a database error its SQLSTATE and kind,
+/// never its SQL text, parameters or server detail (which may hold payload content).
+public func redacted(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+        let state = error.serverInfo?[.sqlState].map { " sqlstate \($0)" } ?? ""
+        return "database error \(error.code.description)\(state)"
+    }
+    if let error = error as? PostgresTransactionError {
+        return (error.closureError ?? error.commitError ?? error.beginError).map(redacted) ?? "transaction error"
+    }
+    if let error = error as? IngestError { return error.description }
+    if let error = error as? MigrationRunner.Failure { return error.description }
+    return String(describing: type(of: error))
+}

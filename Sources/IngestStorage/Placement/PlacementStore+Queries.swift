@@ -23,6 +23,13 @@ extension PlacementStore {
 
     /// A page of nodes as a JSON array, and the cursor of the next page if there may be one.
     public func listNodes(_ filter: NodeFilter) async throws -> (json: String, next: String?) {
+        let items = try await listNodeItems(filter)
+        return ("[" + items.map(\.json).joined(separator: ",") + "]", items.count == filter.limit ? items.last?.id : nil)
+    }
+
+    /// A page of nodes, each with its ID and JSON object, in byte order of their IDs (collation
+    /// "C", so pages of several placements merge the same way everywhere).
+    public func listNodeItems(_ filter: NodeFilter) async throws -> [(id: String, json: String)] {
         let kind = filter.kind?.rawValue
         let after = filter.after
         let rows = try await database.client.query(
@@ -34,17 +41,15 @@ extension PlacementStore {
             FROM nodes
             WHERE (\(kind)::text IS NULL OR kind = \(kind)::text)
               AND (\(filter.online)::bool IS NULL OR online = \(filter.online)::bool)
-              AND (\(after)::text IS NULL OR node_id > \(after)::text)
-            ORDER BY node_id
+              AND (\(after)::text IS NULL OR node_id COLLATE "C" > \(after)::text COLLATE "C")
+            ORDER BY node_id COLLATE "C"
             LIMIT \(Int64(filter.limit))
             """, logger: logger)
-        var items: [String] = []
-        var last: String?
+        var items: [(id: String, json: String)] = []
         for try await (id, json) in rows.decode((String, String).self) {
-            items.append(json)
-            last = id
+            items.append((id, json))
         }
-        return ("[" + items.joined(separator: ",") + "]", items.count == filter.limit ? last : nil)
+        return items
     }
 
     /// A node and everything stored about it as one JSON object, or nil if there is no such node.

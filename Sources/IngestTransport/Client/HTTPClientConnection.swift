@@ -28,10 +28,14 @@ public final class HTTPClientConnection: Sendable {
     let transport: Transport
     let authority: String
 
-    init(channel: any Channel, transport: Transport, authority: String) {
+    /// Whether the connection runs over TLS.
+    let tlsInUse: Bool
+
+    init(channel: any Channel, transport: Transport, authority: String, tlsInUse: Bool) {
         self.channel = channel
         self.transport = transport
         self.authority = authority
+        self.tlsInUse = tlsInUse
     }
 
     /// Whether the connection speaks HTTP/2.
@@ -40,8 +44,8 @@ public final class HTTPClientConnection: Sendable {
         return false
     }
 
-    /// Connects with TLS (or, with `tls` nil, plain HTTP/1.1); `http2` picks the protocol (the
-    /// context's ALPN list must offer it). `serverName` is used for SNI and certificate checks
+    /// Connects with TLS (or, with `tls` nil, plaintext); `http2` picks the protocol (with TLS the
+    /// context's ALPN list must offer it; without, HTTP/2 is spoken with prior knowledge, h2c). `serverName` is used for SNI and certificate checks
     /// (nil: the certificate's IP addresses).
     public static func connect(
         host: String, port: Int, tls: NIOSSLContext?, serverName: String?, http2: Bool,
@@ -59,7 +63,7 @@ public final class HTTPClientConnection: Sendable {
                         if let tls {
                             try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                         }
-                        if http2 && tls != nil {
+                        if http2 {
                             var connection = NIOHTTP2Handler.ConnectionConfiguration()
                             connection.initialSettings = [
                                 HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
@@ -88,7 +92,7 @@ public final class HTTPClientConnection: Sendable {
         let multiplexer = try await multiplexerPromise.futureResult.get()
         let authority = port == 443 ? (serverName ?? host) : "\(serverName ?? host):\(port)"
         return HTTPClientConnection(
-            channel: channel, transport: multiplexer.map { .http2($0) } ?? .http1, authority: authority)
+            channel: channel, transport: multiplexer.map { .http2($0) } ?? .http1, authority: authority, tlsInUse: tls != nil)
     }
 
     /// Sends one request and waits for its whole response.
@@ -109,7 +113,7 @@ public final class HTTPClientConnection: Sendable {
             multiplexer.createStreamChannel { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandlers(
-                        HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https), StreamResponseHandler(promise: promise))
+                        HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: self.tlsInUse ? .https : .http), StreamResponseHandler(promise: promise))
                 }
             }.whenComplete { result in
                 switch result {

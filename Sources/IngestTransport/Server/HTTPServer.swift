@@ -41,6 +41,9 @@ public final class HTTPServer: Service, Sendable {
         public var shutdownGrace: Duration
         /// How HTTP/2 streams are served (`--http2-mode`, default frames).
         public var http2Mode: HTTP2Mode = .frames
+        /// Without TLS: speak HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1. The
+        /// cluster's internal transport on a private network (`--internal-plaintext`).
+        public var plaintextHTTP2 = false
 
         public init(
             host: String = "0.0.0.0", port: Int = 443, tls: NIOSSLContext?, maxConcurrentStreams: Int = 100,
@@ -102,6 +105,16 @@ public final class HTTPServer: Service, Sendable {
                 guard let tls = configuration.tls else {
                     return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
+                        if configuration.plaintextHTTP2 {
+                            // h2c with prior knowledge: the cluster's internal transport on a private network.
+                            try sync.addHandler(NIOHTTP2Handler(
+                                mode: .server, connectionConfiguration: framesConnectionSettings, streamConfiguration: streamSettings))
+                            try sync.addHandler(HTTP2FrameHandler(
+                                responder: responder, activity: activity,
+                                connectionWindowTarget: connectionSettings.targetWindowSize,
+                                streamWindowTarget: streamSettings.targetWindowSize, idleTimeout: idle))
+                            return
+                        }
                         try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                         try sync.addHandler(RequestHandler(responder: responder, isHTTP2: false, activity: activity, idleTimeout: idle))
                     }
@@ -148,7 +161,7 @@ public final class HTTPServer: Service, Sendable {
         channel.withLock { $0 = bound }
         let port = bound.localAddress?.port ?? configuration.port
         logger.info("listening", metadata: [
-            "address": "\(configuration.host):\(port)", "protocols": "\(configuration.tls == nil ? "http/1.1 (plain)" : "TLS h2,http/1.1")"])
+            "address": "\(configuration.host):\(port)", "protocols": "\(configuration.tls != nil ? "TLS h2,http/1.1" : configuration.plaintextHTTP2 ? "h2c (plain)" : "http/1.1 (plain)")"])
         return port
     }
 

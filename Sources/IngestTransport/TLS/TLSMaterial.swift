@@ -53,6 +53,65 @@ public struct TLSMaterial: Sendable, Hashable {
         return TLSMaterial(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
     }
 
+    /// A new P-256 certificate authority: the cluster CA that signs each worker's internal
+    /// listener certificate (kept in the catalog, so every member can issue and verify).
+    public static func certificateAuthority(commonName: String, validity: Duration = .seconds(20 * 365 * 86_400)) throws
+        -> TLSMaterial
+    {
+        let key = P256.Signing.PrivateKey()
+        let certificateKey = Certificate.PrivateKey(key)
+        let name = try DistinguishedName {
+            CommonName(commonName)
+            OrganizationName("ThreatMapper console cluster")
+        }
+        let now = Date()
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: certificateKey.publicKey,
+            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity.seconds),
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
+            issuerPrivateKey: certificateKey)
+        return TLSMaterial(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
+    }
+
+    /// A new server certificate for the given names, signed by this material as a CA; its chain
+    /// is the leaf followed by this CA's certificate.
+    public func issue(
+        commonName: String, dnsNames: [String], ipAddresses: [String], validity: Duration = .seconds(365 * 86_400)
+    ) throws -> TLSMaterial {
+        let caCertificate = try Certificate(pemEncoded: certificatePEM)
+        let caKey = try Certificate.PrivateKey(P256.Signing.PrivateKey(pemRepresentation: privateKeyPEM))
+        let key = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName {
+            CommonName(commonName)
+            OrganizationName("ThreatMapper console cluster")
+        }
+        var names = dnsNames.map { GeneralName.dnsName($0) }
+        for address in ipAddresses {
+            if let bytes = Self.ipv4Bytes(address) ?? Self.ipv6Bytes(address) {
+                names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(bytes))))
+            }
+        }
+        let now = Date()
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            try ExtendedKeyUsage([.serverAuth, .clientAuth])
+            SubjectAlternativeNames(names)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity.seconds),
+            issuer: caCertificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
+            issuerPrivateKey: caKey)
+        return TLSMaterial(
+            certificatePEM: try certificate.serializeAsPEM().pemString + "\n" + certificatePEM,
+            privateKeyPEM: key.pemRepresentation)
+    }
+
     /// A server context offering `h2` and `http/1.1`.
     public func serverContext() throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))

@@ -1,5 +1,4 @@
 import IngestCore
-import IngestTransport
 import NIOHTTP1
 
 extension HTTPResponse {
