@@ -1,23 +1,36 @@
 #!/usr/bin/env python3
-"""Writes docs/configuration.md from `console all-in-one --help`, so the table cannot drift.
+"""Writes docs/configuration.md from `console <command> --help` of every serving and operator
+command, so the table cannot drift.
 
 usage: scripts/config-doc.py [path/to/console]   (default: the debug build)
 """
 import re, subprocess, sys
 
 binary = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/console"
-text = subprocess.run([binary, "all-in-one", "--help"], capture_output=True, text=True, check=True).stdout
-entries, current = [], None
-for line in text.split("OPTIONS:")[1].split("\n"):
-    match = re.match(r"  (--[a-z0-9-]+)(?: <[^>]+>)?\s*(.*)", line)
-    if match:
-        if current:
-            entries.append(current)
-        current = [match.group(1), match.group(2).strip()]
-    elif current and line.strip():
-        current[1] = (current[1] + " " + line.strip()).strip()
-if current:
-    entries.append(current)
+commands = ["all-in-one", "gateway", "worker", "coordinator", "migrate", "status"]
+
+def options(command):
+    text = subprocess.run([binary, command, "--help"], capture_output=True, text=True, check=True).stdout
+    entries, current = [], None
+    for line in text.split("OPTIONS:")[1].split("\n"):
+        match = re.match(r"  (--[a-z0-9-]+)(?: <[^>]+>)?\s*(.*)", line)
+        if match:
+            if current:
+                entries.append(current)
+            current = [match.group(1), match.group(2).strip()]
+        elif current and line.strip():
+            current[1] = (current[1] + " " + line.strip()).strip()
+    if current:
+        entries.append(current)
+    return entries
+
+entries, where = [], {}
+for command in commands:
+    for flag, help in options(command):
+        if flag not in where:
+            entries.append([flag, help])
+            where[flag] = []
+        where[flag].append(command)
 
 def key(flag):
     special = {"--database-url": "databaseURL", "--worker-id": "workerID"}
@@ -30,11 +43,15 @@ def environment(name):
     # swift-configuration's mapping: camelCase boundaries become underscores, then upper case.
     return "CONSOLE_" + re.sub(r"([a-z])([A-Z])", r"\1_\2", name).upper()
 
-rows = [f"| `{flag}` | `{environment(key(flag))}` | `{key(flag)}` | {help} |"
+def commands_of(flag):
+    names = where[flag]
+    return "all" if len(names) == len(commands) else ", ".join(names)
+
+rows = [f"| `{flag}` | `{environment(key(flag))}` | `{key(flag)}` | {commands_of(flag)} | {help} |"
         for flag, help in entries if flag not in ("--help", "--version")]
 document = """# Configuration
 
-Every setting of `console all-in-one` can be given three ways; the first that has it wins:
+Every setting of the console's commands can be given three ways; the first that has it wins:
 
 1. the command-line option (`--beat-rate 60`),
 2. an environment variable `CONSOLE_<NAME>` (`CONSOLE_BEAT_RATE=60`),
@@ -42,14 +59,17 @@ Every setting of `console all-in-one` can be given three ways; the first that ha
 
 Durations are written `500ms`, `30s`, `5m`, `26h`, `7d` (a bare number is seconds); byte counts
 `65536`, `64KiB`, `8MiB`, `1GiB`. Settings are validated at start; every problem found is
-reported at once, naming the option. `console migrate`, `console apikey …` and
-`console status` take the database options (`--data-dir`, `--database-url`, `--postgres-bin`,
-`--config`, `--log-level`).
+reported at once, naming the option. `console apikey …` takes the database options
+(`--data-dir`, `--database-url`, `--postgres-bin`, `--config`, `--log-level`). The cluster
+roles (`gateway`, `worker`, `coordinator`) need `--database-url`: the catalog database.
+`--placement` may be repeated; in the environment, `CONSOLE_PLACEMENT` holds the list
+space-separated.
 
-This table is generated from `console all-in-one --help` by `scripts/config-doc.py`.
+This table is generated from `console <command> --help` of every command by
+`scripts/config-doc.py`; the commands column says which take the option.
 
-| option | environment | file key | meaning (default) |
-|---|---|---|---|
+| option | environment | file key | commands | meaning (default) |
+|---|---|---|---|---|
 """ + "\n".join(rows) + """
 
 The database URL is `postgres://user:password@host:port/database?sslmode=disable|prefer|require`,

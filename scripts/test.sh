@@ -34,4 +34,8 @@ echo "test PostgreSQL on 127.0.0.1:$port (data in $work)" >&2
 
 swift build --build-tests
 export CONSOLE_BINARY="$(swift build --show-bin-path)/console"
+# The cluster test runs real gateway, worker and coordinator processes under a fleet's load:
+# it uses a release build of the console, as production does.
+swift build -c release --product console
+export CONSOLE_RELEASE_BINARY="$(swift build -c release --show-bin-path)/console"
 swift test --skip-build "$@"

@@ -20,7 +20,7 @@ struct GatewayMetrics: Sendable {
         let codes: [IngestError.Code] = [
             .missingToken, .invalidToken, .expiredToken, .invalidAPIKey, .forbidden, .malformedJSON, .malformedGzip,
             .unsupportedEncoding, .invalidRequest, .bodyTooLarge, .reportTooLarge, .reportTooComplex, .notFound,
-            .methodNotAllowed, .shardMoved, .overloaded, .unavailable, .internalError,
+            .methodNotAllowed, .shardMoved, .overloaded, .unavailable, .forwardTimeout, .commitTimeout, .internalError,
         ]
         errors = Dictionary(uniqueKeysWithValues: codes.map {
             ($0.rawValue, Counter(label: "ingest.gateway.errors", dimensions: [("code", $0.rawValue)]))

@@ -3,13 +3,17 @@ import NIOCore
 import NIOHTTP1
 import Prometheus
 
-/// Serves `GET /metrics` in the Prometheus text format from a registry, on its own listener
-/// (`--metrics-address`, plain HTTP, meant for a loopback or cluster-internal address).
+/// Serves `GET /metrics` in the Prometheus text format from a registry, and the health checks
+/// `GET /healthz` (the process serves) and `GET /readyz` (the role is ready: a gateway holds a
+/// shard map, a worker has loaded its shards, a coordinator reached the catalog), on its own
+/// listener (`--metrics-address`, plain HTTP, meant for a loopback or cluster-internal address).
 public final class MetricsEndpoint: HTTPResponder {
     let registry: PrometheusCollectorRegistry
+    let readiness: @Sendable () -> (ready: Bool, detail: String)
 
-    public init(registry: PrometheusCollectorRegistry) {
+    public init(registry: PrometheusCollectorRegistry, readiness: @escaping @Sendable () -> (ready: Bool, detail: String) = { (true, "ready") }) {
         self.registry = registry
+        self.readiness = readiness
     }
 
     public func bodyLimit(uri: String) -> Int { 0 }
@@ -19,8 +23,15 @@ public final class MetricsEndpoint: HTTPResponder {
     }
 
     public func handle(_ request: HTTPRequest, writer: ResponseWriter) {
-        guard request.path == "/metrics" else { return writer.respond(.text(.notFound, "not found")) }
-        guard request.method == .GET else { return writer.respond(.text(.methodNotAllowed, "GET only")) }
+        guard request.method == .GET || request.method == .HEAD else { return writer.respond(.text(.methodNotAllowed, "GET only")) }
+        switch request.path {
+        case "/metrics": break
+        case "/healthz": return writer.respond(.text(.ok, "ok\n"))
+        case "/readyz":
+            let (ready, detail) = readiness()
+            return writer.respond(.text(ready ? .ok : .serviceUnavailable, detail + "\n"))
+        default: return writer.respond(.text(.notFound, "not found"))
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 << 10)
         registry.emit(into: &bytes)

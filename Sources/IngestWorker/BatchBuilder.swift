@@ -56,6 +56,7 @@ struct BatchBuilder {
         write.fences[Int32(item.shard)] = item.epoch
         write.nodeIDs.append(report.nodeID)
         write.nodeShards.append(Int32(item.shard))
+        write.nodeEpochs.append(item.epoch)
         write.nodeKinds.append(report.nodeKind.rawValue)
         write.nodeReportIDs.append(report.reportID)
         write.nodeBeatRates.append(Int32(item.beatRate))

@@ -5,6 +5,14 @@ import IngestStorage
 extension Worker {
     /// Marks nodes that missed their beats offline and deletes those past retention.
     public func sweep() async throws {
+        for lane in allLanes {
+            let (step, since) = lane.activity.withLock { $0 }
+            if step != "idle" && step != "stopped" && ContinuousClock.now - since > .seconds(20) {
+                logger.warning("a write lane is stalled", metadata: [
+                    "lane": "\(lane.index)", "step": "\(step)", "seconds": "\((ContinuousClock.now - since).components.seconds)",
+                    "depth": "\(lane.depth)"])
+            }
+        }
         let now = clock.now()
         let liveness = configuration.liveness
         var wentOffline: [(id: String, placement: Int)] = []

@@ -92,7 +92,32 @@ extension Worker {
     }
 
     /// Reads the shard map when its version moved; gives up lost shards and claims new ones.
+    /// Calls made while one runs (the poll and the notification hint) fold into one more pass.
     public func followShardMap() async throws {
+        let first = following.withLock { following -> Bool in
+            if following.running {
+                following.again = true
+                return false
+            }
+            following.running = true
+            return true
+        }
+        guard first else { return }
+        do {
+            repeat {
+                try await followShardMapOnce()
+            } while following.withLock { following -> Bool in
+                defer { following.again = false }
+                if !following.again { following.running = false }
+                return following.again
+            }
+        } catch {
+            following.withLock { $0 = (false, false) }
+            throw error
+        }
+    }
+
+    func followShardMapOnce() async throws {
         let version = try await catalog.shardMapVersion()
         guard state.withLock({ $0.ownership.needsMap(version: version) }) else { return }
         let map = try await catalog.shardMap(shardCount: configuration.shardCount)

@@ -7,7 +7,9 @@ extension Worker {
     func runLane(_ lane: WriteLane) async {
         while let items = await lane.nextBatch(limit: configuration.maxBatchReports, linger: configuration.batchLinger) {
             await write(items, lane: lane)
+            lane.at("idle")
         }
+        lane.at("stopped")
     }
 
     /// Writes one batch: diff, one fenced transaction, then acknowledge. Items on shards that
@@ -19,13 +21,18 @@ extension Worker {
         let known = lane.nodes.withLock { nodes in Set(items.map(\.report.nodeID).filter { nodes[$0] != nil }) }
         let unknown = Array(Set(items.map(\.report.nodeID)).subtracting(known))
         if !unknown.isEmpty {
+            lane.at("loading node state")
             do {
-                let records = Dictionary(try await lane.store.nodes(named: unknown).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+                let store = lane.store
                 // A node without a row has no entities either (both are written in one
                 // transaction): new hosts skip the entity query. That query also risks a parallel
                 // sequential scan while tables grow faster than autovacuum analyzes them (seen
                 // during a ramp of 10,000 new hosts).
-                let snapshots = try await lane.store.snapshots(of: unknown.filter { records[$0] != nil })
+                let loaded = try await withDeadline(configuration.commitTimeout) {
+                    let records = Dictionary(try await store.nodes(named: unknown).map { ($0.nodeID, $0) }, uniquingKeysWith: { $1 })
+                    return (records, try await store.snapshots(of: unknown.filter { records[$0] != nil }))
+                }
+                guard let (records, snapshots) = loaded else { throw IngestError.commitTimeout }
                 lane.nodes.withLock { nodes in
                     for item in items where unknown.contains(item.report.nodeID) {
                         let id = item.report.nodeID
@@ -54,9 +61,20 @@ extension Worker {
             return
         }
         do {
+            lane.at("writing a batch")
             try await ensurePartition(for: now, lane: lane)
             let started = ContinuousClock.now
-            let outcome = try await lane.store.write(builder.write)
+            let store = lane.store
+            let batch = builder.write
+            guard let outcome = try await withDeadline(configuration.commitTimeout, { try await store.write(batch) }) else {
+                // The transaction did not finish in time: its outcome is unknown (it may still
+                // commit), so the lane forgets these nodes' snapshots and re-reads them next time.
+                logger.warning("a batch write did not finish in time; its reports are answered in doubt",
+                               metadata: ["reports": "\(builder.writing.count)", "setting": "--commit-timeout"])
+                lane.forget(nodes: builder.writing.map(\.report.nodeID))
+                finish(builder.writing + builder.duplicates, with: .failure(.commitTimeout))
+                return
+            }
             metrics.batchDuration.recordNanoseconds(Int64((ContinuousClock.now - started).milliseconds * 1_000_000))
             switch outcome {
             case .committed:

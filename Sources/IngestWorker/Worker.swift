@@ -54,6 +54,8 @@ public final class Worker: ShardOwner, Service {
     let state: Mutex<State>
     let metrics = WorkerMetrics()
     let logger: Logger
+    /// Whether a map read runs, and whether another was asked for meanwhile.
+    let following = Mutex<(running: Bool, again: Bool)>((false, false))
 
     /// A worker writing to `placements` (indexed by placement number; one for all-in-one).
     public init(

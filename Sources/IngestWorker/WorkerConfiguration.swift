@@ -32,6 +32,9 @@ public struct WorkerConfiguration: Sendable {
     public var heartbeatInterval: Duration = .seconds(2)
     /// How often the worker polls the shard-map version (`--map-poll-interval`, default 2 s).
     public var mapPollInterval: Duration = .seconds(2)
+    /// How long a write transaction may take before its reports are answered 503 in doubt and
+    /// the lane moves on (`--commit-timeout`, default 20 s).
+    public var commitTimeout: Duration = .seconds(20)
     /// How often liveness is swept (default 5 s).
     public var sweepInterval: Duration = .seconds(5)
 
@@ -48,6 +51,7 @@ public struct WorkerConfiguration: Sendable {
         if maxPendingReports < 1 { return "--max-pending-reports must be at least 1" }
         if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }
         if liveness.missedBeats < 1 { return "--offline-after-beats must be at least 1" }
+        if commitTimeout < .seconds(1) { return "--commit-timeout must be at least 1s" }
         return beatRate.validate() ?? beatSpread.validate()
     }
 }

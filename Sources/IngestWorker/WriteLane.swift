@@ -53,6 +53,8 @@ final class WriteLane: Sendable {
     let store: PlacementStore
     let queue = Mutex(Queue())
     let nodes = Mutex<[String: LaneNode]>([:])
+    /// What the lane is doing and since when (a stalled lane is logged by the sweep).
+    let activity = Mutex<(step: String, since: ContinuousClock.Instant)>(("idle", .now))
     /// Days whose change-log partitions this lane knows exist.
     let partitionDays = Mutex<Set<Int64>>([])
 
@@ -92,6 +94,9 @@ final class WriteLane: Sendable {
         }
         waiter?.resume()
     }
+
+    /// Records the step the lane is at.
+    func at(_ step: String) { activity.withLock { $0 = (step, .now) } }
 
     /// Items waiting.
     var depth: Int { queue.withLock { $0.count } }

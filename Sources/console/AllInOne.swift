@@ -32,7 +32,7 @@ struct AllInOne: AsyncParsableCommand {
     @OptionGroup var serve: ServeOptions
 
     func run() async throws {
-        let settings = try await ConsoleSettings.read(database: database, serve: serve)
+        let settings = try await ConsoleSettings.read(database: database, flags: serve.flags, role: .allInOne)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("console", level: settings.logLevel)
         raiseOpenFileLimit(logger: logger)

@@ -14,5 +14,5 @@ struct Console: AsyncParsableCommand {
             CONSOLE_BEAT_RATE=60 for --beat-rate) or in a JSON file given with --config \
             ({"beatRate": "60"}). Command-line options win over the environment, which wins over the file.
             """,
-        subcommands: [AllInOne.self, Migrate.self, APIKeyCommand.self, Status.self])
+        subcommands: [AllInOne.self, GatewayCommand.self, WorkerCommand.self, CoordinatorCommand.self, Migrate.self, APIKeyCommand.self, Status.self])
 }

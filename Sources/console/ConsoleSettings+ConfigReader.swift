@@ -9,8 +9,9 @@ import Logging
 extension ConsoleSettings {
     /// Reads every setting from the options, the environment and the file; fails with all the
     /// problems found at once.
-    static func read(database: DatabaseOptions, serve: ServeOptions?) async throws -> ConsoleSettings {
-        var source = try await SettingSource(flags: database.flags.merging(serve?.flags ?? [:]) { $1 }, configFile: database.config)
+    /// `role` is the serving command whose settings are validated (nil for operator commands).
+    static func read(database: DatabaseOptions, flags: [String: String?] = [:], role: ServingRole?) async throws -> ConsoleSettings {
+        var source = try await SettingSource(flags: database.flags.merging(flags) { $1 }, configFile: database.config)
         let level = source.string("logLevel", flag: "--log-level", default: "info")
         let logLevel = Logger.Level(rawValue: level)
         if logLevel == nil { source.appendProblem("--log-level: '\(level)' is not a log level") }
@@ -33,6 +34,7 @@ extension ConsoleSettings {
         worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: 4)
         worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: 64)
         worker.batchLinger = source.duration("batchLinger", flag: "--batch-linger", default: .milliseconds(5))
+        worker.commitTimeout = source.duration("commitTimeout", flag: "--commit-timeout", default: .seconds(20))
         worker.maxPendingReports = source.int("maxPendingReports", flag: "--max-pending-reports", default: 2000)
         worker.metricSampleInterval = source.duration("metricSampleInterval", flag: "--metric-sample-interval", default: .seconds(60))
         worker.changeLogRetention = source.duration("changeLogRetention", flag: "--change-log-retention", default: .seconds(7 * 86_400))
@@ -60,7 +62,7 @@ extension ConsoleSettings {
             case .failure(let problem): settingProblems.append("--postgres-settings: \(problem)")
             }
         }
-        let settings = ConsoleSettings(
+        var settings = ConsoleSettings(
             dataDirectory: source.string("dataDir", flag: "--data-dir", default: "./.console"),
             databaseURL: source.text("databaseURL"),
             postgresBin: source.text("postgresBin"),
@@ -83,7 +85,9 @@ extension ConsoleSettings {
             accessTokenLifetime: source.duration("accessTokenLifetime", flag: "--access-token-lifetime", default: .seconds(1800)),
             refreshTokenLifetime: source.duration("refreshTokenLifetime", flag: "--refresh-token-lifetime", default: .seconds(26 * 3600)))
         var problems = source.problems + settingProblems
-        if serve != nil {
+        let cluster = ClusterSettings.read(&source, role: role)
+        settings.cluster = cluster
+        if role != nil {
             problems += [settings.worker.validate(), settings.gateway.validate()].compactMap { $0 }
             if !(0...65535).contains(settings.port) { problems.append("--port must be 0 to 65535") }
             if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
@@ -94,6 +98,8 @@ extension ConsoleSettings {
             if settings.accessTokenLifetime < .seconds(60) { problems.append("--access-token-lifetime must be at least 1m") }
             if settings.leaderLease <= interval { problems.append("--leader-lease must be longer than --heartbeat-interval") }
         }
+        problems += source.problems.filter { !problems.contains($0) }
+        if let role { problems += cluster.validate(role: role, interval: interval) }
         if !problems.isEmpty {
             throw ValidationError(problems.joined(separator: "\n"))
         }

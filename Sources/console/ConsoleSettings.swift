@@ -31,4 +31,12 @@ struct ConsoleSettings {
     var memberTimeout: Duration
     var accessTokenLifetime: Duration
     var refreshTokenLifetime: Duration
+    /// The settings of the cluster roles.
+    var cluster = ClusterSettings()
+}
+
+/// The command whose settings are read and validated.
+enum ServingRole: String {
+    case allInOne = "all-in-one"
+    case gateway, worker, coordinator, migrate
 }

@@ -27,9 +27,8 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// The options of `all-in-one` beyond the database.
-struct ServeOptions: ParsableArguments {
-    // Listener
+/// The public listener: TLS + HTTP/2 for sensors and operators (all-in-one and gateway).
+struct ListenerOptions: ParsableArguments {
     @Option(help: "Address to listen on (default 0.0.0.0).") var host: String?
     @Option(help: "TLS port for sensors and operators (default 443).") var port: String?
     @Option(help: "Host name or address sensors use to reach the console, printed as MGMT_CONSOLE_URL (default: this machine's host name).")
@@ -42,16 +41,36 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("http2-mode"),
             help: "How HTTP/2 streams are served: frames (from the connection's frames, no channel per stream) or multiplexed (NIO's child channel per stream) (default frames).")
     var http2Mode: String?
-    @Option(help: "Serve Prometheus metrics at http://<address>/metrics, plain HTTP (for example 127.0.0.1:9464; default: off).")
+
+    var flags: [String: String?] {
+        ["host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
+         "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode]
+    }
+}
+
+/// The internal listener of the Prometheus metrics and the health checks.
+struct MetricsOptions: ParsableArguments {
+    @Option(help: "Serve Prometheus metrics at http://<address>/metrics and the health checks /healthz and /readyz, plain HTTP (for example 127.0.0.1:9464; default: off for all-in-one, 0.0.0.0:9464 for the cluster roles).")
     var metricsAddress: String?
 
-    // Limits
+    var flags: [String: String?] { ["metricsAddress": metricsAddress] }
+}
+
+/// Limits on what a sensor may send (all-in-one, gateway, and the worker behind it).
+struct LimitOptions: ParsableArguments {
     @Option(help: "Largest request body of the ingest routes, compressed (default 8MiB).") var maxBodyBytes: String?
     @Option(help: "Largest report after gunzip; a decompression bomb stops here (default 64MiB).") var maxReportBytes: String?
     @Option(help: "Largest body of the JSON routes: login, controls, operator API (default 64KiB).") var maxRequestBytes: String?
     @Option(help: "Most entities one report may carry (default 250000).") var maxReportEntities: String?
 
-    // Flow control and liveness
+    var flags: [String: String?] {
+        ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes,
+         "maxReportEntities": maxReportEntities]
+    }
+}
+
+/// Flow control, liveness and what is written (all-in-one and worker).
+struct WorkOptions: ParsableArguments {
     @Option(help: "Seconds between reports handed to sensors (default 30).") var beatRate: String?
     @Option(help: "Highest beat rate the console raises to under load (default 120).") var maxBeatRate: String?
     @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step; at most a tenth of the beat (default 3; 0: off).") var beatSpread: String?
@@ -61,37 +80,49 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "How long an offline node is kept (default 7d).") var nodeRetention: String?
     @Option(help: "How often volatile metrics are sampled per node (default 60s).") var metricSampleInterval: String?
     @Option(help: "How long the change log and metric samples are kept (default 7d).") var changeLogRetention: String?
-
-    // Writing
-    @Option(help: "Parallel write transactions (default 4).") var writeLanes: String?
+    @Option(help: "Parallel write transactions per placement (default 4).") var writeLanes: String?
     @Option(help: "Most reports in one write transaction (default 64).") var maxBatchReports: String?
     @Option(help: "How long a lane waits for more reports before writing (default 5ms).") var batchLinger: String?
-    @Option(help: "Database connections (default: write lanes + 6).") var databaseConnections: String?
+    @Option(help: "Database connections per database (default: write lanes + 6).") var databaseConnections: String?
+    @Option(help: "How long a write transaction may take before its reports are answered 503 (in doubt: they may still commit) and the lane moves on (default 20s).")
+    var commitTimeout: String?
 
+    var flags: [String: String?] {
+        ["beatRate": beatRate, "maxBeatRate": maxBeatRate, "beatSpread": beatSpread, "beatSpreadBatch": beatSpreadBatch,
+         "maxPendingReports": maxPendingReports, "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,
+         "metricSampleInterval": metricSampleInterval, "changeLogRetention": changeLogRetention,
+         "writeLanes": writeLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
+         "databaseConnections": databaseConnections, "commitTimeout": commitTimeout]
+    }
+}
+
+/// Token lifetimes (all-in-one and gateway).
+struct TokenOptions: ParsableArguments {
+    @Option(help: "Access token lifetime (default 30m, as ThreatMapper).") var accessTokenLifetime: String?
+    @Option(help: "Refresh token lifetime (default 26h, as ThreatMapper).") var refreshTokenLifetime: String?
+
+    var flags: [String: String?] { ["accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime] }
+}
+
+/// The options of `all-in-one` beyond the database.
+struct ServeOptions: ParsableArguments {
+    @OptionGroup var listener: ListenerOptions
+    @OptionGroup var metrics: MetricsOptions
+    @OptionGroup var limits: LimitOptions
+    @OptionGroup var work: WorkOptions
     // Cluster
     @Option(help: "Shards of a new cluster; fixed once created (default 4096).") var shardCount: String?
     @Option(help: "This worker's stable member ID (default all-in-one).") var workerID: String?
     @Option(help: "Heartbeat, map poll and coordinator cycle interval (default 2s).") var heartbeatInterval: String?
     @Option(help: "Coordinator leader lease (default 10s).") var leaderLease: String?
     @Option(help: "Member dead after this long without a heartbeat (default 10s).") var memberTimeout: String?
-
-    // Tokens
-    @Option(help: "Access token lifetime (default 30m, as ThreatMapper).") var accessTokenLifetime: String?
-    @Option(help: "Refresh token lifetime (default 26h, as ThreatMapper).") var refreshTokenLifetime: String?
+    @OptionGroup var tokens: TokenOptions
 
     var flags: [String: String?] {
-        [
-            "host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
-            "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode, "metricsAddress": metricsAddress, "maxBodyBytes": maxBodyBytes,
-            "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes, "maxReportEntities": maxReportEntities,
-            "beatRate": beatRate, "maxBeatRate": maxBeatRate, "beatSpread": beatSpread, "beatSpreadBatch": beatSpreadBatch,
-            "maxPendingReports": maxPendingReports,
-            "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,
-            "metricSampleInterval": metricSampleInterval, "changeLogRetention": changeLogRetention,
-            "writeLanes": writeLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
-            "databaseConnections": databaseConnections, "shardCount": shardCount, "workerID": workerID,
-            "heartbeatInterval": heartbeatInterval, "leaderLease": leaderLease, "memberTimeout": memberTimeout,
-            "accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime,
-        ]
+        listener.flags.merging(metrics.flags) { $1 }.merging(limits.flags) { $1 }.merging(work.flags) { $1 }
+            .merging(tokens.flags) { $1 }.merging([
+                "shardCount": shardCount, "workerID": workerID, "heartbeatInterval": heartbeatInterval,
+                "leaderLease": leaderLease, "memberTimeout": memberTimeout,
+            ]) { $1 }
     }
 }

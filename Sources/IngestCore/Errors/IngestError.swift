@@ -27,6 +27,12 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let shardMoved = Code(rawValue: "shard_moved")
         public static let overloaded = Code(rawValue: "overloaded")
         public static let unavailable = Code(rawValue: "unavailable")
+        /// The owning worker did not answer within the gateway's deadline: the report may or may
+        /// not have been committed (a resend is idempotent).
+        public static let forwardTimeout = Code(rawValue: "forward_timeout")
+        /// The worker's write transaction did not finish in time: the report may or may not have
+        /// been committed (a resend is idempotent).
+        public static let commitTimeout = Code(rawValue: "commit_timeout")
         public static let internalError = Code(rawValue: "internal_error")
     }
 
@@ -57,7 +63,7 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         case .bodyTooLarge, .reportTooLarge: 413
         case .notFound: 404
         case .methodNotAllowed: 405
-        case .shardMoved, .overloaded, .unavailable: 503
+        case .shardMoved, .overloaded, .unavailable, .forwardTimeout, .commitTimeout: 503
         default: 500
         }
     }
@@ -78,8 +84,12 @@ extension IngestError {
     public static let shardMoved = IngestError(.shardMoved, "the node's shard is moving between workers; retry shortly")
     public static let unavailable = IngestError(.unavailable, "no worker owns this node's shard right now; retry shortly")
     public static let draining = IngestError(.unavailable, "the worker owning this node's shard is shutting down; retry shortly")
+    public static let commitTimeout = IngestError(
+        .commitTimeout, "the write of this report did not finish in time; it may still be committed, which a resend finds",
+        setting: "--commit-timeout")
     public static let deadlineExceeded = IngestError(
-        .unavailable, "the owning worker did not answer in time; retry shortly", setting: "--forward-timeout")
+        .forwardTimeout, "the owning worker did not answer in time; it may still commit the report, which a resend finds",
+        setting: "--forward-timeout")
     public static let internalError = IngestError(.internalError, "the console could not complete the request")
 
     public static func noSuch(_ what: String) -> IngestError {

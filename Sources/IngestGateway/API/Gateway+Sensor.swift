@@ -121,7 +121,8 @@ extension Gateway {
             if let remote = route.owner as? RemoteShardOwner {
                 remote.forwardReport(
                     body: forward.body, contentEncoding: forward.contentEncoding, nodeID: forward.report.nodeID,
-                    shard: route.shard, epoch: route.epoch, mapVersion: route.mapVersion, completion: completion)
+                    shard: route.shard, epoch: route.epoch, mapVersion: route.mapVersion, deadline: forward.deadline,
+                    completion: completion)
             } else {
                 route.owner.submit(forward.report, shard: route.shard, epoch: route.epoch, completion: completion)
             }
@@ -131,7 +132,7 @@ extension Gateway {
     /// Whether an owner's answer means "ask again on a fresh map": the shard moved, or no owner
     /// holds it right now (a move or a restart in progress). Overload is not retried.
     static func isRetryable(_ error: IngestError) -> Bool {
-        (error.code == .shardMoved || error.code == .unavailable) && error != .deadlineExceeded
+        error.code == .shardMoved || error.code == .unavailable
     }
 
     /// The pause before retry `attempt + 1`: 50 ms, 100 ms, 200 ms, … at most 1 s.

@@ -2,6 +2,7 @@ import Foundation
 import IngestCore
 import IngestTransport
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 import NIOSSL
 import Synchronization
@@ -77,7 +78,9 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
 
     /// Sends one request within the in-flight limit and the deadline; a non-2xx answer becomes
     /// the worker's error (its stable code), a transport failure `unavailable`.
-    func send(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: ByteBuffer?) async -> Result<ClientResponse, IngestError> {
+    func send(
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: ByteBuffer?, deadline: ContinuousClock.Instant? = nil
+    ) async -> Result<ClientResponse, IngestError> {
         guard inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= settings.maxInFlight else {
             inFlight.wrappingSubtract(1, ordering: .relaxed)
             return .failure(.overloaded)
@@ -85,24 +88,31 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         defer { inFlight.wrappingSubtract(1, ordering: .relaxed) }
         var withToken = headers
         withToken.add(name: ClusterWire.tokenHeader, value: settings.token)
-        let (sent, timeout) = (withToken, settings.timeout)
-        let outcome: Result<ClientResponse, IngestError>? = await withTaskGroup(of: Result<ClientResponse, IngestError>?.self) { group in
-            group.addTask {
+        let timeout = deadline.map { min(settings.timeout, max($0 - .now, .milliseconds(1))) } ?? settings.timeout
+        let sent = withToken
+        // Whichever comes first answers: the worker, or the deadline. A request the worker never
+        // answers (it is paused, or the network dropped it) must not hold the caller past it.
+        let outcome: Result<ClientResponse, IngestError>? = await withCheckedContinuation { continuation in
+            let once = Mutex<CheckedContinuation<Result<ClientResponse, IngestError>?, Never>?>(continuation)
+            let finish: @Sendable (Result<ClientResponse, IngestError>?) -> Void = { result in
+                once.withLock { pending in
+                    defer { pending = nil }
+                    return pending
+                }?.resume(returning: result)
+            }
+            let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(
+                in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            ) { finish(nil) }
+            Task {
                 do {
                     let client = try await self.connected()
-                    return .success(try await client.request(method, path, headers: sent, body: body))
+                    finish(.success(try await client.request(method, path, headers: sent, body: body)))
                 } catch {
                     await self.close()
-                    return .failure(.unavailable)
+                    finish(.failure(.unavailable))
                 }
+                timer.cancel()
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
         }
         guard let outcome else { return .failure(.deadlineExceeded) }
         switch outcome {
@@ -131,12 +141,12 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
     /// worker committed it.
     public func forwardReport(
         body: ByteBuffer, contentEncoding: String?, nodeID: String, shard: Int, epoch: Int64, mapVersion: Int64,
-        completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
+        deadline: ContinuousClock.Instant? = nil, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
     ) {
         var headers = routeHeaders(nodeID: nodeID, shard: shard, epoch: epoch, mapVersion: mapVersion)
         if let contentEncoding { headers.add(name: "content-encoding", value: contentEncoding) }
         Task {
-            let result = await send(.POST, ClusterWire.reportPath, headers: headers, body: body)
+            let result = await send(.POST, ClusterWire.reportPath, headers: headers, body: body, deadline: deadline)
             completion(result.flatMap { response in
                 guard let beatRate = (try? JSONObject(parsing: Array(response.body.readableBytesView)))?["beatrate"]?.int else {
                     return .failure(.internalError)

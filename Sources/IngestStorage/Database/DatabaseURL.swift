@@ -96,6 +96,12 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
+        // A member paused or cut off in the middle of a transaction (SIGSTOP, a partition) would
+        // hold its row locks, among them the FOR SHARE locks on `shard_epochs` that fencing
+        // takes, and block the new owner's claim for as long as it is away. The server ends
+        // such a session after this long idle inside a transaction, releasing them; no console
+        // transaction waits on its client between statements for anywhere near this long.
+        configuration.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "5s")]
         return configuration
     }
 }

@@ -204,6 +204,7 @@ public final class EmbeddedPostgres: Sendable {
         var pid = pid_t()
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
+        markDescriptorsCloseOnExec()
         let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
         guard spawned == 0 else {
             return Outcome(succeeded: false, output: "could not run \(argv[0]): \(String(cString: strerror(spawned)))")
@@ -216,5 +217,17 @@ public final class EmbeddedPostgres: Sendable {
         return Outcome(
             succeeded: exited && code == 0,
             output: String(output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(2000)))
+    }
+}
+
+/// Marks every open descriptor above standard error close-on-exec, so a child started next
+/// inherits none of this process's sockets (a server started by a process holding thousands of
+/// connections would otherwise count them against its own descriptor limit, and keep them open).
+func markDescriptorsCloseOnExec() {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+    for entry in entries {
+        guard let descriptor = Int32(entry), descriptor > 2 else { continue }
+        let flags = fcntl(descriptor, F_GETFD)
+        if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
     }
 }

@@ -12,6 +12,8 @@ public struct BatchWrite: Sendable {
     // One row per reporting node.
     public var nodeIDs: [String] = []
     public var nodeShards: [Int32] = []
+    /// The shard epoch each node's row is written under.
+    public var nodeEpochs: [Int64] = []
     public var nodeKinds: [String] = []
     public var nodeReportIDs: [String?] = []
     public var nodeBeatRates: [Int32] = []

@@ -68,15 +68,16 @@ public struct PlacementStore: Sendable {
             try await connection.query(
                 """
                 INSERT INTO nodes AS n (node_id, shard, kind, first_seen, last_seen, online, offline_since,
-                                        last_report_id, last_report_at, beat_rate)
-                SELECT u.id, u.shard, u.kind, \(at), \(at), true, NULL, u.report, \(at), u.beat
+                                        last_report_id, last_report_at, beat_rate, written_epoch)
+                SELECT u.id, u.shard, u.kind, \(at), \(at), true, NULL, u.report, \(at), u.beat, u.epoch
                 FROM UNNEST(\(batch.nodeIDs)::text[], \(batch.nodeShards)::int4[], \(batch.nodeKinds)::text[],
-                            \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[])
-                     AS u(id, shard, kind, report, beat)
+                            \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[],
+                            \(batch.nodeEpochs)::int8[])
+                     AS u(id, shard, kind, report, beat, epoch)
                 ON CONFLICT (node_id) DO UPDATE SET shard = EXCLUDED.shard, kind = EXCLUDED.kind,
                     last_seen = EXCLUDED.last_seen, online = true, offline_since = NULL,
                     last_report_id = EXCLUDED.last_report_id, last_report_at = EXCLUDED.last_report_at,
-                    beat_rate = EXCLUDED.beat_rate
+                    beat_rate = EXCLUDED.beat_rate, written_epoch = EXCLUDED.written_epoch
                 """, logger: logger
             ).consume()
         }

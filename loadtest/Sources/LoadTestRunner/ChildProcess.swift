@@ -25,6 +25,7 @@ public final class ChildProcess: @unchecked Sendable {
         let cEnvironment = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in cEnvironment { free(pointer) } }
         var pid = pid_t()
+        markDescriptorsCloseOnExec()
         let status = posix_spawn(&pid, executable, &actions, nil, cArguments, cEnvironment)
         guard status == 0 else {
             throw NSError(domain: "ChildProcess", code: Int(status), userInfo: [NSLocalizedDescriptionKey: "could not start \(executable): \(String(cString: strerror(status)))"])
@@ -78,5 +79,17 @@ public final class ChildProcess: @unchecked Sendable {
     public static func exitedCleanly(_ status: Int32?) -> Bool {
         guard let status else { return false }
         return status & 0x7f == 0 && (status >> 8) & 0xff == 0
+    }
+}
+
+/// Marks every open descriptor above standard error close-on-exec, so a child started next
+/// inherits none of this process's sockets (a server started by a process holding thousands of
+/// connections would otherwise count them against its own descriptor limit, and keep them open).
+func markDescriptorsCloseOnExec() {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+    for entry in entries {
+        guard let descriptor = Int32(entry), descriptor > 2 else { continue }
+        let flags = fcntl(descriptor, F_GETFD)
+        if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
     }
 }

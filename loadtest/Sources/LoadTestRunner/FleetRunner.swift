@@ -12,6 +12,9 @@ import Synchronization
 public final class FleetRunner: Sendable {
     public struct Configuration: Sendable {
         public var target: FleetTarget
+        /// More consoles (gateways of one cluster): sensors are spread over `target` and these
+        /// round-robin by connection.
+        public var moreTargets: [FleetTarget] = []
         public var sensorKey: String
         /// Needed for the loss check (it reads the console's nodes through the operator API).
         public var adminKey: String?
@@ -67,7 +70,10 @@ public final class FleetRunner: Sendable {
         let start = clock.now
         updateTimestamp()
         let slots = (0..<(schedule.count + configuration.sensorsPerConnection - 1) / max(configuration.sensorsPerConnection, 1))
-            .map { _ in SensorConnection(target: configuration.target) }
+            .enumerated().map { index, _ in
+                let targets = [configuration.target] + configuration.moreTargets
+                return SensorConnection(target: targets[index % targets.count])
+            }
 
         let ledgers = await withTaskGroup(of: LossCheck.Ledger?.self) { group -> [LossCheck.Ledger] in
             group.addTask {
@@ -172,7 +178,10 @@ public final class FleetRunner: Sendable {
                 let gzipped = Gzip.compress(json, level: configuration.gzipLevel)
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
-                ledger.sent(reportID, acknowledged: status == 200, answered: answered)
+                // A gateway that gave up waiting for its worker cannot tell whether the report was
+                // committed: its answer leaves the report in doubt, like no answer at all.
+                let timedOut = status == 503 && ["forward_timeout", "commit_timeout"].contains(Self.errorCode(body))
+                ledger.sent(reportID, acknowledged: status == 200, answered: answered && !timedOut)
                 machine.reportAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             }
         }
@@ -243,6 +252,14 @@ public final class FleetRunner: Sendable {
         let text = String(buffer: body)
         guard let range = text.range(of: "\"beatrate\":") else { return nil }
         return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// The stable `code` of an error answer.
+    static func errorCode(_ body: ByteBuffer?) -> String? {
+        guard let body else { return nil }
+        let text = String(buffer: body)
+        guard let range = text.range(of: "\"code\":\"") else { return nil }
+        return String(text[range.upperBound...].prefix { $0 != "\"" })
     }
 
     // MARK: Monitoring

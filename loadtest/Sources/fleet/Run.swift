@@ -17,7 +17,8 @@ struct Run: AsyncParsableCommand {
             status is 1 when the run failed.
             """)
 
-    @Option(help: "The console's URL, https://host:port.") var url: String
+    @Option(help: "The console's URL, https://host:port; repeat it for the gateways of a cluster (sensors are spread over them, the loss check reads through the first).")
+    var url: [String]
     @Option(help: "The sensor API key (default: $DEEPFENCE_KEY, which keeps it out of ps).") var key: String?
     @Option(help: "An admin API key, for the loss check (default: $CONSOLE_ADMIN_KEY).") var adminKey: String?
     @Option(help: "A PEM CA certificate to verify the console with (default: no verification, as ThreatMapper sensors).")
@@ -55,10 +56,14 @@ struct Run: AsyncParsableCommand {
         if let problem = scenario.validate() { throw ValidationError(problem) }
         let connections = (scenario.peakSensors + sensorsPerConnection - 1) / max(sensorsPerConnection, 1)
         try raiseOpenFileLimit(needed: connections + 256)
-        let target = try FleetTarget(url: url, caPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }, http2: !http1)
+        guard !url.isEmpty else { throw ValidationError("--url is required") }
+        let caPEM = try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let targets = try url.map { try FleetTarget(url: $0, caPEM: caPEM, http2: !http1) }
+        let target = targets[0]
         var configuration = FleetRunner.Configuration(
             target: target, sensorKey: try Keys.sensor(key), scenario: scenario,
             namePrefix: namePrefix ?? "sim-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))")
+        configuration.moreTargets = Array(targets.dropFirst())
         configuration.adminKey = Keys.admin(adminKey)
         configuration.sensorsPerConnection = max(sensorsPerConnection, 1)
         configuration.consoleCommand = consoleCommand.map { $0.split(separator: " ").map(String.init) }

@@ -1,0 +1,27 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Runs `work` and returns its result, or nil once `timeout` passed without one; the work is
+/// then abandoned, not awaited. For database calls on a connection that died without the client
+/// noticing (seen after a SIGSTOP long enough for the server to end the session), which would
+/// otherwise hold a write lane forever.
+func withDeadline<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T? {
+    let outcome: Result<T, any Error>? = await withCheckedContinuation { continuation in
+        let once = Mutex<CheckedContinuation<Result<T, any Error>?, Never>?>(continuation)
+        let finish: @Sendable (Result<T, any Error>?) -> Void = { result in
+            once.withLock { pending in
+                defer { pending = nil }
+                return pending
+            }?.resume(returning: result)
+        }
+        let (seconds, attoseconds) = timeout.components
+        let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(
+            in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { finish(nil) }
+        Task {
+            do { finish(.success(try await work())) } catch { finish(.failure(error)) }
+            timer.cancel()
+        }
+    }
+    return try outcome?.get()
+}
