@@ -30,29 +30,30 @@ extension ConsoleSettings {
         }
 
         var worker = WorkerConfiguration(memberID: source.string("workerID", flag: "--worker-id", default: "all-in-one"))
-        worker.shardCount = source.int("shardCount", flag: "--shard-count", default: ShardFunction.defaultShardCount)
-        worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: 4)
-        worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: 64)
-        worker.batchLinger = source.duration("batchLinger", flag: "--batch-linger", default: .milliseconds(5))
-        worker.commitTimeout = source.duration("commitTimeout", flag: "--commit-timeout", default: .seconds(20))
-        worker.maxPendingReports = source.int("maxPendingReports", flag: "--max-pending-reports", default: 2000)
-        worker.metricSampleInterval = source.duration("metricSampleInterval", flag: "--metric-sample-interval", default: .seconds(60))
-        worker.changeLogRetention = source.duration("changeLogRetention", flag: "--change-log-retention", default: .seconds(7 * 86_400))
-        worker.liveness.missedBeats = source.int("offlineAfterBeats", flag: "--offline-after-beats", default: 3)
-        worker.liveness.retention = source.duration("nodeRetention", flag: "--node-retention", default: .seconds(7 * 86_400))
-        worker.beatRate.baseBeatRate = source.int("beatRate", flag: "--beat-rate", default: 30)
-        worker.beatRate.maximumBeatRate = source.int("maxBeatRate", flag: "--max-beat-rate", default: 120)
-        worker.beatSpread.seconds = source.int("beatSpread", flag: "--beat-spread", default: 3)
-        worker.beatSpread.batchThreshold = source.int("beatSpreadBatch", flag: "--beat-spread-batch", default: 8)
-        let interval = source.duration("heartbeatInterval", flag: "--heartbeat-interval", default: .seconds(2))
+        // Defaults are the configuration structs' own, documented there.
+        worker.shardCount = source.int("shardCount", flag: "--shard-count", default: worker.shardCount)
+        worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: worker.writeLanes)
+        worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: worker.maxBatchReports)
+        worker.batchLinger = source.duration("batchLinger", flag: "--batch-linger", default: worker.batchLinger)
+        worker.commitTimeout = source.duration("commitTimeout", flag: "--commit-timeout", default: worker.commitTimeout)
+        worker.maxPendingReports = source.int("maxPendingReports", flag: "--max-pending-reports", default: worker.maxPendingReports)
+        worker.metricSampleInterval = source.duration("metricSampleInterval", flag: "--metric-sample-interval", default: worker.metricSampleInterval)
+        worker.changeLogRetention = source.duration("changeLogRetention", flag: "--change-log-retention", default: worker.changeLogRetention)
+        worker.liveness.missedBeats = source.int("offlineAfterBeats", flag: "--offline-after-beats", default: worker.liveness.missedBeats)
+        worker.liveness.retention = source.duration("nodeRetention", flag: "--node-retention", default: worker.liveness.retention)
+        worker.beatRate.baseBeatRate = source.int("beatRate", flag: "--beat-rate", default: worker.beatRate.baseBeatRate)
+        worker.beatRate.maximumBeatRate = source.int("maxBeatRate", flag: "--max-beat-rate", default: worker.beatRate.maximumBeatRate)
+        worker.beatSpread.seconds = source.int("beatSpread", flag: "--beat-spread", default: worker.beatSpread.seconds)
+        worker.beatSpread.batchThreshold = source.int("beatSpreadBatch", flag: "--beat-spread-batch", default: worker.beatSpread.batchThreshold)
+        let interval = source.duration("heartbeatInterval", flag: "--heartbeat-interval", default: worker.heartbeatInterval)
         worker.heartbeatInterval = interval
         worker.mapPollInterval = interval
 
         var gateway = GatewayConfiguration()
-        gateway.maxBodyBytes = source.bytes("maxBodyBytes", flag: "--max-body-bytes", default: 8 << 20)
-        gateway.maxReportBytes = source.bytes("maxReportBytes", flag: "--max-report-bytes", default: 64 << 20)
-        gateway.maxRequestBytes = source.bytes("maxRequestBytes", flag: "--max-request-bytes", default: 64 << 10)
-        gateway.parserLimits.maxEntities = source.int("maxReportEntities", flag: "--max-report-entities", default: 250_000)
+        gateway.maxBodyBytes = source.bytes("maxBodyBytes", flag: "--max-body-bytes", default: gateway.maxBodyBytes)
+        gateway.maxReportBytes = source.bytes("maxReportBytes", flag: "--max-report-bytes", default: gateway.maxReportBytes)
+        gateway.maxRequestBytes = source.bytes("maxRequestBytes", flag: "--max-request-bytes", default: gateway.maxRequestBytes)
+        gateway.parserLimits.maxEntities = source.int("maxReportEntities", flag: "--max-report-entities", default: gateway.parserLimits.maxEntities)
 
         var postgresSettings: [(name: String, value: String)] = []
         var settingProblems: [String] = []

@@ -195,8 +195,8 @@ func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
     }
 }
 
-func blocking(_ work: @escaping @Sendable () -> Void) async {
+func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
-        Thread { work(); continuation.resume() }.start()
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }

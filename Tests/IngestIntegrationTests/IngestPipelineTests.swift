@@ -217,6 +217,7 @@ struct IngestPipelineTests {
             batch.nodeKinds = ["host"]
             batch.nodeReportIDs = ["r"]
             batch.nodeBeatRates = [30]
+            batch.nodeEpochs = [3]
             #expect(try await placement.write(batch) == .stale(shards: [5]))
             #expect(try await database.count("SELECT count(*) FROM nodes") == 0)
             batch.fences = [5: 3]
