@@ -68,7 +68,8 @@ struct Run: AsyncParsableCommand {
         configuration.sensorsPerConnection = max(sensorsPerConnection, 1)
         configuration.consoleCommand = consoleCommand.map { $0.split(separator: " ").map(String.init) }
         configuration.consoleLog = consoleLog
-        configuration.watchPIDs = watchPID + watchProcess.flatMap { ProcessSampler.pids(matching: $0) }
+        // Once each, though several patterns match it (a cluster role's command line names its database URL).
+        configuration.watchPIDs = Array(Set(watchPID + watchProcess.flatMap { ProcessSampler.pids(matching: $0) })).sorted()
         guard let timeout = Scenario.seconds(requestTimeout) else { throw ValidationError("--request-timeout: a duration") }
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.gzipLevel = gzipLevel
