@@ -2,6 +2,21 @@ import ArgumentParser
 import Foundation
 import IngestCore
 
+/// Where a cluster role's catalog is (the cluster roles never start an embedded server).
+struct CatalogOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"),
+            help: "The catalog database, postgres://user:password@host:port/db?sslmode=… (required; also CONSOLE_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "A JSON file of settings, keyed by option name in camelCase ({\"beatRate\": \"60\"}); also CONSOLE_CONFIG.")
+    var config: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
+    var logLevel: String?
+
+    var flags: [String: String?] { ["databaseURL": databaseURL, "logLevel": logLevel] }
+}
+
 /// Options every cluster role has.
 struct MemberOptions: ParsableArguments {
     @Option(help: "This member's stable ID: a worker's StatefulSet pod name (default: <role>-<host name>).") var id: String?
@@ -55,17 +70,26 @@ struct CoordinationOptions: ParsableArguments {
     }
 }
 
-/// The settings of the cluster roles, typed.
+/// The settings of the cluster roles, typed, with their defaults.
 struct ClusterSettings {
+    /// `--id` (default `<role>-<host name>`).
     var memberID: String?
+    /// `--placement NAME=URL`, in order.
     var placements: [(name: String, url: String)] = []
+    /// `--internal-plaintext`: h2c between gateways and workers.
     var internalPlaintext = false
+    /// `--internal-host`, `--internal-port`: the worker's internal listener.
     var internalHost = "0.0.0.0"
     var internalPort = 7443
+    /// `--advertise-address` (default `<host name>:<internal port>`).
     var advertiseAddress: String?
+    /// `--forward-timeout`: a gateway's budget per request, retries included.
     var forwardTimeout: Duration = .seconds(5)
+    /// `--max-worker-in-flight`: requests in flight to one worker.
     var maxWorkerInFlight = 1000
+    /// `--restart-grace`: how long a cleanly stopped worker keeps its shards.
     var restartGrace: Duration = .seconds(10)
+    /// Whether `--shard-count` was given (it must then match an existing cluster's).
     var shardCountGiven = false
 
     static func read(_ source: inout SettingSource, role: ServingRole?) -> ClusterSettings {
@@ -81,12 +105,13 @@ struct ClusterSettings {
             }
         }
         settings.internalPlaintext = source.text("internalPlaintext").map { $0 == "true" || $0 == "1" } ?? false
-        settings.internalHost = source.string("internalHost", flag: "--internal-host", default: "0.0.0.0")
-        settings.internalPort = source.int("internalPort", flag: "--internal-port", default: 7443)
+        // Defaults are the fields' own, above.
+        settings.internalHost = source.string("internalHost", flag: "--internal-host", default: settings.internalHost)
+        settings.internalPort = source.int("internalPort", flag: "--internal-port", default: settings.internalPort)
         settings.advertiseAddress = source.text("advertiseAddress")
-        settings.forwardTimeout = source.duration("forwardTimeout", flag: "--forward-timeout", default: .seconds(5))
-        settings.maxWorkerInFlight = source.int("maxWorkerInFlight", flag: "--max-worker-in-flight", default: 1000)
-        settings.restartGrace = source.duration("restartGrace", flag: "--restart-grace", default: .seconds(10))
+        settings.forwardTimeout = source.duration("forwardTimeout", flag: "--forward-timeout", default: settings.forwardTimeout)
+        settings.maxWorkerInFlight = source.int("maxWorkerInFlight", flag: "--max-worker-in-flight", default: settings.maxWorkerInFlight)
+        settings.restartGrace = source.duration("restartGrace", flag: "--restart-grace", default: settings.restartGrace)
         settings.shardCountGiven = source.text("shardCount") != nil
         return settings
     }

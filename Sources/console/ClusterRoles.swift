@@ -50,14 +50,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
             --database-url (the catalog). Run two replicas; only the lease holder assigns.
             """)
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var catalog: CatalogOptions
     @OptionGroup var member: MemberOptions
     @OptionGroup var coordination: CoordinationOptions
     @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let settings = try await ConsoleSettings.read(
-            database: database, flags: member.flags.merging(coordination.flags) { $1 }.merging(metrics.flags) { $1 },
+            catalog: catalog, flags: member.flags.merging(coordination.flags) { $1 }.merging(metrics.flags) { $1 },
             role: .coordinator)
         let logger = makeLogger("coordinator", level: settings.logLevel)
         let registry = bootstrapMetrics()
@@ -94,7 +94,7 @@ struct WorkerCommand: AsyncParsableCommand {
             committed and answered, then it leaves.
             """)
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var catalog: CatalogOptions
     @OptionGroup var member: MemberOptions
     @OptionGroup var listener: WorkerListenerOptions
     @OptionGroup var transport: InternalTransportOptions
@@ -105,7 +105,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = member.flags.merging(listener.flags) { $1 }.merging(transport.flags) { $1 }.merging(work.flags) { $1 }
             .merging(limits.flags) { $1 }.merging(metrics.flags) { $1 }
-        let settings = try await ConsoleSettings.read(database: database, flags: flags, role: .worker)
+        let settings = try await ConsoleSettings.read(catalog: catalog, flags: flags, role: .worker)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("worker", level: settings.logLevel)
         raiseOpenFileLimit(logger: logger)
@@ -173,7 +173,7 @@ struct GatewayCommand: AsyncParsableCommand {
             certificate kept in the catalog, the same on every gateway.
             """)
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var catalog: CatalogOptions
     @OptionGroup var member: MemberOptions
     @OptionGroup var listener: ListenerOptions
     @OptionGroup var transport: InternalTransportOptions
@@ -185,7 +185,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = member.flags.merging(listener.flags) { $1 }.merging(transport.flags) { $1 }.merging(forward.flags) { $1 }
             .merging(limits.flags) { $1 }.merging(tokens.flags) { $1 }.merging(metrics.flags) { $1 }
-        let settings = try await ConsoleSettings.read(database: database, flags: flags, role: .gateway)
+        let settings = try await ConsoleSettings.read(catalog: catalog, flags: flags, role: .gateway)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("gateway", level: settings.logLevel)
         raiseOpenFileLimit(logger: logger)

@@ -11,7 +11,16 @@ extension ConsoleSettings {
     /// problems found at once.
     /// `role` is the serving command whose settings are validated (nil for operator commands).
     static func read(database: DatabaseOptions, flags: [String: String?] = [:], role: ServingRole?) async throws -> ConsoleSettings {
-        var source = try await SettingSource(flags: database.flags.merging(flags) { $1 }, configFile: database.config)
+        try await read(flags: database.flags.merging(flags) { $1 }, configFile: database.config, role: role)
+    }
+
+    /// The same for the cluster roles, whose database options are ``CatalogOptions``.
+    static func read(catalog: CatalogOptions, flags: [String: String?], role: ServingRole) async throws -> ConsoleSettings {
+        try await read(flags: catalog.flags.merging(flags) { $1 }, configFile: catalog.config, role: role)
+    }
+
+    static func read(flags: [String: String?], configFile: String?, role: ServingRole?) async throws -> ConsoleSettings {
+        var source = try await SettingSource(flags: flags, configFile: configFile)
         let level = source.string("logLevel", flag: "--log-level", default: "info")
         let logLevel = Logger.Level(rawValue: level)
         if logLevel == nil { source.appendProblem("--log-level: '\(level)' is not a log level") }
