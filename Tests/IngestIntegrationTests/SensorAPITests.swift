@@ -183,15 +183,16 @@ struct IdleConnectionTests {
     func idleConnectionsAreClosed(mode: HTTPServer.HTTP2Mode, http2: Bool) async throws {
         let console = try await TestConsole.start("idle") { configuration in
             configuration.http2Mode = mode
-            // Long enough that the busy connection survives a loaded machine (the suites run in parallel).
-            configuration.idleTimeout = .seconds(2)
+            // Long enough that the busy connection survives a loaded machine (the suites run in
+            // parallel on 2 cores, and a stall of 2 s between two pings was seen).
+            configuration.idleTimeout = .seconds(4)
         }
         do {
             let busy = try await console.connect(http2: http2)
             let quiet = try await console.connect(http2: http2)
             #expect(try await quiet.get("/deepfence/ping", token: nil).status == .ok)
-            // One connection keeps talking, the other says nothing for 5 s.
-            for _ in 0..<20 {
+            // One connection keeps talking, the other says nothing for 7.5 s.
+            for _ in 0..<30 {
                 #expect(try await busy.get("/deepfence/ping", token: nil).status == .ok)
                 try await Task.sleep(for: .milliseconds(250))
             }
