@@ -1,6 +1,7 @@
 import Foundation
 import IngestCore
 import IngestStorage
+import IngestTransport
 
 extension Worker {
     /// Writes the lane's batches until the lane is closed and drained.

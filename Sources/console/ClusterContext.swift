@@ -38,11 +38,7 @@ struct ClusterContext {
             let info: CatalogStore.ClusterInfo
             if create {
                 try await MigrationRunner(logger: logger).apply(to: catalogDatabase, targets: [.catalog])
-                let shardCount = try await catalog.shardCount() ?? settings.worker.shardCount
-                if settings.cluster.shardCountGiven && shardCount != settings.worker.shardCount {
-                    throw CommandFailure("this cluster was created with \(shardCount) shards; --shard-count \(settings.worker.shardCount) cannot change that")
-                }
-                info = try await catalog.createCluster(shardCount: shardCount, placements: settings.cluster.placements)
+                info = try await catalog.createCluster(shardCount: settings.requestedShardCount, placements: settings.cluster.placements)
             } else {
                 info = try await waitForCluster(catalog, logger: logger)
             }

@@ -33,6 +33,10 @@ struct ConsoleSettings {
     var refreshTokenLifetime: Duration
     /// The settings of the cluster roles.
     var cluster = ClusterSettings()
+
+    /// The shard count `--shard-count` asks a cluster to have; nil when it was not given (an
+    /// existing cluster keeps its own).
+    var requestedShardCount: Int? { cluster.shardCountGiven ? worker.shardCount : nil }
 }
 
 /// The command whose settings are read and validated.

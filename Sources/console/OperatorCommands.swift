@@ -45,11 +45,7 @@ struct Migrate: AsyncParsableCommand {
         try await withDatabase(database, flags: flags) { database, logger, settings in
             var applied = try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog])
             let catalog = CatalogStore(database: database, logger: logger)
-            let shardCount = try await catalog.shardCount() ?? settings.worker.shardCount
-            if settings.cluster.shardCountGiven && shardCount != settings.worker.shardCount {
-                throw CommandFailure("this cluster was created with \(shardCount) shards; --shard-count \(settings.worker.shardCount) cannot change that")
-            }
-            let info = try await catalog.createCluster(shardCount: shardCount, placements: settings.cluster.placements)
+            let info = try await catalog.createCluster(shardCount: settings.requestedShardCount, placements: settings.cluster.placements)
             for record in info.placements {
                 guard let url = record.url else {
                     // The catalog database is this placement.

@@ -2,7 +2,6 @@ import Foundation
 import IngestCore
 import IngestTransport
 import NIOCore
-import NIOPosix
 import NIOHTTP1
 import NIOSSL
 import Synchronization
@@ -92,26 +91,13 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         let sent = withToken
         // Whichever comes first answers: the worker, or the deadline. A request the worker never
         // answers (it is paused, or the network dropped it) must not hold the caller past it.
-        let outcome: Result<ClientResponse, IngestError>? = await withCheckedContinuation { continuation in
-            let once = Mutex<CheckedContinuation<Result<ClientResponse, IngestError>?, Never>?>(continuation)
-            let finish: @Sendable (Result<ClientResponse, IngestError>?) -> Void = { result in
-                once.withLock { pending in
-                    defer { pending = nil }
-                    return pending
-                }?.resume(returning: result)
-            }
-            let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(
-                in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-            ) { finish(nil) }
-            Task {
-                do {
-                    let client = try await self.connected()
-                    finish(.success(try await client.request(method, path, headers: sent, body: body)))
-                } catch {
-                    await self.close()
-                    finish(.failure(.unavailable))
-                }
-                timer.cancel()
+        let outcome: Result<ClientResponse, IngestError>? = try? await withDeadline(timeout) {
+            do {
+                let client = try await self.connected()
+                return .success(try await client.request(method, path, headers: sent, body: body))
+            } catch {
+                await self.close()
+                return .failure(.unavailable)
             }
         }
         guard let outcome else { return .failure(.deadlineExceeded) }

@@ -39,10 +39,14 @@ public struct CatalogStore: Sendable {
 
     /// Creates the cluster (shard count, placements, one shard-map row per shard) unless it
     /// exists, and checks a given shard count and placement list against an existing one: both
-    /// are fixed at creation. With no placements, the catalog database is the one placement.
+    /// are fixed at creation. A nil shard count keeps an existing cluster's, or creates one of
+    /// ``ShardFunction/defaultShardCount``. With no placements, the catalog database is the one
+    /// placement.
     @discardableResult
-    public func createCluster(shardCount: Int, placements: [(name: String, url: String)] = []) async throws -> ClusterInfo {
+    public func createCluster(shardCount requested: Int?, placements: [(name: String, url: String)] = []) async throws -> ClusterInfo {
         let logger = self.logger
+        let shardCount: Int
+        if let requested { shardCount = requested } else { shardCount = try await self.shardCount() ?? ShardFunction.defaultShardCount }
         try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.creationLock))", logger: logger).consume()
             try await connection.query(

@@ -95,6 +95,15 @@ public final class HTTPServer: Service, Sendable {
         framesConnection.headerBlockValidation = .disabled
         let (connectionSettings, framesConnectionSettings, streamSettings) = (connection, framesConnection, stream)
         let idle = TimeAmount.milliseconds(configuration.idleTimeout.milliseconds)
+        /// HTTP/2 served from the connection's frames (TLS after ALPN `h2`, or h2c).
+        @Sendable func addFramesHandlers(_ sync: ChannelPipeline.SynchronousOperations) throws {
+            try sync.addHandler(NIOHTTP2Handler(
+                mode: .server, connectionConfiguration: framesConnectionSettings, streamConfiguration: streamSettings))
+            try sync.addHandler(HTTP2FrameHandler(
+                responder: responder, activity: activity,
+                connectionWindowTarget: connectionSettings.targetWindowSize,
+                streamWindowTarget: streamSettings.targetWindowSize, idleTimeout: idle))
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -107,13 +116,7 @@ public final class HTTPServer: Service, Sendable {
                         let sync = channel.pipeline.syncOperations
                         if configuration.plaintextHTTP2 {
                             // h2c with prior knowledge: the cluster's internal transport on a private network.
-                            try sync.addHandler(NIOHTTP2Handler(
-                                mode: .server, connectionConfiguration: framesConnectionSettings, streamConfiguration: streamSettings))
-                            try sync.addHandler(HTTP2FrameHandler(
-                                responder: responder, activity: activity,
-                                connectionWindowTarget: connectionSettings.targetWindowSize,
-                                streamWindowTarget: streamSettings.targetWindowSize, idleTimeout: idle))
-                            return
+                            return try addFramesHandlers(sync)
                         }
                         try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                         try sync.addHandler(RequestHandler(responder: responder, isHTTP2: false, activity: activity, idleTimeout: idle))
@@ -125,15 +128,7 @@ public final class HTTPServer: Service, Sendable {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { channel in
                             if configuration.http2Mode == .frames {
-                                return channel.eventLoop.makeCompletedFuture {
-                                    let sync = channel.pipeline.syncOperations
-                                    try sync.addHandler(NIOHTTP2Handler(
-                                        mode: .server, connectionConfiguration: framesConnectionSettings, streamConfiguration: streamSettings))
-                                    try sync.addHandler(HTTP2FrameHandler(
-                                        responder: responder, activity: activity,
-                                        connectionWindowTarget: connectionSettings.targetWindowSize,
-                                        streamWindowTarget: streamSettings.targetWindowSize, idleTimeout: idle))
-                                }
+                                return channel.eventLoop.makeCompletedFuture { try addFramesHandlers(channel.pipeline.syncOperations) }
                             }
                             // Multiplexed: streams are separate channels, so idleness is watched per connection.
                             try? channel.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: idle), IdleCloser())

@@ -31,12 +31,7 @@ public struct TLSMaterial: Sendable, Hashable {
             CommonName(commonName)
             OrganizationName("ThreatMapper console (self-signed)")
         }
-        var names = dnsNames.map { GeneralName.dnsName($0) }
-        for address in ipAddresses {
-            if let bytes = ipv4Bytes(address) ?? ipv6Bytes(address) {
-                names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(bytes))))
-            }
-        }
+        let names = subjectAlternativeNames(dnsNames: dnsNames, ipAddresses: ipAddresses)
         let now = Date()
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
@@ -89,12 +84,7 @@ public struct TLSMaterial: Sendable, Hashable {
             CommonName(commonName)
             OrganizationName("ThreatMapper console cluster")
         }
-        var names = dnsNames.map { GeneralName.dnsName($0) }
-        for address in ipAddresses {
-            if let bytes = Self.ipv4Bytes(address) ?? Self.ipv6Bytes(address) {
-                names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(bytes))))
-            }
-        }
+        let names = Self.subjectAlternativeNames(dnsNames: dnsNames, ipAddresses: ipAddresses)
         let now = Date()
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
@@ -139,6 +129,13 @@ public struct TLSMaterial: Sendable, Hashable {
             configuration.certificateVerification = .none
         }
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The names a certificate is valid for: DNS names, and the addresses among `ipAddresses`.
+    static func subjectAlternativeNames(dnsNames: [String], ipAddresses: [String]) -> [GeneralName] {
+        dnsNames.map { GeneralName.dnsName($0) } + ipAddresses.compactMap { address in
+            (ipv4Bytes(address) ?? ipv6Bytes(address)).map { .ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) }
+        }
     }
 
     /// Whether the text is an IPv4 or IPv6 address.

@@ -3,10 +3,11 @@ import NIOPosix
 import Synchronization
 
 /// Runs `work` and returns its result, or nil once `timeout` passed without one; the work is
-/// then abandoned, not awaited. For database calls on a connection that died without the client
-/// noticing (seen after a SIGSTOP long enough for the server to end the session), which would
-/// otherwise hold a write lane forever.
-func withDeadline<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T? {
+/// then abandoned, not awaited (a task group would wait for it). For calls that may never
+/// answer: a forwarded request to a paused worker, a database call on a connection that died
+/// without the client noticing (seen after a SIGSTOP long enough for the server to end the
+/// session), which would otherwise hold a write lane forever.
+public func withDeadline<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T? {
     let outcome: Result<T, any Error>? = await withCheckedContinuation { continuation in
         let once = Mutex<CheckedContinuation<Result<T, any Error>?, Never>?>(continuation)
         let finish: @Sendable (Result<T, any Error>?) -> Void = { result in
