@@ -1,5 +1,6 @@
 import Foundation
 import IngestStorage
+import IngestTransport
 import Logging
 
 /// A fresh database for one test, on the server the test script started (`TEST_DATABASE_URL`),
@@ -49,15 +50,22 @@ public final class TestDatabase: Sendable {
     }
 
     /// Closes the pool and drops the database.
+    ///
+    /// Each wait is bounded: a cancelled pool was seen never to finish (at the end of the cluster
+    /// test, with no connection left open), and a test's cleanup must not hang the whole run.
     public func drop() async {
         pool.cancel()
-        _ = await pool.result
+        let pool = self.pool
+        _ = try? await withDeadline(.seconds(20)) { _ = await pool.result }
         let maintenance = Database(url: server, maximumConnections: 1, logger: logger)
         let task = Task { try await maintenance.run() }
-        try? await maintenance.waitUntilReachable()
-        try? await maintenance.execute(PostgresQueryText.dropDatabase(url.database))
+        let name = url.database
+        _ = try? await withDeadline(.seconds(40)) {
+            try await maintenance.waitUntilReachable()
+            try await maintenance.execute(PostgresQueryText.dropDatabase(name))
+        }
         task.cancel()
-        _ = await task.result
+        _ = try? await withDeadline(.seconds(20)) { _ = await task.result }
     }
 
     /// The first value of a one-column query, as text (NULL → nil).

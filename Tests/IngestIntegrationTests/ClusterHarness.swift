@@ -75,7 +75,8 @@ final class ClusterHarness: @unchecked Sendable {
         for member in members.values { member.process.signal(SIGKILL) }
         for member in members.values { _ = await member.process.wait(timeout: .seconds(5)) }
         placementBPool.cancel()
-        _ = await placementBPool.result
+        let pool = placementBPool
+        _ = try? await withDeadline(.seconds(20)) { _ = await pool.result }  // bounded: see TestDatabase.drop
         secondServer.stop()
         await catalog.drop()
         await placementA.drop()
