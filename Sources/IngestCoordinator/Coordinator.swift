@@ -62,6 +62,10 @@ public final class Coordinator: Service {
     let leaderGauge = Gauge(label: "ingest.coordinator.leader")
     let shardMoves = Counter(label: "ingest.coordinator.shard.moves")
     let mapVersionGauge = Gauge(label: "ingest.coordinator.map.version")
+    /// Workers that hold shards (alive, or restarting within the grace), as the leader last saw them.
+    let workersGauge = Gauge(label: "ingest.coordinator.workers")
+    /// Shards whose owner in the map is no live worker (the leader's view, each cycle).
+    let unownedGauge = Gauge(label: "ingest.coordinator.shards.unowned")
 
     public init(
         configuration: Configuration, catalog: CatalogStore, logger: Logger,
@@ -138,6 +142,8 @@ public final class Coordinator: Service {
         let assignment = membership.assignment(members, now: now)
         let map = try await catalog.shardMap(shardCount: configuration.shardCount)
         mapVersionGauge.record(map.version)
+        workersGauge.record(assignment.workers.count)
+        unownedGauge.record(map.entries.filter { entry in entry.owner.map { assignment.workers[$0] == nil } ?? true }.count)
         let changes = map.rebalance(workers: assignment.workers, keeping: assignment.keeping)
         guard !changes.isEmpty else { return false }
         guard isLeader, let version = try await catalog.publish(changes, leader: configuration.memberID) else {

@@ -52,13 +52,12 @@ public final class Gateway: HTTPResponder {
 
     public func handle(_ request: HTTPRequest, writer: ResponseWriter) {
         let path = request.path
+        let writer = metrics.counted(request, writer: writer)
         if path.hasPrefix("/deepfence/") {
             handleSensorRoute(request, writer: writer)
         } else if path.hasPrefix("/api/v1/") {
-            metrics.request(.operatorAPI)
             handleOperatorRoute(request, writer: writer)
         } else {
-            metrics.request(.other)
             respond(writer, error: .notFound)
         }
     }

@@ -1,14 +1,33 @@
 import IngestCore
+import IngestTransport
 import Metrics
 
-/// The gateway's metrics, created once: requests per route, refusals per error code, and the
-/// time from a report's arrival to its acknowledgement.
+/// The gateway's metrics, created once: requests, responses (by status class) and body bytes per
+/// route, refusals per error code, and the time from a report's arrival to its acknowledgement.
 struct GatewayMetrics: Sendable {
     enum Route: String, CaseIterable {
         case ping, token, refresh, report, controls, operatorAPI = "operator", other
+
+        /// The route a request path counts under.
+        init(path: Substring) {
+            switch path {
+            case "/deepfence/ping": self = .ping
+            case "/deepfence/auth/token": self = .token
+            case "/deepfence/auth/token/refresh": self = .refresh
+            case "/deepfence/ingest/report": self = .report
+            case _ where path.hasPrefix("/deepfence/controls/"): self = .controls
+            case _ where path.hasPrefix("/api/v1/"): self = .operatorAPI
+            default: self = .other
+            }
+        }
     }
 
+    static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+
     let requests: [Route: Counter]
+    /// Per route, one counter per status class (`statusClasses`).
+    let responses: [Route: [Counter]]
+    let bytesIn: [Route: Counter]
     let errors: [String: Counter]
     let reportDuration = Timer(label: "ingest.gateway.report.duration")
     let retries = Counter(label: "ingest.gateway.retries")
@@ -16,6 +35,14 @@ struct GatewayMetrics: Sendable {
     init() {
         requests = Dictionary(uniqueKeysWithValues: Route.allCases.map {
             ($0, Counter(label: "ingest.gateway.requests", dimensions: [("route", $0.rawValue)]))
+        })
+        responses = Dictionary(uniqueKeysWithValues: Route.allCases.map { route in
+            (route, Self.statusClasses.map {
+                Counter(label: "ingest.gateway.responses", dimensions: [("route", route.rawValue), ("status", $0)])
+            })
+        })
+        bytesIn = Dictionary(uniqueKeysWithValues: Route.allCases.map {
+            ($0, Counter(label: "ingest.gateway.bytes.in", dimensions: [("route", $0.rawValue)]))
         })
         let codes: [IngestError.Code] = [
             .missingToken, .invalidToken, .expiredToken, .invalidAPIKey, .forbidden, .malformedJSON, .malformedGzip,
@@ -27,6 +54,17 @@ struct GatewayMetrics: Sendable {
         })
     }
 
-    func request(_ route: Route) { requests[route]?.increment() }
+    /// Counts a request and its body, and returns the writer that counts its response.
+    func counted(_ request: HTTPRequest, writer: ResponseWriter) -> ResponseWriter {
+        let route = Route(path: request.path)
+        requests[route]?.increment()
+        bytesIn[route]?.increment(by: request.body.readableBytes)
+        guard let classes = responses[route] else { return writer }
+        return writer.observed { status in
+            let index = Int(status.code / 100) - 1
+            if classes.indices.contains(index) { classes[index].increment() }
+        }
+    }
+
     func error(_ error: IngestError) { errors[error.code.rawValue]?.increment() }
 }

@@ -70,7 +70,7 @@ public final class TestDatabase: Sendable {
 
     /// The first value of a one-column query, as text (NULL → nil).
     public func scalar(_ sql: String) async throws -> String? {
-        for try await value in try await database.client.query(.init(unsafeSQL: "SELECT (\(sql))::text"), logger: logger).decode(String?.self) {
+        for try await value in try await database.query(.init(unsafeSQL: "SELECT (\(sql))::text"), logger: logger).decode(String?.self) {
             return value
         }
         return nil
@@ -84,7 +84,7 @@ public final class TestDatabase: Sendable {
     /// Rows of text columns.
     public func rows(_ sql: String) async throws -> [[String?]] {
         var result: [[String?]] = []
-        for try await row in try await database.client.query(.init(unsafeSQL: sql), logger: logger) {
+        for try await row in try await database.query(.init(unsafeSQL: sql), logger: logger) {
             var values: [String?] = []
             for cell in row {
                 values.append(try cell.decode(String?.self))

@@ -125,7 +125,11 @@ extension Worker {
             state.placementOf = map.entries.map(\.placement)
             return state.ownership.mapRead(map)
         }
-        if !change.released.isEmpty { forget(shards: Set(change.released.keys)) }
+        metrics.mapVersion.record(map.version)
+        if !change.released.isEmpty {
+            forget(shards: Set(change.released.keys))
+            metrics.shardsReleased.increment(by: change.released.count)
+        }
         if !change.claim.isEmpty {
             do {
                 try await claim(change.claim)
@@ -133,8 +137,10 @@ extension Worker {
                 state.withLock { $0.ownership.claimFailed() }
                 throw error
             }
+            metrics.shardsClaimed.increment(by: change.claim.count)
         }
         if !change.isEmpty {
+            metrics.ownedShards.record(ownedShards.count)
             logger.info("followed the shard map", metadata: [
                 LogKey.version: "\(map.version)", "claimed": "\(change.claim.count)", "released": "\(change.released.count)",
                 LogKey.shards: "\(ownedShards.count)"])

@@ -130,7 +130,10 @@ extension Worker {
         metrics.entityRows.increment(by: rows)
         metrics.changeRows.increment(by: changes)
         metrics.samples.increment(by: samples)
-        if !writes.isEmpty { metrics.batches.increment() }
+        if !writes.isEmpty {
+            metrics.batches.increment()
+            metrics.batchSize.record(writes.count)
+        }
         // Sensors answered together come back together: spread the beats of a large batch.
         let spread = BeatSpread(configuration: configuration.beatSpread)
         var generator = SystemRandomNumberGenerator()

@@ -13,6 +13,11 @@ struct WorkerMetrics: Sendable {
     let samples = Counter(label: "ingest.worker.metric.samples")
     let batches = Counter(label: "ingest.worker.batches")
     let batchDuration = Timer(label: "ingest.worker.batch.duration")
+    /// Reports per committed batch (a histogram; buckets in `MetricsEndpoint.factory`).
+    let batchSize = Recorder(label: "ingest.worker.batch.size")
+    let mapVersion = Gauge(label: "ingest.worker.map.version")
+    let shardsClaimed = Counter(label: "ingest.worker.shards.claimed")
+    let shardsReleased = Counter(label: "ingest.worker.shards.released")
     let commandsDelivered = Counter(label: "ingest.worker.commands.delivered")
     let beatsSpread = Counter(label: "ingest.worker.beats.spread")
     let backlog = Gauge(label: "ingest.worker.backlog")

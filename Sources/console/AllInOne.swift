@@ -35,6 +35,8 @@ struct AllInOne: AsyncParsableCommand {
         let settings = try await ConsoleSettings.read(database: database, flags: serve.flags, role: .allInOne)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("console", level: settings.logLevel)
+        // Metrics are bound to the factory when they are created: bootstrap before anything exists.
+        let registry = settings.metricsAddress != nil ? bootstrapMetrics() : nil
         raiseOpenFileLimit(logger: logger)
         let dataDirectory = URL(fileURLWithPath: settings.dataDirectory).standardizedFileURL
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true,
@@ -43,12 +45,12 @@ struct AllInOne: AsyncParsableCommand {
             databaseURL: settings.databaseURL, dataDirectory: dataDirectory.path, postgresBin: settings.postgresBin, postgresSettings: settings.postgresSettings,
             logger: logger)
         do {
-            let database = Database(url: setup.url, maximumConnections: settings.databaseConnections, logger: logger)
+            let database = Database(url: setup.url, maximumConnections: settings.databaseConnections, pool: "console", logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await database.run() }
                 do {
                     try await database.waitUntilReachable()
-                    try await serveAll(settings: settings, database: database, dataDirectory: dataDirectory, logger: logger)
+                    try await serveAll(settings: settings, database: database, registry: registry, dataDirectory: dataDirectory, logger: logger)
                 } catch {
                     group.cancelAll()
                     throw error
@@ -62,25 +64,16 @@ struct AllInOne: AsyncParsableCommand {
         setup.finish(always: true)
     }
 
-    func serveAll(settings: ConsoleSettings, database: Database, dataDirectory: URL, logger: Logger) async throws {
+    func serveAll(settings: ConsoleSettings, database: Database, registry: PrometheusCollectorRegistry?, dataDirectory: URL, logger: Logger) async throws {
         try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog, .placement])
         let catalog = CatalogStore(database: database, logger: logger)
         try await catalog.createCluster(shardCount: settings.worker.shardCount)
 
-        let signingKey = try await catalog.secret(named: "token_signing_key") {
-            var generator = SystemRandomNumberGenerator()
-            return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        }
+        let signingKey = try await FirstStart.signingKey(file: settings.tokenSigningKeyFile, catalog: catalog)
         let advertiseHost = settings.advertiseHost ?? ProcessInfo.processInfo.hostName
         let newKeys = try await FirstStart.ensureAPIKeys(catalog: catalog)
         let tls = try FirstStart.tlsMaterial(settings: settings, dataDirectory: dataDirectory, advertiseHost: advertiseHost, logger: logger)
 
-        // Metrics are bound to the factory when they are created: bootstrap before the roles exist.
-        var registry: PrometheusCollectorRegistry?
-        if settings.metricsAddress != nil {
-            registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry!))
-        }
         var stackConfiguration = ConsoleStack.Configuration(worker: settings.worker, tls: tls)
         stackConfiguration.gateway = settings.gateway
         stackConfiguration.host = settings.host
@@ -106,7 +99,7 @@ struct AllInOne: AsyncParsableCommand {
         }
 
         FirstStart.printBanner(
-            advertiseHost: advertiseHost, port: port, newKeys: newKeys, dataDirectory: dataDirectory,
+            advertiseHost: advertiseHost, port: settings.advertisePort ?? port, newKeys: newKeys, dataDirectory: dataDirectory,
             certificate: settings.tlsCertificate ?? dataDirectory.appendingPathComponent("tls/console.crt").path)
 
         var services = stack.services

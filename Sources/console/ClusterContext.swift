@@ -29,7 +29,7 @@ struct ClusterContext {
         }
         let catalogURL: DatabaseURL
         do throws(IngestError) { catalogURL = try DatabaseURL(parsing: text) } catch { throw CommandFailure("--database-url: \(error.message)") }
-        let catalogDatabase = Database(url: catalogURL, maximumConnections: catalogConnections, logger: logger)
+        let catalogDatabase = Database(url: catalogURL, maximumConnections: catalogConnections, pool: "catalog", logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await catalogDatabase.run() }
             defer { group.cancelAll() }
@@ -50,10 +50,10 @@ struct ClusterContext {
                     continue
                 }
                 let parsed: DatabaseURL
-                do throws(IngestError) { parsed = try DatabaseURL(parsing: url) } catch {
+                do throws(IngestError) { parsed = try DatabaseURL(parsing: DatabaseURL.text(url, withPassword: settings.databasePassword)) } catch {
                     throw CommandFailure("placement \(record.name): \(error.message)")
                 }
-                let database = Database(url: parsed, maximumConnections: placementConnections, logger: logger)
+                let database = Database(url: parsed, maximumConnections: placementConnections, pool: "placement-" + record.name, logger: logger)
                 group.addTask { try await database.run() }
                 try await database.waitUntilReachable()
                 databases.append(database)
@@ -106,8 +106,8 @@ struct ClusterContext {
     }
 
     /// The token signing key, shared by every gateway.
-    func signingKey() async throws -> [UInt8] {
-        try await catalog.secret(named: "token_signing_key") { (0..<32).map { _ in UInt8.random(in: 0...255) } }
+    func signingKey(file: String?) async throws -> [UInt8] {
+        try await FirstStart.signingKey(file: file, catalog: catalog)
     }
 
     /// The public TLS certificate: `--tls-cert`/`--tls-key`, or one self-signed certificate kept

@@ -8,13 +8,16 @@ struct CatalogOptions: ParsableArguments {
             help: "The catalog database, postgres://user:password@host:port/db?sslmode=… (required; also CONSOLE_DATABASE_URL).")
     var databaseURL: String?
 
+    @Option(help: "A file holding the database password, for a --database-url (and placement URLs) without one: the URL can then sit in plain configuration and the password in a mounted Secret (a trailing newline is dropped).")
+    var databasePasswordFile: String?
+
     @Option(help: "A JSON file of settings, keyed by option name in camelCase ({\"beatRate\": \"60\"}); also CONSOLE_CONFIG.")
     var config: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
     var logLevel: String?
 
-    var flags: [String: String?] { ["databaseURL": databaseURL, "logLevel": logLevel] }
+    var flags: [String: String?] { ["databaseURL": databaseURL, "databasePasswordFile": databasePasswordFile, "logLevel": logLevel] }
 }
 
 /// Options every cluster role has.

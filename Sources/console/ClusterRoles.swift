@@ -25,10 +25,15 @@ func roleMetricsServer(settings: ConsoleSettings, registry: PrometheusCollectorR
     return server
 }
 
-/// Bootstraps the Prometheus registry before any metric is created.
+/// Bootstraps the Prometheus registry before any metric is created: durations in seconds from
+/// 1 ms to 30 s, batch sizes in reports from 1 to 2,048.
 func bootstrapMetrics() -> PrometheusCollectorRegistry {
     let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    var factory = PrometheusMetricsFactory(registry: registry)
+    factory.defaultDurationHistogramBuckets = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
+        .map { Duration.milliseconds($0) }
+    factory.valueHistogramBuckets["ingest.worker.batch.size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
+    MetricsSystem.bootstrap(factory)
     return registry
 }
 
@@ -203,7 +208,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 shardFunction: ShardFunction(shardCount: cluster.info.shardCount), catalog: cluster.catalog, local: [:],
                 remote: remote, pollInterval: settings.worker.heartbeatInterval, logger: logger)
             let authenticator = Authenticator(
-                signer: TokenSigner(key: try await cluster.signingKey(), accessLifetime: settings.accessTokenLifetime,
+                signer: TokenSigner(key: try await cluster.signingKey(file: settings.tokenSigningKeyFile), accessLifetime: settings.accessTokenLifetime,
                                     refreshLifetime: settings.refreshTokenLifetime),
                 catalog: cluster.catalog, logger: logger)
             var gatewayConfiguration = settings.gateway
@@ -223,7 +228,7 @@ struct GatewayCommand: AsyncParsableCommand {
             }
             let port = try await server.bind()
             let heartbeat = MemberHeartbeat(
-                id: memberID, role: .gateway, address: "\(advertiseHost):\(port)", interval: settings.worker.heartbeatInterval,
+                id: memberID, role: .gateway, address: "\(advertiseHost):\(settings.advertisePort ?? port)", interval: settings.worker.heartbeatInterval,
                 catalog: cluster.catalog, logger: logger)
             try await heartbeat.beat()
             let listener = ShardMapListener(database: cluster.catalogDatabase, logger: logger) { await router.refreshNow() }

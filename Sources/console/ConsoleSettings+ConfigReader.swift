@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IngestCore
 import IngestGateway
+import IngestStorage
 import IngestTransport
 import IngestWorker
 import Logging
@@ -72,9 +73,18 @@ extension ConsoleSettings {
             case .failure(let problem): settingProblems.append("--postgres-settings: \(problem)")
             }
         }
+        var databasePassword: String?
+        if let file = source.text("databasePasswordFile") {
+            if var text = FileManager.default.contents(atPath: file).flatMap({ String(data: $0, encoding: .utf8) }) {
+                if text.hasSuffix("\n") { text.removeLast() }
+                databasePassword = text
+            } else {
+                settingProblems.append("--database-password-file: cannot read \(file)")
+            }
+        }
         var settings = ConsoleSettings(
             dataDirectory: source.string("dataDir", flag: "--data-dir", default: "./.console"),
-            databaseURL: source.text("databaseURL"),
+            databaseURL: source.text("databaseURL").map { DatabaseURL.text($0, withPassword: databasePassword) },
             postgresBin: source.text("postgresBin"),
             postgresSettings: postgresSettings,
             logLevel: logLevel ?? .info,
@@ -94,12 +104,18 @@ extension ConsoleSettings {
             memberTimeout: source.duration("memberTimeout", flag: "--member-timeout", default: .seconds(10)),
             accessTokenLifetime: source.duration("accessTokenLifetime", flag: "--access-token-lifetime", default: .seconds(1800)),
             refreshTokenLifetime: source.duration("refreshTokenLifetime", flag: "--refresh-token-lifetime", default: .seconds(26 * 3600)))
+        settings.tokenSigningKeyFile = source.text("tokenSigningKeyFile")
+        settings.databasePassword = databasePassword
+        if source.text("advertisePort") != nil {
+            settings.advertisePort = source.int("advertisePort", flag: "--advertise-port", default: 443)
+        }
         var problems = source.problems + settingProblems
         let cluster = ClusterSettings.read(&source, role: role)
         settings.cluster = cluster
         if role != nil {
             problems += [settings.worker.validate(), settings.gateway.validate()].compactMap { $0 }
             if !(0...65535).contains(settings.port) { problems.append("--port must be 0 to 65535") }
+            if let port = settings.advertisePort, !(1...65535).contains(port) { problems.append("--advertise-port must be 1 to 65535") }
             if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
             if settings.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
             if settings.databaseConnections < settings.worker.writeLanes + 2 {

@@ -8,6 +8,8 @@ import Logging
 struct ConsoleSettings {
     var dataDirectory: String
     var databaseURL: String?
+    /// `--database-password-file`'s password, for database URLs without one.
+    var databasePassword: String?
     var postgresBin: String?
     /// `--postgres-settings`, parsed.
     var postgresSettings: [(name: String, value: String)]
@@ -16,6 +18,8 @@ struct ConsoleSettings {
     var host: String
     var port: Int
     var advertiseHost: String?
+    /// `--advertise-port`, if given (else the listening port).
+    var advertisePort: Int?
     var tlsCertificate: String?
     var tlsKey: String?
     var maxConcurrentStreams: Int
@@ -31,6 +35,8 @@ struct ConsoleSettings {
     var memberTimeout: Duration
     var accessTokenLifetime: Duration
     var refreshTokenLifetime: Duration
+    /// `--token-signing-key-file`, if given.
+    var tokenSigningKeyFile: String?
     /// The settings of the cluster roles.
     var cluster = ClusterSettings()
 

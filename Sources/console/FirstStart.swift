@@ -31,6 +31,26 @@ enum FirstStart {
         return created
     }
 
+    /// The token signing key: the bytes of `file` (one trailing newline dropped, at least 32),
+    /// or a random 32-byte key kept in the catalog, created by the first start.
+    static func signingKey(file: String?, catalog: CatalogStore) async throws -> [UInt8] {
+        guard let file else {
+            return try await catalog.secret(named: "token_signing_key") {
+                var generator = SystemRandomNumberGenerator()
+                return (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            }
+        }
+        guard var bytes = FileManager.default.contents(atPath: file).map(Array.init) else {
+            throw CommandFailure("--token-signing-key-file: cannot read \(file)")
+        }
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        guard bytes.count >= 32 else {
+            throw CommandFailure("--token-signing-key-file: \(file) holds \(bytes.count) bytes; the key needs at least 32 (openssl rand -base64 48)")
+        }
+        return bytes
+    }
+
     /// The TLS certificate: the given files, or the self-signed one in `<data-dir>/tls`,
     /// created on first start.
     static func tlsMaterial(settings: ConsoleSettings, dataDirectory: URL, advertiseHost: String, logger: Logger) throws -> TLSMaterial {

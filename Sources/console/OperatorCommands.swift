@@ -30,7 +30,10 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the database migrations (forward-only, checksummed, under a lock) to the catalog and every placement, create the cluster if it does not exist, and exit.",
         discussion: """
-            With --database-url this is how a cluster is created: --shard-count and --placement             (repeatable NAME=URL) are fixed from then on. On a catalog without API keys it also             creates one sensor and one admin key and prints them (they are stored hashed and             shown only now).
+            With --database-url this is how a cluster is created: --shard-count and --placement \
+            (repeatable NAME=URL) are fixed from then on. On a catalog without API keys it also \
+            creates one sensor and one admin key and prints them (they are stored hashed and \
+            shown only now).
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -190,7 +193,7 @@ struct Status: AsyncParsableCommand {
     static func nodesPerShard(record: CatalogStore.PlacementRecord, catalog: Database, logger: Logger) async throws -> [Int: Int] {
         func count(_ database: Database) async throws -> [Int: Int] {
             var counts: [Int: Int] = [:]
-            for try await (shard, count) in try await database.client.query(
+            for try await (shard, count) in try await database.query(
                 "SELECT shard, count(*) FROM nodes GROUP BY shard", logger: logger
             ).decode((Int32, Int64).self) {
                 counts[Int(shard)] = Int(count)

@@ -9,6 +9,9 @@ struct DatabaseOptions: ParsableArguments {
             help: "PostgreSQL URL (postgres://user:password@host:port/db?sslmode=…). Without it, the embedded PostgreSQL in the data directory is used.")
     var databaseURL: String?
 
+    @Option(help: "A file holding the database password, for a --database-url (and placement URLs) without one: the URL can then sit in plain configuration and the password in a mounted Secret (a trailing newline is dropped).")
+    var databasePasswordFile: String?
+
     @Option(help: "The PostgreSQL bin directory for the embedded server (default: the newest /usr/lib/postgresql/*/bin).")
     var postgresBin: String?
 
@@ -22,7 +25,7 @@ struct DatabaseOptions: ParsableArguments {
     var logLevel: String?
 
     var flags: [String: String?] {
-        ["dataDir": dataDir, "databaseURL": databaseURL, "postgresBin": postgresBin, "postgresSettings": postgresSettings,
+        ["dataDir": dataDir, "databaseURL": databaseURL, "databasePasswordFile": databasePasswordFile, "postgresBin": postgresBin, "postgresSettings": postgresSettings,
          "logLevel": logLevel]
     }
 }
@@ -33,6 +36,8 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "TLS port for sensors and operators (default 443).") var port: String?
     @Option(help: "Host name or address sensors use to reach the console, printed as MGMT_CONSOLE_URL (default: this machine's host name).")
     var advertiseHost: String?
+    @Option(help: "Port sensors use to reach the console, printed as MGMT_CONSOLE_PORT (default: the listening port; set it where a container's --port is published as another, 443 for 8443).")
+    var advertisePort: String?
     @Option(help: "PEM certificate chain (default: a self-signed certificate made on first start).") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "Concurrent HTTP/2 streams per connection (default 100).")
@@ -43,7 +48,7 @@ struct ListenerOptions: ParsableArguments {
     var http2Mode: String?
 
     var flags: [String: String?] {
-        ["host": host, "port": port, "advertiseHost": advertiseHost, "tlsCert": tlsCert, "tlsKey": tlsKey,
+        ["host": host, "port": port, "advertiseHost": advertiseHost, "advertisePort": advertisePort, "tlsCert": tlsCert, "tlsKey": tlsKey,
          "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode]
     }
 }
@@ -100,8 +105,14 @@ struct WorkOptions: ParsableArguments {
 struct TokenOptions: ParsableArguments {
     @Option(help: "Access token lifetime (default 30m, as ThreatMapper).") var accessTokenLifetime: String?
     @Option(help: "Refresh token lifetime (default 26h, as ThreatMapper).") var refreshTokenLifetime: String?
+    @Option(help: ArgumentHelp(
+        "A file holding the token signing key: its bytes, a trailing newline dropped, at least 32 (default: a random key kept in the catalog).",
+        discussion: "Every gateway must read the same key (a Kubernetes Secret, say); tokens signed with another key are refused."))
+    var tokenSigningKeyFile: String?
 
-    var flags: [String: String?] { ["accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime] }
+    var flags: [String: String?] {
+        ["accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime, "tokenSigningKeyFile": tokenSigningKeyFile]
+    }
 }
 
 /// The options of `all-in-one` beyond the database.

@@ -6,6 +6,7 @@ import IngestTransport
 import LoadTestRunner
 import Logging
 import NIOCore
+import Testing
 
 /// A cluster of real `console` processes on loopback for the tests: the catalog and placement
 /// "a" on the test PostgreSQL server, placement "b" on a second server of its own (which the
@@ -145,6 +146,17 @@ final class ClusterHarness: @unchecked Sendable {
         else { return false }
         defer { Task { await connection.close() } }
         return (try? await connection.request(.GET, "/readyz"))?.status == .ok
+    }
+
+    /// The `/metrics` of a member.
+    func scrape(_ name: String) async throws -> PrometheusScrape {
+        let member = try #require(members[name])
+        let connection = try await HTTPClientConnection.connect(
+            host: "127.0.0.1", port: member.metricsPort, tls: nil, serverName: nil, http2: false, connectTimeout: .seconds(2))
+        defer { Task { await connection.close() } }
+        let response = try await connection.request(.GET, "/metrics")
+        try #require(response.status == .ok, "\(name) /metrics answered \(response.status)")
+        return PrometheusScrape(text: response.text)
     }
 
     /// Waits until `condition` holds, polling every 200 ms; returns how long it took, or nil at the timeout.

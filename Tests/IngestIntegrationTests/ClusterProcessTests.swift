@@ -63,10 +63,16 @@ struct ClusterProcessTests {
         configuration.moreTargets = [try FleetTarget(url: cluster.gatewayURL("gateway-2"), caPEM: nil, http2: true)]
         configuration.adminKey = cluster.adminKey
         configuration.statusLine = false
+        let idle = try await scrapeAll(cluster, roles)
         let fleetStart = ContinuousClock.now
         let fleet = Task { try await FleetRunner(configuration: configuration).run() }
         func fleetSecond() -> Int { Int((ContinuousClock.now - fleetStart).components.seconds) }
         try await Task.sleep(for: .seconds(25))
+
+        // Every role's /metrics moves with the traffic.
+        let busy = try await scrapeAll(cluster, roles)
+        expectMetricsMoved(from: idle, to: busy)
+        expectDashboardMetricsExported(busy)
 
         // A 4th worker joins: at most 1/4 + 2 % of the shards move.
         let beforeJoin = try await cluster.map()
@@ -80,6 +86,12 @@ struct ClusterProcessTests {
         let moved = afterJoin.filter { beforeJoin[$0.key]?.owner != $0.value.owner }.count
         #expect(Double(moved) <= Double(Self.shardCount) / 4 + 0.02 * Double(Self.shardCount), "\(moved) shards moved")
         _ = try await cluster.waitUntil(.seconds(10)) { try await cluster.allShardsOwned() }
+        let leaderAfterJoin = try #require(try await cluster.leader())
+        let movesCounted = try await cluster.scrape(leaderAfterJoin).sum("ingest_coordinator_shard_moves")
+            - (busy[leaderAfterJoin]?.sum("ingest_coordinator_shard_moves") ?? 0)
+        #expect(movesCounted >= Double(moved), "the leader counted \(movesCounted) shard moves for the join, the map shows \(moved)")
+        let joinedWorker = try await cluster.scrape("worker-4")
+        #expect(joinedWorker.sum("ingest_worker_shards_claimed") > 0 && joinedWorker.sum("ingest_worker_shards") > 0)
 
         // kill -9 of a worker: its shards are owned (claimed) again within 15 s.
         cluster.process("worker-2").signal(SIGKILL)
@@ -184,6 +196,65 @@ struct ClusterProcessTests {
         #expect(inB.allSatisfy { function.shard(of: $0[0]!) % 2 == 1 })
         #expect(try await cluster.placementA.count(
             "SELECT count(*) FROM nodes n JOIN shard_epochs e USING (shard) WHERE n.written_epoch > e.epoch OR n.written_epoch = 0") == 0)
+    }
+}
+
+/// Each role's `/metrics`.
+func scrapeAll(_ cluster: ClusterHarness, _ roles: [String]) async throws -> [String: PrometheusScrape] {
+    var scrapes: [String: PrometheusScrape] = [:]
+    for name in roles { scrapes[name] = try await cluster.scrape(name) }
+    return scrapes
+}
+
+/// What an operator's dashboard shows while a fleet reports: each gateway's requests, responses,
+/// bytes and latencies; each worker's reports, rows, batches and pool use; the shard ownership
+/// and the one leader.
+func expectMetricsMoved(from idle: [String: PrometheusScrape], to busy: [String: PrometheusScrape]) {
+    func grew(_ role: String, _ name: String, _ labels: [String: String] = [:]) {
+        let before = idle[role]?.sum(name, labels) ?? 0
+        let after = busy[role]?.sum(name, labels) ?? 0
+        #expect(after > before, "\(role): \(name)\(labels) went from \(before) to \(after)")
+    }
+    for gateway in ["gateway-1", "gateway-2"] {
+        grew(gateway, "ingest_gateway_requests", ["route": "report"])
+        grew(gateway, "ingest_gateway_responses", ["route": "report", "status": "2xx"])
+        grew(gateway, "ingest_gateway_bytes_in", ["route": "report"])
+        grew(gateway, "ingest_gateway_report_duration_count")
+        grew(gateway, "ingest_http_responses", ["status": "2xx"])
+        #expect((busy[gateway]?.sum("ingest_gateway_map_version") ?? 0) > 0, "\(gateway) holds no map version")
+    }
+    var shards = 0.0
+    for worker in ["worker-1", "worker-2", "worker-3"] {
+        grew(worker, "ingest_worker_reports_committed")
+        grew(worker, "ingest_worker_entity_rows")
+        grew(worker, "ingest_worker_batches")
+        grew(worker, "ingest_worker_batch_size_count")
+        grew(worker, "ingest_worker_batch_duration_count")
+        grew(worker, "ingest_postgres_operations", ["outcome": "ok"])
+        #expect((busy[worker]?.sum("ingest_worker_nodes") ?? 0) > 0, "\(worker) counts no nodes online")
+        #expect(busy[worker]?.has("ingest_worker_backlog") == true && busy[worker]?.has("ingest_worker_beat_rate") == true)
+        shards += busy[worker]?.sum("ingest_worker_shards") ?? 0
+    }
+    #expect(shards == Double(ClusterProcessTests.shardCount), "the workers report \(shards) shards owned")
+    let leaders = ["coordinator-1", "coordinator-2"].map { busy[$0]?.sum("ingest_coordinator_leader") ?? 0 }
+    #expect(leaders.reduce(0, +) == 1, "leader gauges: \(leaders)")
+    #expect(["coordinator-1", "coordinator-2"].contains { (busy[$0]?.sum("ingest_coordinator_workers") ?? 0) == 3 })
+}
+
+/// Every metric the Grafana dashboard and the Prometheus alerts name is one some role exports.
+func expectDashboardMetricsExported(_ scrapes: [String: PrometheusScrape], file: String = #filePath) {
+    let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    for path in ["deploy/grafana/console.json", "deploy/kubernetes/base/monitoring.yaml"] {
+        guard let text = try? String(contentsOf: root.appendingPathComponent(path), encoding: .utf8) else {
+            Issue.record("cannot read \(path)")
+            continue
+        }
+        let names = Set(text.matches(of: /ingest_[a-z_]+/).map { String($0.output) })
+        #expect(names.count > 10, "\(path) names \(names.count) metrics")
+        for name in names.sorted() {
+            let base = ["_bucket", "_count", "_sum"].reduce(name) { $0.hasSuffix($1) ? String($0.dropLast($1.count)) : $0 }
+            #expect(scrapes.values.contains { $0.has(name) || $0.has(base + "_count") }, "\(path) names \(name), which no role exports")
+        }
     }
 }
 

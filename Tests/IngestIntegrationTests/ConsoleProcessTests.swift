@@ -167,18 +167,36 @@ extension ConsoleProcessTests {
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let port = try Self.freePort()
         let urlText = "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"
+        // As in a container: the password and the token signing key from mounted files, the
+        // listening port published as 443.
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let keyFile = dataDirectory + "/token.key", passwordFile = dataDirectory + "/db.password"
+        let signingKey = Array("a-signing-key-of-at-least-32-bytes-from-a-Secret".utf8)
+        try Data(signingKey + [UInt8(ascii: "\n")]).write(to: URL(fileURLWithPath: keyFile))
+        try Data("unused-by-a-trust-server\n".utf8).write(to: URL(fileURLWithPath: passwordFile))
+        let short = try ChildProcess(
+            executable: binary,
+            arguments: ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--token-signing-key-file", passwordFile],
+            environment: ["CONSOLE_DATABASE_URL": urlText], outputPath: dataDirectory + ".short.log")
+        #expect(!ChildProcess.exitedCleanly(await short.wait(timeout: .seconds(60))))
+        #expect(short.output.contains("the key needs at least 32"), "\(short.output)")
         let process = try ChildProcess(
             executable: binary,
-            arguments: ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost"],
+            arguments: ["all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost",
+                        "--advertise-port", "443", "--token-signing-key-file", keyFile, "--database-password-file", passwordFile],
             environment: ["CONSOLE_DATABASE_URL": urlText], outputPath: dataDirectory + ".log")
         defer { process.signal(SIGKILL) }
-        #expect(await process.waitForOutput("MGMT_CONSOLE_PORT=\(port)", timeout: .seconds(60)), "\(process.output)")
+        #expect(await process.waitForOutput("MGMT_CONSOLE_PORT=443", timeout: .seconds(60)), "\(process.output)")
         // No embedded server was created: the data directory holds only the certificate and the keys.
         #expect(!FileManager.default.fileExists(atPath: dataDirectory + "/postgres"))
         let sensorKey = try #require(Self.bannerValue(process.output, "Sensor API key:"))
         let tls = try TLSMaterial.clientContext(trusting: try String(contentsOfFile: dataDirectory + "/tls/console.crt", encoding: .utf8))
         let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
         let token = try await Self.login(sensorKey, on: connection)
+        // The console signs with the key from the file.
+        let signer = TokenSigner(key: signingKey)
+        #expect((try? signer.verify(Substring(token), kind: .access, now: Timestamp(seconds: Date().timeIntervalSince1970))) != nil, "the token is not signed with the file's key")
+        #expect((try? TokenSigner(key: Array(repeating: 7, count: 32)).verify(Substring(token), kind: .access, now: Timestamp(seconds: Date().timeIntervalSince1970))) == nil)
         let report = Gzip.compress(Array(try SharedFixtures.agentReportText(hostname: "external-host").utf8))
         #expect(try await connection.postReport(report, token: token).status == .ok)
         await connection.close()

@@ -11,15 +11,12 @@ extension Gateway {
         let isPost = request.method == .POST
         switch request.path {
         case "/deepfence/ping":
-            metrics.request(.ping)
             guard request.method == .GET || request.method == .HEAD else { return respond(writer, error: .methodNotAllowed) }
             writer.respond(.pong)
         case "/deepfence/auth/token":
-            metrics.request(.token)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             login(request, writer: writer)
         case "/deepfence/auth/token/refresh":
-            metrics.request(.refresh)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             do {
                 let pair = try authenticator.refresh(authorization: request.headers.first(name: "authorization"), now: clock.now())
@@ -28,27 +25,21 @@ extension Gateway {
                 respond(writer, error: error)
             }
         case "/deepfence/ingest/report":
-            metrics.request(.report)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             ingestReport(request, writer: writer)
         case "/deepfence/controls/agent-init":
-            metrics.request(.controls)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             controls(request, route: .agentInit, writer: writer)
         case "/deepfence/controls/agent":
-            metrics.request(.controls)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             controls(request, route: .agent, writer: writer)
         case "/deepfence/controls/kubernetes-cluster":
-            metrics.request(.controls)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             controls(request, route: .kubernetesCluster, writer: writer)
         case "/deepfence/controls/cloud-node":
-            metrics.request(.controls)
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             cloudNodeControls(request, writer: writer)
         default:
-            metrics.request(.other)
             respond(writer, error: .notFound)
         }
     }

@@ -101,7 +101,7 @@ public struct CatalogStore: Sendable {
     public func clusterInfo() async throws -> ClusterInfo? {
         guard let shardCount = try await shardCount() else { return nil }
         var placements: [PlacementRecord] = []
-        let rows = try await database.client.query("SELECT id, name, url FROM placements ORDER BY id", logger: logger)
+        let rows = try await database.query("SELECT id, name, url FROM placements ORDER BY id", logger: logger)
         for try await (id, name, url) in rows.decode((Int32, String, String?).self) {
             placements.append(PlacementRecord(id: Int(id), name: name, url: url))
         }
@@ -114,7 +114,7 @@ public struct CatalogStore: Sendable {
     public func secret(named name: String, orCreate make: () -> [UInt8]) async throws -> [UInt8] {
         let candidate = ByteBuffer(bytes: make())
         try await database.execute("INSERT INTO secrets (name, value) VALUES (\(name), \(candidate)) ON CONFLICT (name) DO NOTHING")
-        let rows = try await database.client.query("SELECT value FROM secrets WHERE name = \(name)", logger: logger)
+        let rows = try await database.query("SELECT value FROM secrets WHERE name = \(name)", logger: logger)
         for try await value in rows.decode(ByteBuffer.self) {
             return Array(buffer: value)
         }
@@ -136,7 +136,7 @@ public struct CatalogStore: Sendable {
 
     /// Stores a key's hash; returns the key's ID.
     public func insertAPIKey(role: String, namespace: String, keyHash: [UInt8], label: String) async throws -> Int64 {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             INSERT INTO api_keys (role, namespace, key_hash, label)
             VALUES (\(role), \(namespace), \(ByteBuffer(bytes: keyHash)), \(label)) RETURNING id
@@ -147,7 +147,7 @@ public struct CatalogStore: Sendable {
 
     /// Every key, revoked ones included.
     public func apiKeys() async throws -> [APIKeyRecord] {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             "SELECT id, role, namespace, key_hash, label, created_at, revoked_at FROM api_keys ORDER BY id", logger: logger)
         var keys: [APIKeyRecord] = []
         for try await (id, role, namespace, hash, label, created, revoked) in rows.decode(
@@ -161,7 +161,7 @@ public struct CatalogStore: Sendable {
 
     /// Revokes a key; returns false if there is no such unrevoked key.
     public func revokeAPIKey(id: Int64) async throws -> Bool {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             "UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger)
         for try await _ in rows.decode(Int64.self) { return true }
         return false
@@ -183,7 +183,7 @@ public struct CatalogStore: Sendable {
 
     /// Every member row, with the database's current time to judge heartbeats against.
     public func members() async throws -> (members: [Membership.Member], now: Timestamp) {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             SELECT id, role, address, incarnation, state,
                    (extract(epoch FROM last_heartbeat) * 1000)::int8, (extract(epoch FROM now()) * 1000)::int8
@@ -211,7 +211,7 @@ public struct CatalogStore: Sendable {
 
     /// The database server's clock.
     public func databaseNow() async throws -> Timestamp {
-        let rows = try await database.client.query("SELECT (extract(epoch FROM now()) * 1000)::int8", logger: logger)
+        let rows = try await database.query("SELECT (extract(epoch FROM now()) * 1000)::int8", logger: logger)
         for try await now in rows.decode(Int64.self) { return Timestamp(milliseconds: now) }
         return Timestamp(milliseconds: 0)
     }
@@ -220,7 +220,7 @@ public struct CatalogStore: Sendable {
 
     /// The shard map's version.
     public func shardMapVersion() async throws -> Int64 {
-        let rows = try await database.client.query("SELECT version FROM shard_map_version", logger: logger)
+        let rows = try await database.query("SELECT version FROM shard_map_version", logger: logger)
         for try await version in rows.decode(Int64.self) { return version }
         return 0
     }
@@ -288,7 +288,7 @@ public struct CatalogStore: Sendable {
     /// Takes or renews the lease `name` for `holder` for `duration`; true if `holder` holds it now.
     public func acquireLease(name: String = "coordinator", holder: String, duration: Duration) async throws -> Bool {
         let milliseconds = duration.milliseconds
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             INSERT INTO leader_lease (name, holder, acquired_at, expires_at)
             VALUES (\(name), \(holder), now(), now() + \(milliseconds) * interval '1 millisecond')
@@ -310,7 +310,7 @@ public struct CatalogStore: Sendable {
 
     /// The current lease holder, if the lease is live.
     public func leader(name: String = "coordinator") async throws -> String? {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             "SELECT holder FROM leader_lease WHERE name = \(name) AND expires_at > now()", logger: logger)
         for try await holder in rows.decode(String.self) { return holder }
         return nil
@@ -320,7 +320,7 @@ public struct CatalogStore: Sendable {
 extension CatalogStore {
     /// The shard count the cluster was created with, if it was.
     public func shardCount() async throws -> Int? {
-        let rows = try await database.client.query("SELECT value FROM cluster_settings WHERE name = 'shard_count'", logger: logger)
+        let rows = try await database.query("SELECT value FROM cluster_settings WHERE name = 'shard_count'", logger: logger)
         for try await value in rows.decode(String.self) { return Int(value) }
         return nil
     }

@@ -20,7 +20,7 @@ public struct ShardMapListener: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await database.client.withConnection { connection in
+                    try await database.withConnection { connection in
                         try await connection.listen(on: "shard_map") { notifications in
                             await onChange()
                             for try await _ in notifications { await onChange() }

@@ -1,7 +1,9 @@
 import IngestCore
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// A pooled connection to one PostgreSQL database, run as a `Service`.
 public final class Database: Service, Sendable {
@@ -10,11 +12,14 @@ public final class Database: Service, Sendable {
     /// The connection pool.
     public let client: PostgresClient
     let logger: Logger
+    let metrics: PoolMetrics
 
-    /// A pool of at most `maximumConnections` connections (`--database-connections`).
-    public init(url: DatabaseURL, maximumConnections: Int, logger: Logger) {
+    /// A pool of at most `maximumConnections` connections (`--database-connections`); `pool`
+    /// names it in the metrics (`catalog`, `placement-a`, …).
+    public init(url: DatabaseURL, maximumConnections: Int, pool: String = "default", logger: Logger) {
         self.url = url
         self.logger = logger
+        self.metrics = PoolMetrics(pool: pool, maximumConnections: maximumConnections)
         self.client = PostgresClient(
             configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
     }
@@ -29,16 +34,28 @@ public final class Database: Service, Sendable {
     public func transaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        try await metrics.measure {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            } catch let error as PostgresTransactionError {
+                throw error.closureError ?? error.commitError ?? error.beginError ?? error
+            }
         }
+    }
+
+    /// Runs one query on a pooled connection; its rows are read from the sequence returned.
+    public func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await metrics.measure { try await client.query(query, logger: logger) }
+    }
+
+    /// Leases one connection for `body` (a `LISTEN` session, say).
+    public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await metrics.measure { try await client.withConnection(body) }
     }
 
     /// Runs one statement and waits for it to finish, ignoring rows.
     public func execute(_ query: PostgresQuery) async throws {
-        try await client.query(query, logger: logger).consume()
+        try await self.query(query, logger: logger).consume()
     }
 
     /// Waits until the server answers, retrying for up to `timeout`.
@@ -91,7 +108,7 @@ extension Database {
             defer { group.cancelAll() }
             try await maintenance.waitUntilReachable()
             var exists = false
-            for try await _ in try await maintenance.client.query(
+            for try await _ in try await maintenance.query(
                 "SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger
             ).decode(Int32.self) {
                 exists = true
@@ -121,4 +138,41 @@ public func redacted(_ error: any Error) -> String {
     if let error = error as? IngestError { return error.description }
     if let error = error as? MigrationRunner.Failure { return error.description }
     return String(describing: type(of: error))
+}
+
+/// A pool's use, for `/metrics`: operations in flight (a lease is held from the request for a
+/// connection until the query's first answer, or the whole transaction), the pool's size, and
+/// each operation's outcome and duration (time to lease a connection included).
+final class PoolMetrics: Sendable {
+    let inFlightCount = Atomic<Int>(0)
+    let inFlight: Gauge
+    let succeeded: Counter
+    let failed: Counter
+    let duration: Timer
+
+    init(pool: String, maximumConnections: Int) {
+        let dimensions = [("pool", pool)]
+        inFlight = Gauge(label: "ingest.postgres.in_flight", dimensions: dimensions)
+        succeeded = Counter(label: "ingest.postgres.operations", dimensions: dimensions + [("outcome", "ok")])
+        failed = Counter(label: "ingest.postgres.operations", dimensions: dimensions + [("outcome", "error")])
+        duration = Timer(label: "ingest.postgres.operation.duration", dimensions: dimensions)
+        Gauge(label: "ingest.postgres.connections.max", dimensions: dimensions).record(maximumConnections)
+    }
+
+    func measure<Result>(_ operation: () async throws -> Result) async throws -> Result {
+        inFlight.record(inFlightCount.add(1, ordering: .relaxed).newValue)
+        let started = ContinuousClock.now
+        defer {
+            inFlight.record(inFlightCount.subtract(1, ordering: .relaxed).newValue)
+            duration.recordSeconds((ContinuousClock.now - started).seconds)
+        }
+        do {
+            let result = try await operation()
+            succeeded.increment()
+            return result
+        } catch {
+            failed.increment()
+            throw error
+        }
+    }
 }

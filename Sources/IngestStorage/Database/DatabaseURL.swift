@@ -3,11 +3,19 @@ import IngestCore
 import PostgresNIO
 
 /// Where a PostgreSQL database is and how to log in, parsed from a URL:
-/// `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`, or a
+/// `postgres://user[:password]@host[:port]/database[?sslmode=…][&sslrootcert=/path/ca.crt]`, or a
 /// Unix socket with `postgres://user@/database?host=/path/to/socket-directory[&port=5432]`.
+///
+/// TLS: `disable`; `prefer` (the default: TLS when the server offers it) and `require` verify
+/// the server's certificate and host name like `verify-full`; `verify-ca` checks the chain but
+/// not the host name. The chain is checked against `sslrootcert` (a PEM file, such as the CA of
+/// a CloudNativePG cluster) when given, else the system's roots. Unlike libpq, `require` never
+/// accepts an unverified certificate.
 public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     public enum TLSMode: String, Sendable, Hashable {
         case disable, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
     }
 
     public var host: String
@@ -18,6 +26,8 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     public var tls: TLSMode
     /// The directory holding the server's Unix socket, when connecting through one.
     public var socketDirectory: String?
+    /// `sslrootcert`: a PEM file of the certificate authorities the server's chain must lead to.
+    public var rootCertificate: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil, database: String,
@@ -49,7 +59,9 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         switch query["sslmode"] ?? "prefer" {
         case "disable": tls = .disable
         case "allow", "prefer": tls = .prefer
-        case "require", "verify-ca", "verify-full": tls = .require
+        case "require": tls = .require
+        case "verify-ca": tls = .verifyCA
+        case "verify-full": tls = .verifyFull
         case let other: throw IngestError.invalidRequest("unsupported sslmode '\(other)' in the database URL")
         }
         let socket = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
@@ -61,6 +73,17 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             database: database.removingPercentEncoding ?? database,
             tls: tls,
             socketDirectory: socket)
+        rootCertificate = query["sslrootcert"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `text` with `password` filled in when it names none (`--database-password-file`); text
+    /// that does not parse as a URL is returned as it is, for the parser to explain.
+    public static func text(_ text: String, withPassword password: String?) -> String {
+        guard let password, var components = URLComponents(string: text), components.password == nil, components.user != nil else {
+            return text
+        }
+        components.password = password
+        return components.string ?? text
     }
 
     /// This URL pointing at another database of the same server.
@@ -74,7 +97,8 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         let credentials = password == nil ? username : "\(username):***"
         if let socketDirectory { return "postgres://\(credentials)@/\(database)?host=\(socketDirectory)&port=\(port)" }
-        return "postgres://\(credentials)@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)"
+        let root = rootCertificate.map { "&sslrootcert=\($0)" } ?? ""
+        return "postgres://\(credentials)@\(host):\(port)/\(database)?sslmode=\(tls.rawValue)\(root)"
     }
 
     /// The PostgresNIO client configuration for this URL.
@@ -85,11 +109,14 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
                 unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password,
                 database: database)
         } else {
+            var verification = TLSConfiguration.makeClientConfiguration()
+            if let rootCertificate { verification.trustRoots = .file(rootCertificate) }
+            if tls == .verifyCA { verification.certificateVerification = .noHostnameVerification }
             let tlsConfiguration: PostgresClient.Configuration.TLS
             switch tls {
             case .disable: tlsConfiguration = .disable
-            case .prefer: tlsConfiguration = .prefer(.makeClientConfiguration())
-            case .require: tlsConfiguration = .require(.makeClientConfiguration())
+            case .prefer: tlsConfiguration = .prefer(verification)
+            case .require, .verifyCA, .verifyFull: tlsConfiguration = .require(verification)
             }
             configuration = .init(
                 host: host, port: port, username: username, password: password, database: database, tls: tlsConfiguration)

@@ -16,7 +16,7 @@ extension PlacementStore {
 
     /// Queues a command; returns its row.
     public func queueCommand(nodeID: String, shard: Int, actionID: Int, requestPayload: String) async throws -> CommandRecord {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             INSERT INTO node_commands (node_id, shard, action_id, request_payload)
             VALUES (\(nodeID), \(Int32(shard)), \(Int32(actionID)), \(requestPayload))
@@ -50,7 +50,7 @@ extension PlacementStore {
 
     func commandRecords(_ query: PostgresQuery) async throws -> [CommandRecord] {
         var records: [CommandRecord] = []
-        for try await (id, node, shard, action, payload, created, delivered) in try await database.client.query(query, logger: logger)
+        for try await (id, node, shard, action, payload, created, delivered) in try await database.query(query, logger: logger)
             .decode((Int64, String, Int32, Int32, String, Date, Date?).self)
         {
             records.append(CommandRecord(id: id, nodeID: node, shard: Int(shard), actionID: Int(action),

@@ -32,7 +32,7 @@ extension PlacementStore {
     public func listNodeItems(_ filter: NodeFilter) async throws -> [(id: String, json: String)] {
         let kind = filter.kind?.rawValue
         let after = filter.after
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             SELECT node_id, json_build_object(
                 'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
@@ -56,7 +56,7 @@ extension PlacementStore {
     /// `kinds` limits which entity lists are included (all when nil).
     public func nodeDetail(_ nodeID: String, kinds: Set<EntityKind>? = nil, commandLimit: Int = 20) async throws -> String? {
         var parts: [String] = []
-        let node = try await database.client.query(
+        let node = try await database.query(
             """
             SELECT json_build_object(
                 'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
@@ -75,7 +75,7 @@ extension PlacementStore {
             counts.append("\"\(kind.tableName)\":\(json.count)")
         }
         parts.append("\"counts\":{\(counts.joined(separator: ","))}")
-        let sample = try await database.client.query(
+        let sample = try await database.query(
             """
             SELECT json_build_object('sampled_at', sampled_at, 'metrics', metrics)::text FROM metric_samples
             WHERE node_id = \(nodeID) ORDER BY sampled_at DESC LIMIT 1
@@ -83,7 +83,7 @@ extension PlacementStore {
         var sampleJSON = "null"
         for try await json in sample.decode(String.self) { sampleJSON = json }
         parts.append("\"latest_metrics\":\(sampleJSON)")
-        let commands = try await database.client.query(
+        let commands = try await database.query(
             """
             SELECT coalesce(json_agg(json_build_object('id', id, 'action_id', action_id,
                 'request_payload', request_payload, 'created_at', created_at, 'delivered_at', delivered_at)
@@ -113,7 +113,7 @@ extension PlacementStore {
                 SELECT count(*), coalesce(jsonb_agg(\(object) ORDER BY \(order)), '[]'::jsonb)::text
                 FROM \(kind.tableName) t WHERE node_id = $1
                 """, binds: bindings)
-        for try await (count, json) in try await database.client.query(query, logger: logger).decode((Int64, String).self) {
+        for try await (count, json) in try await database.query(query, logger: logger).decode((Int64, String).self) {
             return (json, Int(count))
         }
         return ("[]", 0)
@@ -122,7 +122,7 @@ extension PlacementStore {
     /// Node counts by kind and liveness.
     public func nodeCounts() async throws -> [(kind: String, online: Bool, count: Int)] {
         var counts: [(String, Bool, Int)] = []
-        for try await (kind, online, count) in try await database.client.query(
+        for try await (kind, online, count) in try await database.query(
             "SELECT kind, online, count(*) FROM nodes GROUP BY kind, online ORDER BY kind, online", logger: logger
         ).decode((String, Bool, Int64).self) {
             counts.append((kind, online, Int(count)))

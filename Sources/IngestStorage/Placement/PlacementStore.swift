@@ -22,7 +22,7 @@ public struct PlacementStore: Sendable {
         guard !shards.isEmpty else { return [] }
         let numbers = shards.map { Int32($0.shard) }
         let epochs = shards.map(\.epoch)
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             INSERT INTO shard_epochs AS e (shard, epoch)
             SELECT * FROM UNNEST(\(numbers)::int4[], \(epochs)::int8[])
@@ -175,7 +175,7 @@ public struct PlacementStore: Sendable {
 
     func nodeRecords(_ query: PostgresQuery) async throws -> [NodeRecord] {
         var records: [NodeRecord] = []
-        for try await (id, shard, kind, lastSeen, online, report, beat) in try await database.client.query(query, logger: logger)
+        for try await (id, shard, kind, lastSeen, online, report, beat) in try await database.query(query, logger: logger)
             .decode((String, Int32, String, Date, Bool, String?, Int32).self)
         {
             records.append(NodeRecord(nodeID: id, shard: Int(shard), kind: kind, lastSeen: lastSeen, online: online,
@@ -197,7 +197,7 @@ public struct PlacementStore: Sendable {
         let query = PostgresQuery(unsafeSQL: selects.joined(separator: " UNION ALL "), binds: bindings)
         var entries: [String: [(key: UInt64, kind: EntityKind, digest: UInt64)]] = [:]
         for nodeID in nodeIDs { entries[nodeID] = [] }
-        for try await (nodeID, kind, key, digest) in try await database.client.query(query, logger: logger)
+        for try await (nodeID, kind, key, digest) in try await database.query(query, logger: logger)
             .decode((String, Int16, Int64, Int64).self)
         {
             guard let kind = EntityKind(rawValue: UInt8(truncatingIfNeeded: kind)) else { continue }
@@ -267,7 +267,7 @@ public struct PlacementStore: Sendable {
     /// Drops daily partitions whose whole day is before `cutoffDay` (`yyyyMMdd`); returns their names.
     @discardableResult
     public func dropPartitions(before cutoffDay: String) async throws -> [String] {
-        let rows = try await database.client.query(
+        let rows = try await database.query(
             """
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN ('entity_changes', 'metric_samples')

@@ -115,12 +115,28 @@ public struct ResponseWriter: Sendable {
     let eventLoop: any EventLoop
     let sink: any ResponseSink
     let stream: Int
+    var observers: [@Sendable (HTTPResponseStatus) -> Void] = []
+
+    init(eventLoop: any EventLoop, sink: any ResponseSink, stream: Int) {
+        self.eventLoop = eventLoop
+        self.sink = sink
+        self.stream = stream
+    }
 
     /// The event loop of the request's channel.
     public var loop: any EventLoop { eventLoop }
 
+    /// The same writer, calling `observe` with the status of the response it sends (for
+    /// counting responses by route).
+    public func observed(_ observe: @escaping @Sendable (HTTPResponseStatus) -> Void) -> ResponseWriter {
+        var writer = self
+        writer.observers.append(observe)
+        return writer
+    }
+
     /// Sends the response (hopping to the channel's event loop if needed).
     public func respond(_ response: HTTPResponse) {
+        for observe in observers { observe(response.status) }
         if eventLoop.inEventLoop {
             sink.write(response, stream: stream)
         } else {
