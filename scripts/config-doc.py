@@ -72,9 +72,13 @@ This table is generated from `console <command> --help` of every command by
 |---|---|---|---|---|
 """ + "\n".join(rows) + """
 
-The database URL is `postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
+The database URL is `postgres://user:password@host:port/database?sslmode=MODE[&sslrootcert=ca.pem]`,
 or for a Unix socket `postgres://user@/database?host=/socket/directory&port=5432`. It is never
-logged with its password.
+logged with its password; `--database-password-file` supplies the password of a URL that has
+none (the catalog's and the placements'). `sslmode`: `disable`; `prefer` (the default) and
+`require` check the server's certificate and host name like `verify-full`; `verify-ca` checks
+the chain only. The chain is checked against `sslrootcert` (a PEM file) when given, else the
+system's roots. Unlike libpq, `require` never accepts an unverified certificate.
 """
 open("docs/configuration.md", "w").write(document)
 print(f"docs/configuration.md: {len(rows)} options")

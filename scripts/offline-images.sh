@@ -11,6 +11,13 @@
 # docker.io/library/postgres:15-bookworm and docker.io/library/haproxy:2.8-bookworm (enough of
 # the official images' behaviour for deploy/compose: POSTGRES_* first-start variables; haproxy
 # reading /usr/local/etc/haproxy/haproxy.cfg).
+#
+# Podman in the project's sandbox needed /etc/containers/containers.conf to say
+#   [containers]
+#   default_ulimits = ["nofile=16384:16384", "nproc=32768:32768"]   # below the sandbox's own limits
+#   [engine]
+#   runtime = "runc"                                                # crun refuses hybrid cgroups
+# (Debian packages: podman buildah runc debootstrap.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=localhost/threatmapper-console:latest
@@ -70,6 +77,7 @@ USER haproxy
 CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]'
 
 # The console's image, from deploy/Dockerfile as it is.
-podman build --volume "$mirror:$mirror:ro" --volume /etc/gitconfig:/etc/gitconfig:ro \
+# --format docker: the OCI format has no HEALTHCHECK.
+podman build --format docker --volume "$mirror:$mirror:ro" --volume /etc/gitconfig:/etc/gitconfig:ro \
     -f deploy/Dockerfile -t "$tag" .
 podman image inspect "$tag" --format 'built {{.Id}} ({{.Size}} bytes)'

@@ -99,8 +99,15 @@ final class ClusterHarness: @unchecked Sendable {
         guard !sensorKey.isEmpty, !adminKey.isEmpty else { throw ClusterTestFailure("migrate printed no keys: \(process.output)") }
     }
 
+    /// Starts `console` with `arguments`, without CAP_NET_ADMIN (as a container that drops every
+    /// capability runs it), so the public and the internal listeners are tested as deployed.
+    func spawn(_ arguments: [String], log: String) throws -> ChildProcess {
+        try ChildProcess(executable: "/usr/bin/setpriv", arguments: ["--bounding-set", "-net_admin", "--", binary] + arguments,
+                         outputPath: log)
+    }
+
     func launch(_ name: String, _ arguments: [String], metricsPort: Int, port: Int? = nil) throws {
-        let process = try ChildProcess(executable: binary, arguments: arguments, outputPath: "\(directory)/\(name).log")
+        let process = try spawn(arguments, log: "\(directory)/\(name).log")
         members[name] = Member(arguments: arguments, process: process, metricsPort: metricsPort, port: port)
     }
 
@@ -130,7 +137,7 @@ final class ClusterHarness: @unchecked Sendable {
     /// Starts `name` again with the arguments it had (a restart with the same ID).
     func restart(_ name: String) throws {
         guard let member = members[name] else { return }
-        let process = try ChildProcess(executable: binary, arguments: member.arguments, outputPath: "\(directory)/\(name).\(UInt8.random(in: 0...255)).log")
+        let process = try spawn(member.arguments, log: "\(directory)/\(name).\(UInt8.random(in: 0...255)).log")
         members[name]!.process = process
     }
 

@@ -55,7 +55,7 @@ public final class HTTPClientConnection: Sendable {
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.milliseconds(connectTimeout.milliseconds))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
