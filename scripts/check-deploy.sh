@@ -22,6 +22,7 @@ fi
 if ! command -v promtool >/dev/null 2>&1; then
     sudo=()
     [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq || true
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
     # The package starts a Prometheus server; only promtool is wanted.
     "${sudo[@]}" systemctl stop prometheus >/dev/null 2>&1 || "${sudo[@]}" pkill -x prometheus >/dev/null 2>&1 || true
