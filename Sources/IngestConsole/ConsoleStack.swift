@@ -45,6 +45,8 @@ public final class ConsoleStack: Sendable {
     public let authenticator: Authenticator
     public let gateway: Gateway
     public let server: HTTPServer
+    /// Reloads the API keys when one is created or revoked.
+    let keyListener: CatalogListener
     let logger: Logger
 
     /// Builds the roles over a migrated database; nothing runs yet.
@@ -76,6 +78,7 @@ public final class ConsoleStack: Sendable {
             signer: TokenSigner(key: signingKey, accessLifetime: configuration.accessTokenLifetime,
                                 refreshLifetime: configuration.refreshTokenLifetime),
             catalog: catalog, logger: logger)
+        keyListener = authenticator.listener(database: database, logger: logger)
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
@@ -109,6 +112,7 @@ public final class ConsoleStack: Sendable {
             .init(service: coordinator),
             .init(service: worker),
             .init(service: router),
+            .init(service: keyListener),
             .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
     }

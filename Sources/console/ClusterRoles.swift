@@ -149,7 +149,9 @@ struct WorkerCommand: AsyncParsableCommand {
             serverConfiguration.plaintextHTTP2 = cs.internalPlaintext
             let server = HTTPServer(configuration: serverConfiguration, responder: endpoint, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
             try await server.bind()
-            let listener = ShardMapListener(database: cluster.catalogDatabase, logger: logger) { try? await worker.followShardMap() }
+            let listener = CatalogListener(channel: CatalogListener.shardMap, database: cluster.catalogDatabase, logger: logger) {
+                try? await worker.followShardMap()
+            }
             let metricsServer = try await roleMetricsServer(settings: settings, registry: registry, logger: logger) {
                 (worker.isReady, "\(worker.phase.rawValue), \(worker.ownedShards.count) shards")
             }
@@ -231,13 +233,16 @@ struct GatewayCommand: AsyncParsableCommand {
                 id: memberID, role: .gateway, address: "\(advertiseHost):\(settings.advertisePort ?? port)", interval: settings.worker.heartbeatInterval,
                 catalog: cluster.catalog, logger: logger)
             try await heartbeat.beat()
-            let listener = ShardMapListener(database: cluster.catalogDatabase, logger: logger) { await router.refreshNow() }
+            let listener = CatalogListener(channel: CatalogListener.shardMap, database: cluster.catalogDatabase, logger: logger) {
+                await router.refreshNow()
+            }
+            let keyListener = authenticator.listener(database: cluster.catalogDatabase, logger: logger)
             let metricsServer = try await roleMetricsServer(settings: settings, registry: registry, logger: logger) {
                 (router.hasMap, "map version \(router.current.version)")
             }
             logger.info("gateway started", metadata: [LogKey.member: "\(memberID)", "port": "\(port)"])
             try await runServices([
-                .init(service: metricsServer), .init(service: heartbeat), .init(service: listener),
+                .init(service: metricsServer), .init(service: heartbeat), .init(service: listener), .init(service: keyListener),
                 .init(service: MemoryTrimmer(interval: .seconds(10))), .init(service: router),
                 .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
             ], logger: logger)

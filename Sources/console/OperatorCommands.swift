@@ -115,7 +115,7 @@ struct APIKeyCommand: AsyncParsableCommand {
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a key: logins with it fail at once; tokens issued with it stop working within seconds.")
+            abstract: "Revoke a key: its logins, refreshes and tokens fail on every gateway within a second (they are notified when it commits).")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The key's ID (from `console apikey list`).") var id: Int64
 

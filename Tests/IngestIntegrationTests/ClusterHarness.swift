@@ -155,6 +155,23 @@ final class ClusterHarness: @unchecked Sendable {
         return (try? await connection.request(.GET, "/readyz"))?.status == .ok
     }
 
+    /// `console apikey …` against the catalog; its output.
+    func apikey(_ arguments: [String]) async throws -> String {
+        let process = try ChildProcess(executable: binary, arguments: ["apikey"] + arguments + ["--database-url", catalogURL],
+                                       outputPath: "\(directory)/apikey.log")
+        guard ChildProcess.exitedCleanly(await process.wait(timeout: .seconds(30))) else {
+            throw ClusterTestFailure("console apikey \(arguments) failed: \(process.output)")
+        }
+        return process.output
+    }
+
+    /// An HTTP/2 connection to a gateway (its certificate not verified, as sensors do).
+    func connect(_ gateway: String) async throws -> HTTPClientConnection {
+        try await HTTPClientConnection.connect(
+            host: "127.0.0.1", port: try #require(members[gateway]?.port), tls: try TLSMaterial.clientContext(trusting: nil),
+            serverName: nil, http2: true, connectTimeout: .seconds(2))
+    }
+
     /// The `/metrics` of a member.
     func scrape(_ name: String) async throws -> PrometheusScrape {
         let member = try #require(members[name])

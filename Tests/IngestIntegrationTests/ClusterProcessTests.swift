@@ -1,6 +1,7 @@
 import Foundation
 import IngestCore
 import IngestTestSupport
+import IngestTransport
 import LoadTestCore
 import LoadTestRunner
 import Testing
@@ -48,6 +49,24 @@ struct ClusterProcessTests {
             return owned && counts.count == 3 && counts.values.max()! - counts.values.min()! <= 1
         }
         try #require(balanced != nil, "the shards were not spread over the 3 workers")
+
+        // A key revoked by `console apikey revoke` stops logging in on every gateway at once.
+        let created = try await cluster.apikey(["create", "--role", "sensor", "--label", "revoke-test"])
+        let match = try #require(created.firstMatch(of: /Created sensor key (\d+): (\S+)/), "\(created)")
+        let login = #"{"api_token":"\#(String(match.output.2))"}"#
+        var gateways: [HTTPClientConnection] = []
+        for name in ["gateway-1", "gateway-2"] { gateways.append(try await cluster.connect(name)) }
+        for gateway in gateways { #expect(try await gateway.postJSON("/deepfence/auth/token", login, token: nil).status == .ok) }
+        _ = try await cluster.apikey(["revoke", String(match.output.1)])
+        let refused = try await cluster.waitUntil(.seconds(3)) {
+            var all = true
+            for gateway in gateways where try await gateway.postJSON("/deepfence/auth/token", login, token: nil).status != .unauthorized {
+                all = false
+            }
+            return all
+        }
+        #expect(refused != nil && refused! < .seconds(1), "the revoked key was refused by both gateways after \(String(describing: refused))")
+        for gateway in gateways { await gateway.close() }
 
         // 3 workers: balanced within one shard.
         let counts = try await cluster.shardCounts()

@@ -202,6 +202,36 @@ extension ConsoleProcessTests {
         #expect((try? TokenSigner(key: Array(repeating: 7, count: 32)).verify(Substring(token), kind: .access, now: Timestamp(seconds: Date().timeIntervalSince1970))) == nil)
         let report = Gzip.compress(Array(try SharedFixtures.agentReportText(hostname: "external-host").utf8))
         #expect(try await connection.postReport(report, token: token).status == .ok)
+
+        // A key created and revoked by `console apikey` (other processes): the running console
+        // takes both at once, with no restart and no reload by hand.
+        func apikey(_ arguments: [String]) async throws -> String {
+            let command = try ChildProcess(executable: binary, arguments: ["apikey"] + arguments,
+                                           environment: ["CONSOLE_DATABASE_URL": urlText], outputPath: dataDirectory + ".apikey.log")
+            #expect(ChildProcess.exitedCleanly(await command.wait(timeout: .seconds(30))), "\(command.output)")
+            return command.output
+        }
+        let created = try await apikey(["create", "--role", "sensor", "--label", "to-revoke"])
+        let match = try #require(created.firstMatch(of: /Created sensor key (\d+): (\S+)/), "\(created)")
+        let (keyID, newKey) = (String(match.output.1), String(match.output.2))
+        let pair = try json(try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"\#(newKey)"}"#, token: nil))
+        let access = try #require(pair["access_token"] as? String)
+        let refresh = try #require(pair["refresh_token"] as? String)
+        let poll = #"{"node_id":"revoked-host","node_type":"host"}"#
+        #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: access).status != .unauthorized)
+        _ = try await apikey(["revoke", keyID])
+        let revokedAt = ContinuousClock.now
+        var refused = false
+        while !refused && ContinuousClock.now - revokedAt < .seconds(3) {
+            refused = try await connection.postJSON("/deepfence/auth/token", #"{"api_token":"\#(newKey)"}"#, token: nil).status == .unauthorized
+            if !refused { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(refused, "a revoked key still logs in 3 s after `console apikey revoke`")
+        #expect(ContinuousClock.now - revokedAt < .seconds(1), "revocation took \(ContinuousClock.now - revokedAt)")
+        #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: access).status == .unauthorized)
+        #expect(try await connection.postJSON("/deepfence/auth/token/refresh", "", token: refresh).status == .unauthorized)
+        // The console's own key is untouched.
+        #expect(try await connection.postReport(report, token: token).status == .ok)
         await connection.close()
         process.signal(SIGTERM)
         #expect(ChildProcess.exitedCleanly(await process.wait(timeout: .seconds(30))), "\(process.output)")

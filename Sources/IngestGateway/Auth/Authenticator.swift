@@ -51,6 +51,17 @@ public final class Authenticator: Sendable {
         keys.withLock { $0 = table }
     }
 
+    /// Reloads the key table whenever a key is created or revoked (the catalog's `api_keys`
+    /// notification, sent when `console apikey create|revoke` commits), after every reconnect,
+    /// and every 30 s besides: a revoked key's logins and tokens stop working at once.
+    public func listener(database: Database, logger: Logger) -> CatalogListener {
+        CatalogListener(channel: CatalogListener.apiKeys, database: database, poll: .seconds(30), logger: logger) {
+            do { try await self.reload() } catch {
+                logger.warning("could not reload API keys", metadata: [LogKey.error: "\(redacted(error))"])
+            }
+        }
+    }
+
     /// Exchanges an API key for a token pair (`POST /deepfence/auth/token`).
     public func login(apiToken: String, now: Timestamp) async throws(IngestError) -> (access: String, refresh: String) {
         guard let key = APIKey(parsing: apiToken) else { throw IngestError.invalidAPIKey }
@@ -58,7 +69,7 @@ public final class Authenticator: Sendable {
         if entry == nil {
             // Perhaps created since the last reload (by `console apikey create`).
             do { try await reload() } catch {
-                logger.warning("could not reload API keys", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("could not reload API keys", metadata: [LogKey.error: "\(redacted(error))"])
                 throw IngestError.unavailable
             }
             entry = keys.withLock { $0.byHash[key.hash] }

@@ -136,12 +136,15 @@ public struct CatalogStore: Sendable {
 
     /// Stores a key's hash; returns the key's ID.
     public func insertAPIKey(role: String, namespace: String, keyHash: [UInt8], label: String) async throws -> Int64 {
+        // The notification reaches every gateway's listener when the statement commits.
         let rows = try await database.query(
             """
-            INSERT INTO api_keys (role, namespace, key_hash, label)
-            VALUES (\(role), \(namespace), \(ByteBuffer(bytes: keyHash)), \(label)) RETURNING id
+            WITH created AS (
+                INSERT INTO api_keys (role, namespace, key_hash, label)
+                VALUES (\(role), \(namespace), \(ByteBuffer(bytes: keyHash)), \(label)) RETURNING id)
+            SELECT id, pg_notify('api_keys', id::text) FROM created
             """, logger: logger)
-        for try await id in rows.decode(Int64.self) { return id }
+        for try await (id, _) in rows.decode((Int64, String?).self) { return id }
         throw MigrationRunner.Failure(description: "API key insert returned no id")
     }
 
@@ -162,8 +165,11 @@ public struct CatalogStore: Sendable {
     /// Revokes a key; returns false if there is no such unrevoked key.
     public func revokeAPIKey(id: Int64) async throws -> Bool {
         let rows = try await database.query(
-            "UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id", logger: logger)
-        for try await _ in rows.decode(Int64.self) { return true }
+            """
+            WITH revoked AS (UPDATE api_keys SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL RETURNING id)
+            SELECT id, pg_notify('api_keys', id::text) FROM revoked
+            """, logger: logger)
+        for try await _ in rows.decode((Int64, String?).self) { return true }
         return false
     }
 
