@@ -13,7 +13,7 @@ struct WorkerMetrics: Sendable {
     let samples = Counter(label: "ingest.worker.metric.samples")
     let batches = Counter(label: "ingest.worker.batches")
     let batchDuration = Timer(label: "ingest.worker.batch.duration")
-    /// Reports per committed batch (a histogram; buckets in `MetricsEndpoint.factory`).
+    /// Reports per committed batch (a histogram; its buckets are set in the console's `bootstrapMetrics()`).
     let batchSize = Recorder(label: "ingest.worker.batch.size")
     let mapVersion = Gauge(label: "ingest.worker.map.version")
     let shardsClaimed = Counter(label: "ingest.worker.shards.claimed")

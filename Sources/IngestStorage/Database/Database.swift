@@ -48,9 +48,10 @@ public final class Database: Service, Sendable {
         try await metrics.measure { try await client.query(query, logger: logger) }
     }
 
-    /// Leases one connection for `body` (a `LISTEN` session, say).
+    /// Leases one connection for `body` (a `LISTEN` session, say): it counts as in flight while
+    /// held, but not as an operation (a session held for hours is no operation's duration).
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await metrics.measure { try await client.withConnection(body) }
+        try await metrics.holding { try await client.withConnection(body) }
     }
 
     /// Runs one statement and waits for it to finish, ignoring rows.
@@ -140,9 +141,9 @@ public func redacted(_ error: any Error) -> String {
     return String(describing: type(of: error))
 }
 
-/// A pool's use, for `/metrics`: operations in flight (a lease is held from the request for a
-/// connection until the query's first answer, or the whole transaction), the pool's size, and
-/// each operation's outcome and duration (time to lease a connection included).
+/// A pool's use, for `/metrics`: leases in flight (from the request for a connection until a
+/// query's first answer, a whole transaction, or a pinned session), the pool's size, and each
+/// query's or transaction's outcome and duration (time to lease a connection included).
 final class PoolMetrics: Sendable {
     let inFlightCount = Atomic<Int>(0)
     let inFlight: Gauge
@@ -159,20 +160,24 @@ final class PoolMetrics: Sendable {
         Gauge(label: "ingest.postgres.connections.max", dimensions: dimensions).record(maximumConnections)
     }
 
+    /// Counts `operation` in flight, with its outcome and duration.
     func measure<Result>(_ operation: () async throws -> Result) async throws -> Result {
-        inFlight.record(inFlightCount.add(1, ordering: .relaxed).newValue)
         let started = ContinuousClock.now
-        defer {
-            inFlight.record(inFlightCount.subtract(1, ordering: .relaxed).newValue)
-            duration.recordSeconds((ContinuousClock.now - started).seconds)
-        }
+        defer { duration.recordSeconds((ContinuousClock.now - started).seconds) }
         do {
-            let result = try await operation()
+            let result = try await holding(operation)
             succeeded.increment()
             return result
         } catch {
             failed.increment()
             throw error
         }
+    }
+
+    /// Counts `lease` in flight while it runs.
+    func holding<Result>(_ lease: () async throws -> Result) async throws -> Result {
+        inFlight.record(inFlightCount.add(1, ordering: .relaxed).newValue)
+        defer { inFlight.record(inFlightCount.subtract(1, ordering: .relaxed).newValue) }
+        return try await lease()
     }
 }
