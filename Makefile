@@ -1,5 +1,5 @@
 # The commands the README names.
-.PHONY: run test bench
+.PHONY: run test bench fuzz fuzz-seeds
 
 run:
 	scripts/run.sh $(ARGS)
@@ -10,3 +10,10 @@ test:
 bench:
 	swift build -c release --product ingest-bench
 	.build/release/ingest-bench ../shared/fixtures/threatmapper/agent-report.json 2000
+
+# Each fuzz target for SECONDS (default 600); see scripts/fuzz.sh.
+fuzz:
+	scripts/fuzz.sh $(SECONDS)
+
+fuzz-seeds:
+	scripts/fuzz.sh --seeds

@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "console", targets: ["console"]),
         .executable(name: "fleet", targets: ["fleet"]),
+        .library(name: "IngestFuzzTargets", targets: ["IngestFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -33,6 +34,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMalloc"),
         .target(name: "IngestCompression", dependencies: ["CZlib", "IngestCore"], swiftSettings: strict),
+        .target(
+            name: "IngestAuth", dependencies: ["IngestCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        // What each fuzz target (Fuzz/) does with one input; the regression tests replay the corpus through it.
+        .target(
+            name: "IngestFuzzTargets", dependencies: ["IngestCore", "IngestCompression", "IngestAuth", "LoadTestCore"],
+            swiftSettings: strict),
         .executableTarget(name: "embed-migrations", path: "Sources/embed-migrations"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(
@@ -92,7 +100,7 @@ let package = Package(
         .target(
             name: "IngestGateway",
             dependencies: [
-                "IngestCore", "IngestStorage", "IngestTransport", "IngestCompression",
+                "IngestCore", "IngestAuth", "IngestStorage", "IngestTransport", "IngestCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,7 +116,7 @@ let package = Package(
         .target(
             name: "IngestConsole",
             dependencies: [
-                "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "console",
             dependencies: [
-                "CMalloc", "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                "CMalloc", "IngestConsole", "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,7 +175,7 @@ let package = Package(
         .target(
             name: "IngestTestSupport",
             dependencies: [
-                "LoadTestRunner", "IngestConsole", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
+                "LoadTestRunner", "IngestConsole", "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -179,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "IngestIntegrationTests",
             dependencies: [
-                "IngestTestSupport", "IngestConsole", "IngestCore", "IngestCompression", "IngestStorage", "IngestTransport",
+                "IngestTestSupport", "IngestConsole", "IngestAuth", "IngestCore", "IngestCompression", "IngestStorage", "IngestTransport",
                 "IngestWorker", "IngestGateway", "LoadTestCore", "LoadTestRunner",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -194,7 +202,10 @@ let package = Package(
         .testTarget(
             name: "LoadTestCoreTests", dependencies: ["LoadTestCore", "IngestCore"], path: "loadtest/Tests/LoadTestCoreTests",
             swiftSettings: strict),
-        .testTarget(name: "IngestGatewayTests", dependencies: ["IngestGateway", "IngestCore"], swiftSettings: strict),
+        .testTarget(name: "IngestAuthTests", dependencies: ["IngestAuth", "IngestCore"], swiftSettings: strict),
+        .testTarget(
+            name: "IngestFuzzTargetsTests", dependencies: ["IngestFuzzTargets", "IngestCore", "IngestCompression"],
+            swiftSettings: strict),
         .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: strict),
     ]
 )

@@ -1,3 +1,4 @@
+import IngestAuth
 import IngestCoordinator
 import IngestCore
 import IngestGateway

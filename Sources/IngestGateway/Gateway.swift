@@ -87,7 +87,6 @@ public final class Gateway: HTTPResponder {
 
     /// The JSON object of a request body, or a 400 naming what is wrong.
     func jsonObject(_ body: ByteBuffer) throws(IngestError) -> JSONObject {
-        guard body.readableBytes > 0 else { throw IngestError.invalidRequest("the request needs a JSON object body") }
-        return try JSONObject(parsing: Array(body.readableBytesView))
+        try SensorRequest.object(Array(body.readableBytesView))
     }
 }

@@ -1,3 +1,4 @@
+import IngestAuth
 import ArgumentParser
 import Foundation
 import IngestCore

@@ -51,11 +51,8 @@ extension Gateway {
     // MARK: Auth
 
     func login(_ request: HTTPRequest, writer: ResponseWriter) {
-        let object: JSONObject
-        do { object = try jsonObject(request.body) } catch { return respond(writer, error: error) }
-        guard let token = object["api_token"]?.string, !token.isEmpty else {
-            return respond(writer, error: .invalidRequest("api_token: a string is required"))
-        }
+        let token: String
+        do { token = try SensorRequest.login(Array(request.body.readableBytesView)) } catch { return respond(writer, error: error) }
         let authenticator = self.authenticator
         let now = clock.now()
         respondAsync(writer) { () throws(IngestError) in
@@ -157,7 +154,7 @@ extension Gateway {
         let controls: ControlsRequest
         do {
             _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .sensor, now: clock.now())
-            controls = try Self.controlsRequest(try jsonObject(request.body), route: route)
+            controls = try SensorRequest.controls(Array(request.body.readableBytesView), route: route)
         } catch {
             return respond(writer, error: error)
         }
@@ -183,23 +180,6 @@ extension Gateway {
         }
     }
 
-    /// Reads `{"node_id", "available_workload", "node_type", "version"}`.
-    static func controlsRequest(_ object: JSONObject, route: ControlsRequest.Route) throws(IngestError) -> ControlsRequest {
-        guard let nodeID = object["node_id"]?.string, !nodeID.isEmpty, nodeID.utf8.count <= 1024 else {
-            throw .invalidRequest("node_id: a non-empty string of at most 1024 bytes is required")
-        }
-        var workload = 0
-        if let value = object["available_workload"], value.kind != .null {
-            guard let number = value.int else { throw .invalidRequest("available_workload: an integer is required") }
-            workload = number
-        }
-        let version = object["version"]?.string
-        if let value = object["version"], value.kind != .string, value.kind != .null {
-            throw .invalidRequest("version: a string is required")
-        }
-        return ControlsRequest(route: route, nodeID: nodeID, availableWorkload: workload, version: version)
-    }
-
     static func controlsJSON(_ answer: AgentControls) -> String {
         let commands = answer.commands.map { #"{"id":\#($0.actionID),"request_payload":\#(JSONText.quoted($0.requestPayload))}"# }
         return #"{"beatrate":\#(answer.beatRate),"commands":[\#(commands.joined(separator: ","))]}"#
@@ -210,15 +190,7 @@ extension Gateway {
     func cloudNodeControls(_ request: HTTPRequest, writer: ResponseWriter) {
         do throws(IngestError) {
             _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .sensor, now: clock.now())
-            let object = try jsonObject(request.body)
-            let providers = ["aws", "gcp", "azure", "linux", "kubernetes"]
-            let benchmarks = ["hipaa", "gdpr", "pci", "nist", "cis", "soc_2", "nsa-cisa", "aws_foundational_security"]
-            guard let provider = object["cloud_provider"]?.string, providers.contains(provider) else {
-                throw IngestError.invalidRequest("cloud_provider: one of \(providers.joined(separator: ", ")) is required")
-            }
-            guard let benchmark = object["compliance_type"]?.string, benchmarks.contains(benchmark) else {
-                throw IngestError.invalidRequest("compliance_type: one of \(benchmarks.joined(separator: ", ")) is required")
-            }
+            _ = try SensorRequest.cloudNode(Array(request.body.readableBytesView))
             writer.respond(.json(.ok, #"{"controls":[]}"#))
         } catch {
             respond(writer, error: error)

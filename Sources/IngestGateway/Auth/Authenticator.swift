@@ -1,3 +1,4 @@
+import IngestAuth
 import Foundation
 import IngestCore
 import IngestStorage

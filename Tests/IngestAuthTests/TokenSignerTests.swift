@@ -1,7 +1,7 @@
 import Foundation
 import IngestCore
 import Testing
-@testable import IngestGateway
+@testable import IngestAuth
 
 struct TokenSignerTests {
     let signer = TokenSigner(key: Array(repeating: 7, count: 32))

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import IngestGateway
+@testable import IngestAuth
 
 struct APIKeyTests {
     @Test func generatedKeysRoundTrip() throws {

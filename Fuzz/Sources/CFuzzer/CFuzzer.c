@@ -1,0 +1,1 @@
+// The declaration is all there is: libFuzzer defines the function.
