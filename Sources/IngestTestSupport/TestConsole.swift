@@ -1,5 +1,5 @@
-import IngestAuth
 import Foundation
+import IngestAuth
 import IngestConsole
 import IngestCore
 import IngestGateway

@@ -1,6 +1,6 @@
-import IngestAuth
 import ArgumentParser
 import Foundation
+import IngestAuth
 import IngestCoordinator
 import IngestCore
 import IngestGateway

@@ -1,5 +1,5 @@
-import IngestAuth
 import Foundation
+import IngestAuth
 import IngestCore
 import IngestGateway
 import IngestStorage

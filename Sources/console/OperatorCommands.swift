@@ -1,6 +1,6 @@
-import IngestAuth
 import ArgumentParser
 import Foundation
+import IngestAuth
 import IngestCore
 import IngestGateway
 import IngestStorage

@@ -1,13 +1,13 @@
-import IngestAuth
 import Foundation
+import IngestAuth
 import IngestCompression
 import IngestCore
 import IngestGateway
 import IngestStorage
-import Logging
 import IngestTestSupport
 import IngestTransport
 import LoadTestRunner
+import Logging
 import Testing
 
 /// The real `console all-in-one` binary on its embedded PostgreSQL, started, used and stopped

@@ -1,9 +1,9 @@
-import IngestAuth
 import Foundation
+import IngestAuth
 import IngestCompression
+import IngestConsole
 import IngestCore
 import IngestGateway
-import IngestConsole
 import IngestTestSupport
 import IngestTransport
 import NIOCore
