@@ -21,8 +21,9 @@ public enum FuzzTarget: String, Sendable, CaseIterable {
     case token
 
     /// The limits the targets run with: small, so inputs reach them.
-    static let parser = ReportParser(limits: .init(maxEntities: 2_000, maxDepth: 16))
+    static let parser = ReportParser(limits: .init(maxEntities: 2_000, maxDepth: 16, maxStringBytes: 4096))
     static let gunzipLimit = 1 << 20
+    static let gunzipRatio = 100
     static let signer = TokenSigner(key: Array(repeating: 0x5A, count: 32))
     static let now = Timestamp(milliseconds: 1_800_000_000_000)
 
@@ -50,9 +51,12 @@ public enum FuzzTarget: String, Sendable, CaseIterable {
 
     static func gzip(_ input: [UInt8]) {
         let decoded = input.withUnsafeBytes { raw in
-            try? ReportBody.decode(raw, contentEncoding: "gzip", limit: gunzipLimit)
+            try? ReportBody.decode(raw, contentEncoding: "gzip", limit: gunzipLimit, maxRatio: gunzipRatio)
         }
-        if let decoded { check(decoded.count <= gunzipLimit, "gunzip produced more than its limit") }
+        if let decoded {
+            check(decoded.count <= gunzipLimit, "gunzip produced more than its limit")
+            check(decoded.count <= input.count * gunzipRatio, "gunzip inflated past its ratio")
+        }
     }
 
     static func requests(_ input: [UInt8]) {

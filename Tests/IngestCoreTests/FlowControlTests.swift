@@ -89,4 +89,34 @@ struct FlowControlTests {
         #expect(BeatSpread.Configuration(seconds: 0).validate() == nil)
         #expect(BeatSpread.Configuration(batchThreshold: 1).validate()?.contains("--beat-spread-batch") == true)
     }
+
+    @Test func keyRateLimiterAdmitsTheBurstThenTheRate() {
+        var limiter = KeyRateLimiter(rate: 10, burst: 20)
+        func admitted(_ key: Int64, _ count: Int, at now: Timestamp) -> Int {
+            (0..<count).reduce(0) { sum, _ in sum + (limiter.admit(key, now: now) ? 1 : 0) }
+        }
+        // A full bucket: 20 at once, then nothing in the same millisecond.
+        #expect(admitted(1, 25, at: t0) == 20)
+        // Another key has its own bucket.
+        #expect(admitted(2, 1, at: t0) == 1)
+        // 10 per second refill: 100 ms gives one, 50 ms more gives none, 1 s gives ten.
+        #expect(admitted(1, 1, at: t0.advanced(by: .milliseconds(100))) == 1)
+        #expect(admitted(1, 1, at: t0.advanced(by: .milliseconds(150))) == 0)
+        #expect(admitted(1, 15, at: t0.advanced(by: .milliseconds(1150))) == 10)
+        // A long pause refills to the burst, not beyond.
+        let much = t0.advanced(by: .seconds(3600))
+        #expect(admitted(1, 30, at: much) == 20)
+        // A clock going back takes nothing and gives nothing.
+        #expect(admitted(1, 1, at: t0) == 0)
+    }
+
+    @Test func keyRateLimiterOffAdmitsEverything() {
+        var limiter = KeyRateLimiter(rate: 0, burst: 0)
+        var refused = 0
+        for step in 0..<100_000 where !limiter.admit(1, now: t0.advanced(by: .milliseconds(Int64(step % 3)))) {
+            refused += 1
+        }
+        #expect(refused == 0)
+        #expect(limiter.buckets.isEmpty)
+    }
 }

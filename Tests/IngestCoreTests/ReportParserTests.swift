@@ -90,9 +90,31 @@ struct ReportParserTests {
         }
     }
 
-    @Test func rejectsDeepNesting() {
-        let deep = #"{"Overlay":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"
-        #expect(throws: IngestError.self) { try parser.parse(Array(deep.utf8)) }
+    @Test func rejectsDeepNestingWithItsOwnCode() throws {
+        func nested(_ depth: Int) -> [UInt8] {
+            Array((#"{"Host":{"h":{}},"Overlay":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}").utf8)
+        }
+        #expect(throws: IngestError.jsonTooDeep(limit: 64, setting: "--max-json-depth")) { try parser.parse(nested(100)) }
+        // The bound is the setting: 20 levels pass at 64 and fail at 16.
+        _ = try parser.parse(nested(20))
+        #expect(throws: IngestError.jsonTooDeep(limit: 16, setting: "--max-json-depth")) {
+            try ReportParser(limits: .init(maxDepth: 16)).parse(nested(20))
+        }
+    }
+
+    @Test func rejectsLongStringsWithTheirOwnCode() throws {
+        func report(label: Int, name: Int = 4) -> [UInt8] {
+            Array((#"{"Host":{"h":{"latest":{""# + String(repeating: "n", count: name) + #"":{"value":""#
+                + String(repeating: "x", count: label) + #""}}}}}"#).utf8)
+        }
+        let limited = ReportParser(limits: .init(maxStringBytes: 1024))
+        _ = try limited.parse(report(label: 1024))
+        #expect(throws: IngestError.stringTooLong(limit: 1024, setting: "--max-json-string-bytes")) { try limited.parse(report(label: 1025)) }
+        // Member names count too, and escapes as sent.
+        #expect(throws: IngestError.stringTooLong(limit: 1024, setting: "--max-json-string-bytes")) { try limited.parse(report(label: 1, name: 2000)) }
+        let escaped = Array((#"{"Host":{"h":{"latest":{"a":{"value":""# + String(repeating: #"\u0041"#, count: 200) + #""}}}}}"#).utf8)
+        #expect(throws: IngestError.stringTooLong(limit: 1024, setting: "--max-json-string-bytes")) { try limited.parse(escaped) }
+        #expect(IngestError.stringTooLong(limit: 1024, setting: nil).httpStatus == 400)
     }
 
     @Test func rejectsReportsWithoutOneNode() {

@@ -39,10 +39,14 @@ struct FuzzCorpusTests {
         let report = try #require(FuzzTarget.report.seeds().first { $0.name == "report-host" })
         #expect(try FuzzTarget.parser.parse(report.bytes).entities.count > 10)
         let gzip = try #require(FuzzTarget.gzip.seeds().first { $0.name == "gzip-report-cluster" })
-        #expect(throws: Never.self) { try gzip.bytes.withUnsafeBytes { try ReportBody.decode($0, contentEncoding: "gzip", limit: 1 << 20) } }
+        #expect(throws: Never.self) { try gzip.bytes.withUnsafeBytes { try ReportBody.decode($0, contentEncoding: "gzip", limit: 1 << 20, maxRatio: FuzzTarget.gunzipRatio) } }
         let bomb = try #require(FuzzTarget.gzip.seeds().first { $0.name == "bomb-zeros" })
         #expect(throws: IngestError.reportTooLarge(limit: FuzzTarget.gunzipLimit, setting: "--max-report-bytes")) {
-            try bomb.bytes.withUnsafeBytes { try ReportBody.decode($0, contentEncoding: "gzip", limit: FuzzTarget.gunzipLimit) }
+            try bomb.bytes.withUnsafeBytes { try ReportBody.decode($0, contentEncoding: "gzip", limit: FuzzTarget.gunzipLimit, maxRatio: 0) }
+        }
+        // With a ratio bound, the same bomb stops at its ratio, long before the size limit.
+        #expect(throws: IngestError.compressionRatio(limit: 100, setting: "--max-compression-ratio")) {
+            try bomb.bytes.withUnsafeBytes { try ReportBody.decode($0, contentEncoding: "gzip", limit: FuzzTarget.gunzipLimit, maxRatio: 100) }
         }
         let controls = try #require(FuzzTarget.requests.seeds().first { $0.name == "agent" })
         #expect(try SensorRequest.controls(Array(controls.bytes.dropFirst()), route: .agent).nodeID == "host-é\"1")

@@ -22,6 +22,14 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let bodyTooLarge = Code(rawValue: "body_too_large")
         public static let reportTooLarge = Code(rawValue: "report_too_large")
         public static let reportTooComplex = Code(rawValue: "report_too_complex")
+        /// A gzip body that inflates more than `--max-compression-ratio` times its size.
+        public static let compressionRatio = Code(rawValue: "compression_ratio_exceeded")
+        /// JSON nested deeper than `--max-json-depth`.
+        public static let jsonTooDeep = Code(rawValue: "json_too_deep")
+        /// A JSON string longer than `--max-json-string-bytes`.
+        public static let stringTooLong = Code(rawValue: "json_string_too_long")
+        /// More requests for one API key than `--key-rate-limit` allows.
+        public static let rateLimited = Code(rawValue: "rate_limited")
         public static let notFound = Code(rawValue: "not_found")
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
         public static let shardMoved = Code(rawValue: "shard_moved")
@@ -34,6 +42,14 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         /// been committed (a resend is idempotent).
         public static let commitTimeout = Code(rawValue: "commit_timeout")
         public static let internalError = Code(rawValue: "internal_error")
+
+        /// Every code above (each has a metric series from the start).
+        public static let all: [Code] = [
+            .missingToken, .invalidToken, .expiredToken, .invalidAPIKey, .forbidden, .malformedJSON, .malformedGzip,
+            .unsupportedEncoding, .invalidRequest, .bodyTooLarge, .reportTooLarge, .reportTooComplex, .compressionRatio,
+            .jsonTooDeep, .stringTooLong, .rateLimited, .notFound, .methodNotAllowed, .shardMoved, .overloaded, .unavailable,
+            .forwardTimeout, .commitTimeout, .internalError,
+        ]
     }
 
     /// The stable code.
@@ -58,9 +74,10 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         switch code {
         case .missingToken, .invalidToken, .expiredToken, .invalidAPIKey: 401
         case .forbidden: 403
-        case .malformedJSON, .malformedGzip, .invalidRequest, .reportTooComplex: 400
+        case .malformedJSON, .malformedGzip, .invalidRequest, .reportTooComplex, .jsonTooDeep, .stringTooLong: 400
         case .unsupportedEncoding: 415
-        case .bodyTooLarge, .reportTooLarge: 413
+        case .bodyTooLarge, .reportTooLarge, .compressionRatio: 413
+        case .rateLimited: 429
         case .notFound: 404
         case .methodNotAllowed: 405
         case .shardMoved, .overloaded, .unavailable, .forwardTimeout, .commitTimeout: 503
@@ -113,6 +130,18 @@ extension IngestError {
     }
     public static func reportTooComplex(_ detail: String, setting: String) -> IngestError {
         IngestError(.reportTooComplex, detail, setting: setting)
+    }
+    public static func compressionRatio(limit: Int, setting: String) -> IngestError {
+        IngestError(.compressionRatio, "the body inflates more than \(limit) times its compressed size", setting: setting)
+    }
+    public static func jsonTooDeep(limit: Int, setting: String?) -> IngestError {
+        IngestError(.jsonTooDeep, "JSON nested deeper than \(limit) levels", setting: setting)
+    }
+    public static func stringTooLong(limit: Int, setting: String?) -> IngestError {
+        IngestError(.stringTooLong, "a JSON string is longer than \(limit) bytes", setting: setting)
+    }
+    public static func rateLimited(limit: Int, setting: String) -> IngestError {
+        IngestError(.rateLimited, "more than \(limit) requests per second for this API key; retry after a second", setting: setting)
     }
 }
 

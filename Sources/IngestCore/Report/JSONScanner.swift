@@ -13,13 +13,22 @@ struct JSONScanner {
     let base: UnsafePointer<UInt8>
     let end: Int
     let maxDepth: Int
+    /// The longest string (member names included), in bytes as sent (escapes unexpanded).
+    let maxStringBytes: Int
+    /// The flags that set the two bounds, named in their errors (nil: the bounds are fixed).
+    let settings: (depth: String, string: String)?
     var index: Int
 
-    init(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(
+        _ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, maxStringBytes: Int = .max,
+        settings: (depth: String, string: String)? = nil
+    ) {
         // An empty buffer still needs a valid pointer: offsets are never dereferenced then.
         self.base = buffer.baseAddress ?? UnsafePointer(bitPattern: 0x10)!
         self.end = buffer.count
         self.maxDepth = maxDepth
+        self.maxStringBytes = maxStringBytes
+        self.settings = settings
         self.index = 0
     }
 
@@ -96,6 +105,9 @@ struct JSONScanner {
             guard index < end else { throw failure("unterminated string") }
             let byte = base[index]
             if byte == Self.quote {
+                guard index - start <= maxStringBytes else {
+                    throw IngestError.stringTooLong(limit: maxStringBytes, setting: settings?.string)
+                }
                 let span = ByteSpan(start: start, end: index)
                 index += 1
                 return (span, escaped)
@@ -162,7 +174,7 @@ struct JSONScanner {
     }
 
     mutating func skipObject(depth: Int) throws(IngestError) {
-        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth)") }
+        guard depth <= maxDepth else { throw IngestError.jsonTooDeep(limit: maxDepth, setting: settings?.depth) }
         index += 1
         if try peek() == UInt8(ascii: "}") {
             index += 1
@@ -178,7 +190,7 @@ struct JSONScanner {
     }
 
     mutating func skipArray(depth: Int) throws(IngestError) {
-        guard depth <= maxDepth else { throw failure("nesting deeper than \(maxDepth)") }
+        guard depth <= maxDepth else { throw IngestError.jsonTooDeep(limit: maxDepth, setting: settings?.depth) }
         index += 1
         if try peek() == UInt8(ascii: "]") {
             index += 1

@@ -18,12 +18,15 @@ public struct ReportParser: Sendable {
     public struct Limits: Sendable, Hashable {
         /// The most entities (connections included) one report may carry (`--max-report-entities`).
         public var maxEntities: Int
-        /// The deepest nesting of objects and arrays accepted.
+        /// The deepest nesting of objects and arrays accepted (`--max-json-depth`).
         public var maxDepth: Int
+        /// The longest JSON string, member names included, in bytes as sent (`--max-json-string-bytes`).
+        public var maxStringBytes: Int
 
-        public init(maxEntities: Int = 250_000, maxDepth: Int = 64) {
+        public init(maxEntities: Int = 250_000, maxDepth: Int = 64, maxStringBytes: Int = 1 << 20) {
             self.maxEntities = maxEntities
             self.maxDepth = maxDepth
+            self.maxStringBytes = maxStringBytes
         }
     }
 
@@ -37,7 +40,9 @@ public struct ReportParser: Sendable {
     public func parse(_ bytes: [UInt8]) throws(IngestError) -> ParsedReport {
         var state = ParseState()
         let result: Result<Void, IngestError> = bytes.withUnsafeBufferPointer { buffer in
-            var scanner = JSONScanner(buffer, maxDepth: limits.maxDepth)
+            var scanner = JSONScanner(
+                buffer, maxDepth: limits.maxDepth, maxStringBytes: limits.maxStringBytes,
+                settings: ("--max-json-depth", "--max-json-string-bytes"))
             do throws(IngestError) {
                 try parseReport(&scanner, into: &state)
                 return .success(())
