@@ -58,13 +58,20 @@ public struct TokenSigner: Sendable {
 
     func sign(_ claims: [(String, String)]) -> String {
         let payload = "{" + claims.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
-        return signed(header: Self.header, claims: Array(payload.utf8))
+        return signed(encodedHeader: Self.encodedHeader, claims: Array(payload.utf8))
     }
+
+    /// ``header`` in base64url, encoded once.
+    static let encodedHeader = base64URL(Data(header))
 
     /// A token of any header and claims bytes, signed with the key (the fuzz target's way past
     /// the signature check).
     package func signed(header: [UInt8], claims: [UInt8]) -> String {
-        let signingInput = Self.base64URL(Data(header)) + "." + Self.base64URL(Data(claims))
+        signed(encodedHeader: Self.base64URL(Data(header)), claims: claims)
+    }
+
+    func signed(encodedHeader: String, claims: [UInt8]) -> String {
+        let signingInput = encodedHeader + "." + Self.base64URL(Data(claims))
         let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: key)
         return signingInput + "." + Self.base64URL(Data(mac))
     }

@@ -7,10 +7,20 @@ public struct GatewayConfiguration: Sendable {
     /// Largest report after gunzip (`--max-report-bytes`, default 64 MiB). A decompression bomb
     /// stops here.
     public var maxReportBytes: Int = 64 << 20
+    /// Most a gzip body may inflate, times its compressed size (`--max-compression-ratio`,
+    /// default 200; ThreatMapper reports inflate about 11 times; 0: no bound).
+    public var maxCompressionRatio: Int = 200
     /// Largest body of the JSON routes: login, controls, operator API (`--max-request-bytes`, default 64 KiB).
     public var maxRequestBytes: Int = 64 << 10
-    /// What one report may contain (`--max-report-entities`, default 250,000).
+    /// What one report may contain: entities (`--max-report-entities`, default 250,000), JSON
+    /// nesting (`--max-json-depth`, default 64) and string length (`--max-json-string-bytes`,
+    /// default 1 MiB).
     public var parserLimits = ReportParser.Limits()
+    /// Requests per second one API key's tokens may make on this gateway, logins included
+    /// (`--key-rate-limit`, default 10,000; 0: no limit), with bursts up to `keyRateBurst`
+    /// (`--key-rate-burst`, default twice the rate). ThreatMapper sensors of one deployment share a key.
+    public var keyRateLimit: Int = 10_000
+    public var keyRateBurst: Int = 20_000
     /// Largest page of `GET /api/v1/nodes` (default 1000).
     public var maxPageSize: Int = 1000
     /// How long a request may wait for its owner, retries on a fresh map included, before it
@@ -24,7 +34,13 @@ public struct GatewayConfiguration: Sendable {
         if maxBodyBytes < 1024 { return "--max-body-bytes must be at least 1024" }
         if maxReportBytes < maxBodyBytes { return "--max-report-bytes must be at least --max-body-bytes" }
         if maxRequestBytes < 1024 { return "--max-request-bytes must be at least 1024" }
+        if maxCompressionRatio < 0 { return "--max-compression-ratio must be 0 (no bound) or more" }
+        if maxCompressionRatio > 0 && maxCompressionRatio < 10 { return "--max-compression-ratio must be at least 10 (reports inflate about 11 times)" }
         if parserLimits.maxEntities < 1 { return "--max-report-entities must be at least 1" }
+        if !(8...1024).contains(parserLimits.maxDepth) { return "--max-json-depth must be 8 to 1024" }
+        if parserLimits.maxStringBytes < 1024 { return "--max-json-string-bytes must be at least 1024" }
+        if keyRateLimit < 0 { return "--key-rate-limit must be 0 (no limit) or more" }
+        if keyRateLimit > 0 && keyRateBurst < keyRateLimit { return "--key-rate-burst must be at least --key-rate-limit" }
         if forwardTimeout < .milliseconds(100) { return "--forward-timeout must be at least 100ms" }
         return nil
     }

@@ -44,12 +44,7 @@ struct GatewayMetrics: Sendable {
         bytesIn = Dictionary(uniqueKeysWithValues: Route.allCases.map {
             ($0, Counter(label: "ingest.gateway.bytes.in", dimensions: [("route", $0.rawValue)]))
         })
-        let codes: [IngestError.Code] = [
-            .missingToken, .invalidToken, .expiredToken, .invalidAPIKey, .forbidden, .malformedJSON, .malformedGzip,
-            .unsupportedEncoding, .invalidRequest, .bodyTooLarge, .reportTooLarge, .reportTooComplex, .notFound,
-            .methodNotAllowed, .shardMoved, .overloaded, .unavailable, .forwardTimeout, .commitTimeout, .internalError,
-        ]
-        errors = Dictionary(uniqueKeysWithValues: codes.map {
+        errors = Dictionary(uniqueKeysWithValues: IngestError.Code.all.map {
             ($0.rawValue, Counter(label: "ingest.gateway.errors", dimensions: [("code", $0.rawValue)]))
         })
     }

@@ -142,9 +142,9 @@ extension Gateway {
     /// The report bytes of the request (see ``ReportBody``).
     func decodeBody(_ request: HTTPRequest) throws(IngestError) -> [UInt8] {
         let encoding = request.headers.first(name: "content-encoding")
-        let limit = configuration.maxReportBytes
+        let (limit, ratio) = (configuration.maxReportBytes, configuration.maxCompressionRatio)
         return try request.body.withUnsafeReadableBytes { raw throws(IngestError) -> [UInt8] in
-            try ReportBody.decode(raw, contentEncoding: encoding, limit: limit)
+            try ReportBody.decode(raw, contentEncoding: encoding, limit: limit, maxRatio: ratio)
         }
     }
 

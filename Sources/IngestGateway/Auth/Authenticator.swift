@@ -33,11 +33,28 @@ public final class Authenticator: Sendable {
     /// Most tokens kept in the cache before it is emptied (10,000 sensors hold about 10,000).
     static let verifiedCapacity = 100_000
     let logger: Logger
+    /// Requests per API key (`--key-rate-limit`, `--key-rate-burst`): logins, refreshes and
+    /// every authorized request take from their key's bucket.
+    let rates: Mutex<KeyRateLimiter>
+    let rateSetting: (limit: Int, flag: String)
+    /// When a login with an unknown key last reloaded the table (milliseconds): at most one
+    /// such reload a second, so a flood of made-up keys costs no database queries beyond that
+    /// (new keys arrive by notification anyway).
+    let lastMissReload = Atomic<Int64>(0)
 
-    public init(signer: TokenSigner, catalog: CatalogStore, logger: Logger) {
+    public init(signer: TokenSigner, catalog: CatalogStore, logger: Logger, keyRate: KeyRateLimiter = KeyRateLimiter(rate: 0, burst: 0)) {
         self.signer = signer
         self.catalog = catalog
         self.logger = logger
+        self.rates = Mutex(keyRate)
+        self.rateSetting = (keyRate.rate, "--key-rate-limit")
+    }
+
+    /// Takes one request from the key's rate; throws `rate_limited` (429) when it is spent.
+    func admit(_ keyID: Int64, now: Timestamp) throws(IngestError) {
+        guard rates.withLock({ $0.admit(keyID, now: now) }) else {
+            throw IngestError.rateLimited(limit: rateSetting.limit, setting: rateSetting.flag)
+        }
     }
 
     /// Reloads the key table from the catalog.
@@ -67,8 +84,12 @@ public final class Authenticator: Sendable {
     public func login(apiToken: String, now: Timestamp) async throws(IngestError) -> (access: String, refresh: String) {
         guard let key = APIKey(parsing: apiToken) else { throw IngestError.invalidAPIKey }
         var entry = keys.withLock { $0.byHash[key.hash] }
-        if entry == nil {
-            // Perhaps created since the last reload (by `console apikey create`).
+        let last = lastMissReload.load(ordering: .relaxed)
+        if entry == nil, now.milliseconds - last >= 1000,
+           lastMissReload.compareExchange(expected: last, desired: now.milliseconds, ordering: .relaxed).exchanged
+        {
+            // Perhaps created since the last reload (by `console apikey create`) and its
+            // notification not here yet.
             do { try await reload() } catch {
                 logger.warning("could not reload API keys", metadata: [LogKey.error: "\(redacted(error))"])
                 throw IngestError.unavailable
@@ -76,12 +97,14 @@ public final class Authenticator: Sendable {
             entry = keys.withLock { $0.byHash[key.hash] }
         }
         guard let entry, !entry.revoked else { throw IngestError.invalidAPIKey }
+        try admit(entry.id, now: now)
         return signer.issue(keyID: entry.id, role: entry.role, namespace: entry.namespace, now: now)
     }
 
     /// Issues a new pair for a valid refresh token (`POST /deepfence/auth/token/refresh`).
     public func refresh(authorization: String?, now: Timestamp) throws(IngestError) -> (access: String, refresh: String) {
         let claims = try verify(authorization: authorization, kind: .refresh, now: now)
+        try admit(claims.keyID, now: now)
         return signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: now)
     }
 
@@ -89,6 +112,7 @@ public final class Authenticator: Sendable {
     public func authorize(authorization: String?, role: APIRole, now: Timestamp) throws(IngestError) -> TokenSigner.Claims {
         let claims = try verify(authorization: authorization, kind: .access, now: now)
         if role == .admin && claims.role != .admin { throw IngestError.adminOnly }
+        try admit(claims.keyID, now: now)
         return claims
     }
 

@@ -11,6 +11,8 @@ extension HTTPResponse {
         body += #","error_fields":null}"#
         var response = HTTPResponse.json(HTTPResponseStatus(statusCode: error.httpStatus), body)
         if error.httpStatus == 401 { response.headers.add(name: "www-authenticate", value: "Bearer") }
+        // A key over its request rate gets its tokens back within a second.
+        if error.httpStatus == 429 { response.headers.add(name: "retry-after", value: "1") }
         return response
     }
 }

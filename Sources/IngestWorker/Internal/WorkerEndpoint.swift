@@ -14,6 +14,8 @@ public final class WorkerEndpoint: HTTPResponder {
         public var maxBodyBytes: Int = 8 << 20
         /// Largest report after gunzip (the gateway's `--max-report-bytes`).
         public var maxReportBytes: Int = 64 << 20
+        /// Most a body may inflate, times its size (the gateway's `--max-compression-ratio`).
+        public var maxCompressionRatio: Int = 200
         /// What one report may contain.
         public var parserLimits = ReportParser.Limits()
 
@@ -71,9 +73,9 @@ public final class WorkerEndpoint: HTTPResponder {
         let route: (shard: Int, epoch: Int64)
         do throws(IngestError) {
             let encoding = request.headers.first(name: "content-encoding")
-            let limit = limits.maxReportBytes
+            let (limit, ratio) = (limits.maxReportBytes, limits.maxCompressionRatio)
             let bytes = try request.body.withUnsafeReadableBytes { raw throws(IngestError) in
-                try ReportBody.decode(raw, contentEncoding: encoding, limit: limit)
+                try ReportBody.decode(raw, contentEncoding: encoding, limit: limit, maxRatio: ratio)
             }
             report = try parser.parse(bytes)
             if let named = request.headers.first(name: ClusterWire.nodeHeader), named != report.nodeID {
