@@ -26,6 +26,9 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         var headers: HPACKHeaders
         var body: ByteBuffer?
         var limit: Int
+        /// When the request's HEADERS arrived (for `--request-timeout`, which bounds the drain
+        /// of a refused request too).
+        var started: NIODeadline
         /// The request was answered (or answered early, 413); the rest of it is dropped.
         var refused = false
         /// Bytes dropped after an early answer. The client may finish sending up to
@@ -48,16 +51,21 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     var needsFlush = false
     /// Between a read and its read-complete: responses written then are flushed at its end.
     var reading = false
+    /// DATA frames without payload or END_STREAM this connection may send (CVE-2019-9518, an
+    /// empty-frame flood costs the server a frame's work for nothing); more close it.
+    let emptyDataFrameLimit: Int
+    var emptyDataFrames = 0
 
     init(
         responder: any HTTPResponder, activity: ServerActivity, connectionWindowTarget: Int, streamWindowTarget: Int,
-        idleTimeout: TimeAmount
+        idleTimeout: TimeAmount, requestTimeout: TimeAmount = .zero, emptyDataFrameLimit: Int = 200
     ) {
+        self.emptyDataFrameLimit = emptyDataFrameLimit
         self.responder = responder
         self.activity = activity
         self.connectionWindowTarget = connectionWindowTarget
         self.streamWindowTarget = streamWindowTarget
-        self.idle = IdleWatch(timeout: idleTimeout)
+        self.idle = IdleWatch(timeout: idleTimeout, requestTimeout: requestTimeout, metrics: activity.metrics)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -67,7 +75,11 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        idle.start(context: context, isIdle: { [unowned self] in self.streams.isEmpty && self.answering == 0 })
+        idle.start(
+            context: context, isIdle: { [unowned self] in self.streams.isEmpty && self.answering == 0 },
+            // A refused stream still draining counts: a body trickled after an early 413 is
+            // bounded by the request timeout like any other.
+            oldestRequest: { [unowned self] in self.streams.values.lazy.map(\.started).min() })
         // Open the connection window beyond the protocol's initial 65,535 bytes.
         if connectionWindowTarget > 65_535 {
             context.writeAndFlush(
@@ -111,8 +123,13 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
             }
         case .data(let payload):
             guard var stream = streams[id], case .byteBuffer(var chunk) = payload.data else { return }
+            if chunk.readableBytes == 0 && !payload.endStream {
+                emptyDataFrames += 1
+                if emptyDataFrames > emptyDataFrameLimit { return closeCalmly(context: context) }
+            }
             if stream.refused {
-                stream.discarded += chunk.readableBytes
+                // A frame's header counts too: a drain of one-byte frames is work, not bytes.
+                stream.discarded += chunk.readableBytes + 9
                 if stream.discarded > stream.discardAllowance {
                     streams.removeValue(forKey: id)
                     context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
@@ -140,6 +157,25 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         default:
             break
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // NIO's HTTP/2 handler has answered the violation (GOAWAY or RST_STREAM) already; after
+        // a GOAWAY the connection is closed once that frame is flushed.
+        activity.metrics.http2Error(error)
+        guard HTTP2Violation(error) == .connection else { return }
+        activity.metrics.closedProtocolError.increment()
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    /// GOAWAY(ENHANCE_YOUR_CALM), then close.
+    func closeCalmly(context: ChannelHandlerContext) {
+        activity.metrics.closedProtocolError.increment()
+        streams.removeAll()
+        let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm, opaqueData: nil))
+        context.writeAndFlush(wrapOutboundOut(goAway), promise: nil)
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -237,7 +273,8 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         }
         guard rules.finish(), let method, let path else { return nil }
         let limit = responder.bodyLimit(uri: path)
-        var stream = StreamState(method: HTTPMethod(rawValue: method), uri: path, headers: headers, body: nil, limit: limit)
+        var stream = StreamState(
+            method: HTTPMethod(rawValue: method), uri: path, headers: headers, body: nil, limit: limit, started: .now())
         if let length, length > limit { stream.refused = true }
         return stream
     }

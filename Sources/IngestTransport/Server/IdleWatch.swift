@@ -1,38 +1,62 @@
 import NIOCore
 
-/// Closes a connection that saw no traffic for a timeout, checked from a timer rather than on
-/// every read and write (no extra handler on the hot path): reads set a flag; the timer, every
-/// half timeout, closes the connection after two checks in a row without reads while nothing is
-/// in progress on it.
+/// Closes a connection (or an HTTP/2 stream channel) that saw no traffic for a timeout, or
+/// whose oldest request has been arriving for longer than the request timeout (slowloris: a
+/// request trickled a byte at a time keeps the connection busy, not idle). Checked from a
+/// timer rather than on every read and write (no extra handler on the hot path): reads set a
+/// flag; the timer closes the connection after enough checks in a row without reads while
+/// nothing is in progress on it.
 final class IdleWatch {
     let timeout: TimeAmount
+    let requestTimeout: TimeAmount
+    let metrics: ServerMetrics
+    let interval: TimeAmount
+    /// Checks in a row without reads that make the idle timeout.
+    let quietChecksToClose: Int
     private var active = true
     private var quietChecks = 0
     private var task: RepeatedTask?
 
-    init(timeout: TimeAmount) { self.timeout = timeout }
+    /// A zero timeout is off.
+    init(timeout: TimeAmount, requestTimeout: TimeAmount = .zero, metrics: ServerMetrics) {
+        self.timeout = timeout
+        self.requestTimeout = requestTimeout
+        self.metrics = metrics
+        let shortest = [timeout, requestTimeout].filter { $0 > .zero }.min() ?? .zero
+        interval = .nanoseconds(max(shortest.nanoseconds / 2, 1_000_000))
+        quietChecksToClose = timeout > .zero
+            ? max(Int((timeout.nanoseconds + interval.nanoseconds - 1) / interval.nanoseconds), 2) : .max
+    }
 
     func sawActivity() { active = true }
 
-    /// Starts checking; `isIdle` says whether nothing is in progress on the connection.
-    func start(context: ChannelHandlerContext, isIdle: @escaping () -> Bool) {
-        guard timeout > .zero, task == nil else { return }
-        let interval = TimeAmount.nanoseconds(max(timeout.nanoseconds / 2, 1_000_000))
-        let bound = NIOLoopBound((self, context, isIdle), eventLoop: context.eventLoop)
+    /// Starts checking; `isIdle` says whether nothing is in progress on the connection,
+    /// `oldestRequest` when the oldest request still arriving began (nil: none).
+    func start(context: ChannelHandlerContext, isIdle: @escaping () -> Bool, oldestRequest: @escaping () -> NIODeadline? = { nil }) {
+        guard timeout > .zero || requestTimeout > .zero, task == nil else { return }
+        let bound = NIOLoopBound((self, context, isIdle, oldestRequest), eventLoop: context.eventLoop)
         task = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            let (watch, context, isIdle) = bound.value
-            watch.check(context: context, isIdle: isIdle)
+            let (watch, context, isIdle, oldestRequest) = bound.value
+            watch.check(context: context, isIdle: isIdle, oldestRequest: oldestRequest)
         }
     }
 
-    private func check(context: ChannelHandlerContext, isIdle: () -> Bool) {
+    private func check(context: ChannelHandlerContext, isIdle: () -> Bool, oldestRequest: () -> NIODeadline?) {
+        if requestTimeout > .zero, let started = oldestRequest(), NIODeadline.now() - started > requestTimeout {
+            metrics.closedSlowRequest.increment()
+            stop()
+            context.close(promise: nil)
+            return
+        }
         if active {
             active = false
             quietChecks = 0
             return
         }
         quietChecks += 1
-        if quietChecks >= 2 && isIdle() {
+        if quietChecks >= quietChecksToClose && isIdle() {
+            metrics.closedIdle.increment()
+            stop()
             context.close(promise: nil)
         }
     }

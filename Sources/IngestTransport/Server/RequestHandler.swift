@@ -25,20 +25,30 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
     var context: ChannelHandlerContext?
     /// Whether the request being answered asked to keep the connection.
     var keepAlive = true
+    /// When the request being received began (for `--request-timeout`).
+    var receivingSince: NIODeadline?
 
-    init(responder: any HTTPResponder, isHTTP2: Bool, activity: ServerActivity, idleTimeout: TimeAmount? = nil) {
+    /// `idleTimeout` nil: no watch at all (HTTP/2 stream channels of the multiplexed mode have
+    /// their connection watched; they pass `.zero` to watch only the request timeout).
+    init(
+        responder: any HTTPResponder, isHTTP2: Bool, activity: ServerActivity, idleTimeout: TimeAmount? = nil,
+        requestTimeout: TimeAmount = .zero
+    ) {
         self.responder = responder
         self.isHTTP2 = isHTTP2
         self.activity = activity
-        self.idle = idleTimeout.map(IdleWatch.init(timeout:))
+        self.idle = idleTimeout.map { IdleWatch(timeout: $0, requestTimeout: requestTimeout, metrics: activity.metrics) }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        idle?.start(context: context, isIdle: { [unowned self] in
-            if case .idle = self.state { return true }
-            return false
-        })
+        idle?.start(
+            context: context,
+            isIdle: { [unowned self] in
+                if case .idle = self.state { return true }
+                return false
+            },
+            oldestRequest: { [unowned self] in self.receivingSince })
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -55,6 +65,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
                 refuse(context: context, head: head, limit: limit)
             } else {
                 state = .receiving(head: head, body: nil, limit: limit)
+                receivingSince = .now()
             }
         case .body(var chunk):
             guard case .receiving(let head, var body, let limit) = state else { return }
@@ -73,6 +84,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
             switch state {
             case .receiving(let head, let body, _):
                 state = .responding
+                receivingSince = nil
                 let request = HTTPRequest(
                     method: head.method, uri: head.uri, headers: RequestHeaders(head.headers),
                     body: body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: isHTTP2)
@@ -81,6 +93,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
                 responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop, sink: self, stream: 0))
             case .discarding:
                 state = .idle
+                receivingSince = nil
             case .idle, .responding:
                 break
             }
@@ -90,6 +103,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
     /// Answers a body over the limit at once and stops reading the request.
     func refuse(context: ChannelHandlerContext, head: HTTPRequestHead, limit: Int) {
         state = .discarding
+        // The rest of the body is still read (and dropped) on an HTTP/2 stream: the request
+        // timeout bounds that too.
+        if receivingSince == nil { receivingSince = .now() }
         var response = responder.bodyTooLarge(uri: head.uri, limit: limit)
         if !isHTTP2 {
             // The unread rest of the body would be taken for the next request: close instead.

@@ -6,6 +6,8 @@ import Synchronization
 public final class ServerActivity: Sendable {
     struct State {
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Open connections per client IP address.
+        var perAddress: [String: Int] = [:]
         var accepted = 0
     }
 
@@ -15,23 +17,39 @@ public final class ServerActivity: Sendable {
 
     public init() {}
 
-    func connectionOpened(_ channel: any Channel) {
+    /// Registers an accepted connection; false (and the connection not registered) when its
+    /// client address already holds `maxPerAddress` connections (0: no limit).
+    func connectionOpened(_ channel: any Channel, maxPerAddress: Int = 0) -> Bool {
         let id = ObjectIdentifier(channel)
-        let open = state.withLock {
+        let address = channel.remoteAddress?.ipAddress ?? ""
+        let open: Int? = state.withLock {
+            let held = $0.perAddress[address, default: 0]
+            if maxPerAddress > 0 && held >= maxPerAddress { return nil }
+            $0.perAddress[address] = held + 1
             $0.connections[id] = channel
             $0.accepted += 1
             return $0.connections.count
+        }
+        guard let open else {
+            metrics.refusedPerAddress.increment()
+            return false
         }
         metrics.connections.record(open)
         channel.closeFuture.whenComplete { [weak self] _ in
             guard let self else { return }
             let open = self.state.withLock {
                 $0.connections.removeValue(forKey: id)
+                let held = $0.perAddress[address, default: 1] - 1
+                $0.perAddress[address] = held > 0 ? held : nil
                 return $0.connections.count
             }
             self.metrics.connections.record(open)
         }
+        return true
     }
+
+    /// Open connections from one client address.
+    public func openConnections(from address: String) -> Int { state.withLock { $0.perAddress[address, default: 0] } }
 
     func requestStarted() { inFlight.wrappingAdd(1, ordering: .relaxed) }
     func requestFinished(status: UInt) {

@@ -110,8 +110,18 @@ public struct TLSMaterial: Sendable, Hashable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.applicationProtocols = ["h2", "http/1.1"]
         configuration.minimumTLSVersion = .tlsv12
+        // TLS 1.2: ECDHE key exchange with AEAD ciphers only (no CBC, no RSA key exchange, no
+        // SHA-1 MACs); TLS 1.3's suites are all AEAD.
+        configuration.cipherSuiteValues = Self.tls12CipherSuites
         return try NIOSSLContext(configuration: configuration)
     }
+
+    /// The TLS 1.2 cipher suites the public listener offers (RFC 9325's recommendations).
+    public static let tls12CipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
 
     /// A client context trusting exactly this certificate.
     public func clientContext(alpn: [String] = ["h2"]) throws -> NIOSSLContext {
