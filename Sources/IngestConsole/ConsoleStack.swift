@@ -21,6 +21,12 @@ public final class ConsoleStack: Sendable {
         public var host = "0.0.0.0"
         public var port = 443
         public var tls: TLSMaterial
+        /// The files `tls` was read from, watched for a new certificate (nil: `tls` is fixed).
+        public var tlsFiles: (certificate: String, key: String)?
+        /// How often `tlsFiles` are checked (`--tls-reload-interval`).
+        public var tlsReloadInterval: Duration = .seconds(30)
+        /// What one client may hold or send on the listener.
+        public var listenerLimits = HTTPServer.Limits()
         public var maxConcurrentStreams = 100
         public var idleTimeout: Duration = .seconds(300)
         public var http2Mode: HTTPServer.HTTP2Mode = .frames
@@ -78,15 +84,20 @@ public final class ConsoleStack: Sendable {
         authenticator = Authenticator(
             signer: TokenSigner(key: signingKey, accessLifetime: configuration.accessTokenLifetime,
                                 refreshLifetime: configuration.refreshTokenLifetime),
-            catalog: catalog, logger: logger)
+            catalog: catalog, logger: logger,
+            keyRate: KeyRateLimiter(rate: configuration.gateway.keyRateLimit, burst: configuration.gateway.keyRateBurst))
         keyListener = authenticator.listener(database: database, logger: logger)
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
             localWorkerStats: { [worker.stats.json(memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)] })
         var serverConfiguration = HTTPServer.Configuration(
-            host: configuration.host, port: configuration.port, tls: try configuration.tls.serverContext(),
+            host: configuration.host, port: configuration.port, tls: nil,
             maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout)
+        serverConfiguration.tls = try configuration.tlsFiles.map { try TLSContextSource(certificateFile: $0.certificate, keyFile: $0.key) }
+            ?? TLSContextSource(fixed: try configuration.tls.serverContext())
+        serverConfiguration.tlsReloadInterval = configuration.tlsReloadInterval
+        serverConfiguration.limits = configuration.listenerLimits
         serverConfiguration.http2Mode = configuration.http2Mode
         server = HTTPServer(configuration: serverConfiguration, responder: gateway, group: group, logger: logger)
         self.worker = worker

@@ -76,6 +76,9 @@ struct AllInOne: AsyncParsableCommand {
 
         var stackConfiguration = ConsoleStack.Configuration(worker: settings.worker, tls: tls)
         stackConfiguration.gateway = settings.gateway
+        stackConfiguration.tlsFiles = FirstStart.tlsFiles(settings: settings, dataDirectory: dataDirectory)
+        stackConfiguration.tlsReloadInterval = settings.tlsReloadInterval
+        stackConfiguration.listenerLimits = settings.listenerLimits
         stackConfiguration.host = settings.host
         stackConfiguration.port = settings.port
         stackConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams

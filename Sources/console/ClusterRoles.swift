@@ -132,6 +132,7 @@ struct WorkerCommand: AsyncParsableCommand {
             var limits = WorkerEndpoint.Limits()
             limits.maxBodyBytes = settings.gateway.maxBodyBytes
             limits.maxReportBytes = settings.gateway.maxReportBytes
+            limits.maxCompressionRatio = settings.gateway.maxCompressionRatio
             limits.parserLimits = settings.gateway.parserLimits
             let endpoint = WorkerEndpoint(worker: worker, clusterToken: try await cluster.clusterToken(), limits: limits)
             var internalTLS: TLSMaterial?
@@ -213,7 +214,8 @@ struct GatewayCommand: AsyncParsableCommand {
             let authenticator = Authenticator(
                 signer: TokenSigner(key: try await cluster.signingKey(file: settings.tokenSigningKeyFile), accessLifetime: settings.accessTokenLifetime,
                                     refreshLifetime: settings.refreshTokenLifetime),
-                catalog: cluster.catalog, logger: logger)
+                catalog: cluster.catalog, logger: logger,
+                keyRate: KeyRateLimiter(rate: settings.gateway.keyRateLimit, burst: settings.gateway.keyRateBurst))
             var gatewayConfiguration = settings.gateway
             gatewayConfiguration.forwardTimeout = cs.forwardTimeout
             let gateway = Gateway(
@@ -223,6 +225,12 @@ struct GatewayCommand: AsyncParsableCommand {
             var serverConfiguration = HTTPServer.Configuration(
                 host: settings.host, port: settings.port, tls: try tls.serverContext(),
                 maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout)
+            if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+                // Given files are watched for a new certificate; the catalog's self-signed one is fixed.
+                serverConfiguration.tls = try TLSContextSource(certificateFile: certificate, keyFile: key)
+            }
+            serverConfiguration.tlsReloadInterval = settings.tlsReloadInterval
+            serverConfiguration.limits = settings.listenerLimits
             serverConfiguration.http2Mode = settings.http2Mode
             let server = HTTPServer(configuration: serverConfiguration, responder: gateway, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
             try await authenticator.reload()

@@ -64,6 +64,26 @@ extension ConsoleSettings {
         gateway.maxReportBytes = source.bytes("maxReportBytes", flag: "--max-report-bytes", default: gateway.maxReportBytes)
         gateway.maxRequestBytes = source.bytes("maxRequestBytes", flag: "--max-request-bytes", default: gateway.maxRequestBytes)
         gateway.parserLimits.maxEntities = source.int("maxReportEntities", flag: "--max-report-entities", default: gateway.parserLimits.maxEntities)
+        gateway.parserLimits.maxDepth = source.int("maxJsonDepth", flag: "--max-json-depth", default: gateway.parserLimits.maxDepth)
+        gateway.parserLimits.maxStringBytes = source.bytes(
+            "maxJsonStringBytes", flag: "--max-json-string-bytes", default: gateway.parserLimits.maxStringBytes)
+        gateway.maxCompressionRatio = source.int("maxCompressionRatio", flag: "--max-compression-ratio", default: gateway.maxCompressionRatio)
+        gateway.keyRateLimit = source.int("keyRateLimit", flag: "--key-rate-limit", default: gateway.keyRateLimit)
+        gateway.keyRateBurst = source.int("keyRateBurst", flag: "--key-rate-burst", default: gateway.keyRateLimit * 2)
+
+        var listenerLimits = HTTPServer.Limits()
+        listenerLimits.maxHeaderBytes = source.bytes("maxHeaderBytes", flag: "--max-header-bytes", default: listenerLimits.maxHeaderBytes)
+        listenerLimits.maxConnectionsPerAddress = source.int(
+            "maxConnectionsPerAddress", flag: "--max-connections-per-address", default: listenerLimits.maxConnectionsPerAddress)
+        listenerLimits.handshakeTimeout = source.duration(
+            "tlsHandshakeTimeout", flag: "--tls-handshake-timeout", default: listenerLimits.handshakeTimeout)
+        listenerLimits.requestTimeout = source.duration("requestTimeout", flag: "--request-timeout", default: listenerLimits.requestTimeout)
+        listenerLimits.http2ResetLimit = source.int("http2ResetLimit", flag: "--http2-reset-limit", default: listenerLimits.http2ResetLimit)
+        listenerLimits.http2ControlFrameLimit = source.int(
+            "http2ControlFrameLimit", flag: "--http2-control-frame-limit", default: listenerLimits.http2ControlFrameLimit)
+        listenerLimits.http2MaxContinuationFrames = source.int(
+            "http2MaxContinuationFrames", flag: "--http2-max-continuation-frames", default: listenerLimits.http2MaxContinuationFrames)
+        let tlsReloadInterval = source.duration("tlsReloadInterval", flag: "--tls-reload-interval", default: .seconds(30))
 
         var postgresSettings: [(name: String, value: String)] = []
         var settingProblems: [String] = []
@@ -105,6 +125,8 @@ extension ConsoleSettings {
             accessTokenLifetime: source.duration("accessTokenLifetime", flag: "--access-token-lifetime", default: .seconds(1800)),
             refreshTokenLifetime: source.duration("refreshTokenLifetime", flag: "--refresh-token-lifetime", default: .seconds(26 * 3600)))
         settings.tokenSigningKeyFile = source.text("tokenSigningKeyFile")
+        settings.listenerLimits = listenerLimits
+        settings.tlsReloadInterval = tlsReloadInterval
         settings.databasePassword = databasePassword
         if source.text("advertisePort") != nil {
             settings.advertisePort = source.int("advertisePort", flag: "--advertise-port", default: 443)
@@ -118,6 +140,8 @@ extension ConsoleSettings {
             if let port = settings.advertisePort, !(1...65535).contains(port) { problems.append("--advertise-port must be 1 to 65535") }
             if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
             if settings.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
+            problems += settings.listenerLimits.problems()
+            if tlsReloadInterval < .zero { problems.append("--tls-reload-interval must be 0 (never) or more") }
             if settings.databaseConnections < settings.worker.writeLanes + 2 {
                 problems.append("--database-connections must be at least --write-lanes + 2")
             }

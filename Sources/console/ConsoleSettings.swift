@@ -25,6 +25,10 @@ struct ConsoleSettings {
     var maxConcurrentStreams: Int
     var idleTimeout: Duration
     var http2Mode: HTTPServer.HTTP2Mode
+    /// What one client may hold or send on the public listener.
+    var listenerLimits = HTTPServer.Limits()
+    /// How often the certificate files are checked for a new certificate.
+    var tlsReloadInterval: Duration = .seconds(30)
     /// Host and port of the metrics listener, if any.
     var metricsAddress: (host: String, port: Int)?
 

@@ -52,6 +52,13 @@ enum FirstStart {
         return bytes
     }
 
+    /// The files the TLS certificate is read from: the given ones, or `<data-dir>/tls`'s.
+    static func tlsFiles(settings: ConsoleSettings, dataDirectory: URL) -> (certificate: String, key: String) {
+        if let certificate = settings.tlsCertificate, let key = settings.tlsKey { return (certificate, key) }
+        let directory = dataDirectory.appendingPathComponent("tls")
+        return (directory.appendingPathComponent("console.crt").path, directory.appendingPathComponent("console.key").path)
+    }
+
     /// The TLS certificate: the given files, or the self-signed one in `<data-dir>/tls`,
     /// created on first start.
     static func tlsMaterial(settings: ConsoleSettings, dataDirectory: URL, advertiseHost: String, logger: Logger) throws -> TLSMaterial {

@@ -43,13 +43,33 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "Concurrent HTTP/2 streams per connection (default 100).")
     var maxConcurrentStreams: String?
     @Option(help: "Close connections idle this long (default 5m).") var idleTimeout: String?
+    @Option(help: "Reload --tls-cert/--tls-key (or the data directory's certificate) when the files change, checked this often; new connections get the new certificate (default 30s; 0: never).")
+    var tlsReloadInterval: String?
+    @Option(help: "Close a connection whose TLS handshake has not finished after this long (default 10s).") var tlsHandshakeTimeout: String?
+    @Option(help: "Close a connection whose request has not arrived whole this long after it began: slowloris (default 60s; 0: off).")
+    var requestTimeout: String?
+    @Option(help: "Largest request header block, HTTP/2 and HTTP/1.1 (default 16KiB).") var maxHeaderBytes: String?
+    @Option(help: "Open connections one client IP address may hold; more are closed at once (default 1000; 0: no limit; behind a NAT or a proxy many sensors share one).")
+    var maxConnectionsPerAddress: String?
+    @Option(name: .customLong("http2-reset-limit"),
+            help: "RST_STREAM frames a client may send per 30 seconds before its connection is closed: rapid reset, CVE-2023-44487 (default 200).")
+    var http2ResetLimit: String?
+    @Option(name: .customLong("http2-control-frame-limit"),
+            help: "PING, SETTINGS and PRIORITY frames a client may send per 30 seconds before its connection is closed; also the empty DATA frames (no payload, no END_STREAM) a connection may send (default 200).")
+    var http2ControlFrameLimit: String?
+    @Option(name: .customLong("http2-max-continuation-frames"),
+            help: "CONTINUATION frames one HTTP/2 header block may span before the connection is closed (default 5).")
+    var http2MaxContinuationFrames: String?
     @Option(name: .customLong("http2-mode"),
             help: "How HTTP/2 streams are served: frames (from the connection's frames, no channel per stream) or multiplexed (NIO's child channel per stream) (default frames).")
     var http2Mode: String?
 
     var flags: [String: String?] {
         ["host": host, "port": port, "advertiseHost": advertiseHost, "advertisePort": advertisePort, "tlsCert": tlsCert, "tlsKey": tlsKey,
-         "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode]
+         "maxConcurrentStreams": maxConcurrentStreams, "idleTimeout": idleTimeout, "http2Mode": http2Mode,
+         "tlsReloadInterval": tlsReloadInterval, "tlsHandshakeTimeout": tlsHandshakeTimeout, "requestTimeout": requestTimeout,
+         "maxHeaderBytes": maxHeaderBytes, "maxConnectionsPerAddress": maxConnectionsPerAddress, "http2ResetLimit": http2ResetLimit,
+         "http2ControlFrameLimit": http2ControlFrameLimit, "http2MaxContinuationFrames": http2MaxContinuationFrames]
     }
 }
 
@@ -67,10 +87,18 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Largest report after gunzip; a decompression bomb stops here (default 64MiB).") var maxReportBytes: String?
     @Option(help: "Largest body of the JSON routes: login, controls, operator API (default 64KiB).") var maxRequestBytes: String?
     @Option(help: "Most entities one report may carry (default 250000).") var maxReportEntities: String?
+    @Option(help: "Most a gzip body may inflate, times its compressed size; ThreatMapper reports inflate about 11 times (default 200; 0: no bound).")
+    var maxCompressionRatio: String?
+    @Option(help: "Deepest nesting of objects and arrays in a report (default 64).") var maxJsonDepth: String?
+    @Option(help: "Longest string in a report, member names included (default 1MiB).") var maxJsonStringBytes: String?
+    @Option(help: "Requests per second the tokens of one API key may make on this gateway, logins and refreshes included; more get 429 (default 10000; 0: no limit). The sensors of a deployment usually share one key.")
+    var keyRateLimit: String?
+    @Option(help: "Requests one API key may make at once beyond its rate (default twice --key-rate-limit).") var keyRateBurst: String?
 
     var flags: [String: String?] {
         ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes,
-         "maxReportEntities": maxReportEntities]
+         "maxReportEntities": maxReportEntities, "maxCompressionRatio": maxCompressionRatio, "maxJsonDepth": maxJsonDepth,
+         "maxJsonStringBytes": maxJsonStringBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst]
     }
 }
 
