@@ -62,6 +62,23 @@ public final class TestConsole: Sendable {
                            adminKey: adminKey, group: group, running: running)
     }
 
+    /// Runs `body` against a new console, which is stopped (and its database dropped) however
+    /// `body` ends.
+    public static func with<T>(
+        _ label: String, configure: (inout ConsoleStack.Configuration) -> Void = { _ in },
+        _ body: (TestConsole) async throws -> T
+    ) async throws -> T {
+        let console = try await start(label, configure: configure)
+        do {
+            let result = try await body(console)
+            await console.stop()
+            return result
+        } catch {
+            await console.stop()
+            throw error
+        }
+    }
+
     init(
         database: TestDatabase, stack: ConsoleStack, clock: ManualClock, tls: TLSMaterial, port: Int, sensorKey: APIKey,
         adminKey: APIKey, group: ServiceGroup, running: Task<Void, any Error>
