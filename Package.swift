@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "LoadTestRunner",
             dependencies: [
-                "LoadTestCore", "IngestTransport", "IngestCompression",
+                "LoadTestCore", "IngestCore", "IngestTransport", "IngestCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

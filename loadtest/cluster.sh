@@ -71,7 +71,7 @@ done
 urls=()
 for i in $(seq 1 "$gateways"); do
     start "gateway-$i" gateway --database-url "$catalog" --id "gateway-$i" --port $((19700 + i)) --advertise-host 127.0.0.1 \
-        --metrics-address "127.0.0.1:$((19750 + i))"
+        --metrics-address "127.0.0.1:$((19750 + i))" --max-connections-per-address 0
     urls+=("https://127.0.0.1:$((19700 + i))")
 done
 for _ in $(seq 1 60); do

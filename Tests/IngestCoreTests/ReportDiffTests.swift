@@ -11,6 +11,22 @@ struct ReportDiffTests {
         return try parser.parse(Array(#"{"Host":{"h":{"metadata":{"uptime":\#(cpu)}}},"Process":{\#(members.joined(separator: ","))}}"#.utf8))
     }
 
+    @Test func contentDigestIsTheStoredSetInAnyOrder() throws {
+        let sent = ContentDigest(report: try report(["p1": "a", "p2": "b", "p3": "c"]))
+        #expect(sent.counts == [.host: 1, .process: 3])
+        #expect(sent.description.hasPrefix("host=1 process=3 digest="))
+        // Metrics that move change nothing stored, so nothing in the digest.
+        #expect(ContentDigest(report: try report(["p3": "c", "p1": "a", "p2": "b"], cpu: 9)) == sent)
+        // What a console would hold after storing it: the same, built in another order.
+        let stored = ReportDiff(previous: nil, report: try report(["p1": "a", "p2": "b", "p3": "c"])).next
+        var entries: [(key: UInt64, kind: EntityKind, digest: UInt64)] = []
+        stored.forEach { entries.append(($0, $1, $2)) }
+        #expect(ContentDigest(NodeSnapshot(entries: entries.reversed())) == sent)
+        // A lost row, or a row with other content, is a different digest.
+        #expect(ContentDigest(NodeSnapshot(entries: entries.dropLast())) != sent)
+        #expect(ContentDigest(report: try report(["p1": "a", "p2": "b", "p3": "changed"])).description != sent.description)
+    }
+
     @Test func firstReportAppearsWhole() throws {
         let diff = ReportDiff(previous: nil, report: try report(["p1": "a", "p2": "b"]))
         #expect(diff.appeared.count == 3)

@@ -32,6 +32,8 @@ struct FleetRunTests {
             let loss = try #require(result.lossCheck)
             #expect(loss.sensorsChecked == 200)
             #expect(loss.mismatches.isEmpty)
+            // Down to the entities of every node (hosts and clusters).
+            #expect(loss.contentChecked == 200)
             // Every sensor logged in, initialized (hosts), polled and reported more than once at a 5 s beat.
             #expect(result.acknowledged["login"] == 200)
             // (More than once each on average: the suites run in parallel on 2 cores, so the
@@ -64,6 +66,32 @@ struct FleetRunTests {
             throw error
         }
         await console.stop()
+    }
+}
+
+extension FleetRunTests {
+    /// Entity rows PostgreSQL drops for one node (a trigger skips its process inserts) while the
+    /// node row and its latest report ID are written as usual: only the content check sees it.
+    @Test func aLostEntityRowFailsTheLossCheck() async throws {
+        try await TestConsole.with("fleetrows", configure: { $0.worker.beatRate.baseBeatRate = 3 }) { console in
+            _ = try await console.database.rows("""
+                CREATE FUNCTION skip_process_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.node_id = 'ltrows-4' THEN RETURN NULL; END IF; RETURN NEW; END $$
+                """)
+            _ = try await console.database.rows(
+                "CREATE TRIGGER skip_process_rows BEFORE INSERT ON processes FOR EACH ROW EXECUTE FUNCTION skip_process_rows()")
+            let result = try await fleet(console, sensors: 10, hold: "8s", prefix: "ltrows").run()
+            let loss = try #require(result.lossCheck)
+            #expect(!result.passed)
+            #expect(loss.mismatches.map(\.nodeID) == ["ltrows-4"], "\(loss.mismatches)")
+            let mismatch = try #require(loss.mismatches.first)
+            // The report ID matched; the entities did not: the host row is there, the processes are not.
+            #expect(mismatch.stored == mismatch.acknowledged || mismatch.expectedContent != nil)
+            #expect(mismatch.storedContent?.contains("process=") == false, "\(mismatch)")
+            #expect(mismatch.expectedContent?.contains("process=") == true, "\(mismatch)")
+            // Every other sensor was compared down to its entities.
+            #expect(loss.contentChecked == loss.sensorsChecked, "\(loss.contentChecked) of \(loss.sensorsChecked)")
+        }
     }
 }
 

@@ -31,7 +31,7 @@ extension Gateway {
         }
     }
 
-    /// `GET /api/v1/nodes?kind=host|kubernetes_cluster&status=online|offline&limit=N&after=<id>`.
+    /// `GET /api/v1/nodes?kind=host|kubernetes_cluster&status=online|offline&limit=N&after=<id>&content=true`.
     func listNodes(_ request: HTTPRequest, writer: ResponseWriter) {
         var filter = PlacementStore.NodeFilter(limit: 100)
         if let kind = request.queryParameter("kind") {
@@ -53,6 +53,11 @@ extension Gateway {
             filter.limit = value
         }
         filter.after = request.queryParameter("after")
+        switch request.queryParameter("content") {
+        case nil, "false": break
+        case "true": filter.content = true
+        default: return respond(writer, error: .invalidRequest("content: true or false"))
+        }
         let reader = self.reader
         let page = filter
         respondAsync(writer) { () throws(IngestError) in

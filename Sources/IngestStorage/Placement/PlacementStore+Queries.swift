@@ -12,6 +12,8 @@ extension PlacementStore {
         /// Return nodes whose ID sorts after this one (keyset pagination).
         public var after: String?
         public var limit: Int
+        /// Add each node's ``ContentDigest`` as `"content"` (what the load-test loss check compares).
+        public var content = false
 
         public init(kind: NodeKind? = nil, online: Bool? = nil, after: String? = nil, limit: Int = 100) {
             self.kind = kind
@@ -49,7 +51,13 @@ extension PlacementStore {
         for try await (id, json) in rows.decode((String, String).self) {
             items.append((id, json))
         }
-        return items
+        guard filter.content, !items.isEmpty else { return items }
+        let snapshots = try await snapshots(of: items.map(\.id))
+        return items.map { item in
+            let digest = ContentDigest(snapshots[item.id] ?? NodeSnapshot())
+            // The object's closing brace is its last byte (json_build_object).
+            return (item.id, String(item.json.dropLast()) + #","content":"# + JSONText.quoted(digest.description) + "}")
+        }
     }
 
     /// A node and everything stored about it as one JSON object, or nil if there is no such node.

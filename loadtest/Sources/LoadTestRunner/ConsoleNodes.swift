@@ -1,11 +1,13 @@
 import Foundation
 import IngestTransport
+import LoadTestCore
 import NIOCore
 
 /// Reads the console's nodes through the operator API, for the loss check.
 enum ConsoleNodes {
-    /// Each node whose ID starts with `prefix`, with the report ID the console holds as its latest.
-    static func latestReports(target: FleetTarget, adminKey: String, prefix: String) async throws -> [String: String?] {
+    /// Each node whose ID starts with `prefix`, with the report ID the console holds as its latest
+    /// and the content digest of its entities.
+    static func latestReports(target: FleetTarget, adminKey: String, prefix: String) async throws -> [String: LossCheck.Stored] {
         let connection = try await target.connect()
         defer { Task { await connection.close() } }
         let login = try await connection.request(
@@ -14,11 +16,11 @@ enum ConsoleNodes {
         guard login.status == .ok, let object = try JSONSerialization.jsonObject(with: Data(login.text.utf8)) as? [String: Any],
             let token = object["access_token"] as? String
         else { throw FleetError("the admin key could not log in: \(login.status)") }
-        var stored: [String: String?] = [:]
+        var stored: [String: LossCheck.Stored] = [:]
         // Keyset pagination from just before the prefix.
         var after: String? = prefix.isEmpty ? nil : String(prefix.dropLast()) + String(UnicodeScalar(UInt8(prefix.utf8.last! - 1)))
         while true {
-            var path = "/api/v1/nodes?limit=1000"
+            var path = "/api/v1/nodes?limit=1000&content=true"
             if let after { path += "&after=" + (after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after) }
             let page = try await connection.request(.GET, path, headers: ["authorization": "Bearer \(token)"])
             guard page.status == .ok, let object = try JSONSerialization.jsonObject(with: Data(page.text.utf8)) as? [String: Any],
@@ -31,7 +33,7 @@ enum ConsoleNodes {
                     if id > prefix { pastPrefix = true }
                     continue
                 }
-                stored[id] = node["last_report_id"] as? String
+                stored[id] = LossCheck.Stored(reportID: node["last_report_id"] as? String, content: node["content"] as? String)
             }
             guard !pastPrefix, let next = object["next"] as? String else { break }
             after = next

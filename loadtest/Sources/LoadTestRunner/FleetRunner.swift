@@ -1,5 +1,6 @@
 import Foundation
 import IngestCompression
+import IngestCore
 import IngestTransport
 import LoadTestCore
 import NIOCore
@@ -30,6 +31,9 @@ public final class FleetRunner: Sendable {
         public var watchPIDs: [Int32] = []
         public var requestTimeout: Duration = .seconds(30)
         public var gzipLevel: Int32 = 1
+        /// Parse each report before sending it, for the loss check's entity comparison
+        /// (`--no-content-check` turns it off: it costs the fleet a parse per report).
+        public var checkContent = true
         /// Print the status line every second (to standard error).
         public var statusLine = true
 
@@ -49,6 +53,8 @@ public final class FleetRunner: Sendable {
     let running = Atomic<Int>(0)
     let faultRecords = Mutex<[RunResult.FaultRecord]>([])
     let timestamp = Mutex<String>("")
+    /// The console's own parser, with its default limits.
+    let parser = ReportParser()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -175,13 +181,15 @@ public final class FleetRunner: Sendable {
                 lastReportAt = at
                 let reportID = String(rng.next() >> 1)
                 let json = world.render(reportID: reportID, timestamp: timestamp.withLock { $0 })
+                // What the console should hold for this node if the report commits.
+                let content = configuration.checkContent ? (try? parser.parse(json)).map { ContentDigest(report: $0).description } : nil
                 let gzipped = Gzip.compress(json, level: configuration.gzipLevel)
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
                 // A gateway that gave up waiting for its worker cannot tell whether the report was
                 // committed: its answer leaves the report in doubt, like no answer at all.
                 let timedOut = status == 503 && ["forward_timeout", "commit_timeout"].contains(Self.errorCode(body))
-                ledger.sent(reportID, acknowledged: status == 200, answered: answered && !timedOut)
+                ledger.sent(reportID, content: content, acknowledged: status == 200, answered: answered && !timedOut)
                 machine.reportAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             }
         }

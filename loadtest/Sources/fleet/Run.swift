@@ -47,6 +47,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Sensors sharing one connection (1: one connection per sensor).") var sensorsPerConnection = 1
     @Option(help: "Give up on a request after this long.") var requestTimeout = "30s"
     @Option(help: "gzip level of the reports.") var gzipLevel: Int32 = 1
+    @Flag(inversion: .prefixedNo, help: "Compare the entities the console holds per node with the last report acknowledged, in the loss check (costs the fleet a parse per report).")
+    var contentCheck = true
     @Option(help: "Node names are <prefix>-<n> (default: sim-<random>).") var namePrefix: String?
     @Option(help: "Write <output>.json and <output>.html.") var output = "loadtest/results/run"
     @Flag(help: "No status line.") var quiet = false
@@ -73,6 +75,7 @@ struct Run: AsyncParsableCommand {
         guard let timeout = Scenario.seconds(requestTimeout) else { throw ValidationError("--request-timeout: a duration") }
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.gzipLevel = gzipLevel
+        configuration.checkContent = contentCheck
         configuration.statusLine = !quiet
 
         let result = try await FleetRunner(configuration: configuration).run()
@@ -126,9 +129,10 @@ struct Run: AsyncParsableCommand {
         print(line("whole run", result.overall))
         if let steady = result.steady { print(line("steady", steady)) }
         if let loss = result.lossCheck {
-            print("loss check: \(loss.passed ? "passed" : "FAILED"): \(loss.sensorsChecked) sensors checked, \(loss.missingNodes) missing, \(loss.mismatches.count) mismatches")
+            print("loss check: \(loss.passed ? "passed" : "FAILED"): \(loss.sensorsChecked) sensors checked "
+                + "(\(loss.contentChecked) down to their entities), \(loss.missingNodes) missing, \(loss.mismatches.count) mismatches")
             for mismatch in loss.mismatches.prefix(20) {
-                print("  \(mismatch.nodeID): acknowledged \(mismatch.acknowledged), console holds \(mismatch.stored ?? "no node")")
+                print("  " + LossCheck.describe(mismatch))
             }
         }
         for failure in result.failures { print("FAILED: \(failure)") }

@@ -57,16 +57,40 @@ struct ScenarioAndLossCheckTests {
         refused.sent("2", acknowledged: false, answered: true)
         let never = LossCheck.Ledger(nodeID: "d")
 
-        let good = LossCheck(ledgers: [acknowledged, inDoubt, refused, never], stored: ["a": "2", "b": "2", "c": "1"])
+        func held(_ report: String) -> LossCheck.Stored { LossCheck.Stored(reportID: report) }
+        let good = LossCheck(ledgers: [acknowledged, inDoubt, refused, never], stored: ["a": held("2"), "b": held("2"), "c": held("1")])
         #expect(good.passed)
         #expect(good.sensorsChecked == 3)
         // Committed-but-unanswered is fine; an older ID (a lost write) or a missing node is not.
-        #expect(LossCheck(ledgers: [inDoubt], stored: ["b": "1"]).passed)
-        let lost = LossCheck(ledgers: [acknowledged, refused], stored: ["a": "1", "c": "2"])
+        #expect(LossCheck(ledgers: [inDoubt], stored: ["b": held("1")]).passed)
+        let lost = LossCheck(ledgers: [acknowledged, refused], stored: ["a": held("1"), "c": held("2")])
         #expect(!lost.passed)
         #expect(lost.mismatches.map(\.nodeID) == ["a", "c"])
         let missing = LossCheck(ledgers: [acknowledged], stored: [:])
         #expect(missing.missingNodes == 1 && !missing.passed)
+    }
+
+    @Test func lossCheckComparesTheEntitiesOfTheReportHeld() {
+        var ledger = LossCheck.Ledger(nodeID: "a")
+        ledger.sent("1", content: "host=1 process=3 digest=01", acknowledged: true, answered: true)
+        ledger.sent("2", content: "host=1 process=4 digest=02", acknowledged: false, answered: false)
+        // The acknowledged report's entities, or the in-doubt one's when that committed.
+        #expect(LossCheck(ledgers: [ledger], stored: ["a": .init(reportID: "1", content: "host=1 process=3 digest=01")]).passed)
+        let committed = LossCheck(ledgers: [ledger], stored: ["a": .init(reportID: "2", content: "host=1 process=4 digest=02")])
+        #expect(committed.passed && committed.contentChecked == 1)
+        // The right report ID over a lost entity row fails.
+        let lostRow = LossCheck(ledgers: [ledger], stored: ["a": .init(reportID: "1", content: "host=1 process=2 digest=07")])
+        #expect(!lostRow.passed)
+        #expect(lostRow.mismatches.first?.expectedContent == "host=1 process=3 digest=01")
+        #expect(LossCheck.describe(lostRow.mismatches[0]).contains("entities differ"))
+        // A console that does not report content is checked by report ID alone.
+        let unchecked = LossCheck(ledgers: [ledger], stored: ["a": .init(reportID: "1")])
+        #expect(unchecked.passed && unchecked.contentChecked == 0)
+        // An answered refusal records nothing.
+        var refused = LossCheck.Ledger(nodeID: "b")
+        refused.sent("1", content: "x", acknowledged: true, answered: true)
+        refused.sent("2", content: "y", acknowledged: false, answered: true)
+        #expect(refused.contents == ["1": "x"])
     }
 
     @Test func htmlReportMarksFaultsAndEscapes() {

@@ -42,12 +42,14 @@ public enum HTMLReport {
             + result.statuses.sorted { $0.key < $1.key }.map { "\($0.key == "0" ? "no answer" : $0.key): \($0.value)" }.joined(separator: ", ")
             + "; \(format(Double(result.bytesSent) / 1_048_576, 1)) MB sent.</p>"
         if let loss = result.lossCheck {
-            html += "<h2>Loss check</h2><p class=\"\(loss.passed ? "pass" : "fail")\">\(loss.sensorsChecked) sensors checked, "
+            html += "<h2>Loss check</h2><p class=\"\(loss.passed ? "pass" : "fail")\">\(loss.sensorsChecked) sensors checked (\(loss.contentChecked) down to their entities), "
                 + "\(loss.missingNodes) nodes missing, \(loss.mismatches.count) mismatches.</p>"
             if !loss.mismatches.isEmpty {
                 html += "<table><tr><th>node</th><th>last acknowledged</th><th>stored</th></tr>"
                 for mismatch in loss.mismatches.prefix(50) {
-                    html += "<tr><td>\(escape(mismatch.nodeID))</td><td>\(escape(mismatch.acknowledged))</td><td>\(escape(mismatch.stored ?? "no node"))</td></tr>"
+                    let held = mismatch.storedContent.map { "\(mismatch.stored ?? "") with entities \($0), sent \(mismatch.expectedContent ?? "?")" }
+                        ?? mismatch.stored ?? "no node"
+                    html += "<tr><td>\(escape(mismatch.nodeID))</td><td>\(escape(mismatch.acknowledged))</td><td>\(escape(held))</td></tr>"
                 }
                 html += "</table>"
             }
