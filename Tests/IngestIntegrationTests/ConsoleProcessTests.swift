@@ -106,7 +106,8 @@ struct ConsoleProcessTests {
         #expect(!FileManager.default.fileExists(atPath: dataDirectory + "/postgres/postmaster.pid"))
 
         // Second start: reuses the database, the keys and the certificate; creates no new keys.
-        let second = try ChildProcess(executable: binary, arguments: arguments, outputPath: dataDirectory + ".second.log")
+        // (At debug level: whatever it logs, no key, token or key attempt may be in it.)
+        let second = try ChildProcess(executable: binary, arguments: arguments + ["--log-level", "debug"], outputPath: dataDirectory + ".second.log")
         defer { second.signal(SIGKILL) }
         #expect(await second.waitForOutput("MGMT_CONSOLE_PORT=\(port)", timeout: .seconds(90)), "\(second.output)")
         #expect(!second.output.contains("Sensor API key:"))
@@ -116,9 +117,15 @@ struct ConsoleProcessTests {
         let adminAgain = try await Self.login(adminKey, on: again)
         let kept = try json(try await again.get("/api/v1/nodes/proc-host?kinds=process", token: adminAgain))
         #expect((kept["counts"] as? [String: Int])?["processes"] == 163)
+        let guessed = APIKey.generate().token
+        #expect(try await again.postJSON("/deepfence/auth/token", #"{"api_token":"\#(guessed)"}"#, token: nil).status == .unauthorized)
+        #expect(try await again.get("/api/v1/nodes", token: adminAgain + "x").status == .unauthorized)
         await again.close()
         second.signal(SIGTERM)
         #expect(ChildProcess.exitedCleanly(await second.wait(timeout: .seconds(60))), "\(second.output)")
+        for secret in [sensorKey, adminKey, adminAgain, guessed, String(adminAgain.split(separator: ".").last ?? "")] {
+            #expect(!second.output.contains(secret), "a key or token is in the console's output")
+        }
         try? FileManager.default.removeItem(atPath: dataDirectory + ".first.log")
         try? FileManager.default.removeItem(atPath: dataDirectory + ".second.log")
     }
