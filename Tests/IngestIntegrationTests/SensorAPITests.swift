@@ -91,6 +91,8 @@ struct SensorAPITests {
             configuration.http2Mode = mode
             configuration.gateway.maxBodyBytes = 256 << 10
             configuration.gateway.maxReportBytes = 1 << 20
+            configuration.gateway.parserLimits.maxStringBytes = 4096
+            configuration.gateway.parserLimits.maxEntities = 500
         }
         do {
             let connection = try await console.connect()
@@ -130,6 +132,27 @@ struct SensorAPITests {
             let bombed = try await connection.postReport(bomb, token: token)
             try expectError(bombed, .payloadTooLarge, "report_too_large")
             #expect(try json(bombed)["setting"] as? String == "--max-report-bytes")
+            // Under the size limit but inflating past --max-compression-ratio (200): 900 KiB of
+            // spaces in about 1 KiB.
+            let dense = await blocking { Gzip.compress([UInt8](repeating: 0x20, count: 900 << 10), level: 9) }
+            let inflated = try await connection.postReport(dense, token: token)
+            try expectError(inflated, .payloadTooLarge, "compression_ratio_exceeded")
+            #expect(try json(inflated)["setting"] as? String == "--max-compression-ratio")
+            // Structure: nesting past --max-json-depth, a string past --max-json-string-bytes, more
+            // entities than --max-report-entities; each with its own code.
+            func post(_ json: String) async throws -> ClientResponse {
+                try await connection.postReport(Gzip.compress(Array(json.utf8)), token: token)
+            }
+            let deep = try await post(#"{"Host":{"h":{"metadata":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}}")
+            try expectError(deep, .badRequest, "json_too_deep")
+            #expect(try json(deep)["setting"] as? String == "--max-json-depth")
+            let long = try await post(#"{"Host":{"h":{"metadata":{"host_name":""# + String(repeating: "a", count: 5000) + #""}}}}"#)
+            try expectError(long, .badRequest, "json_string_too_long")
+            #expect(try json(long)["setting"] as? String == "--max-json-string-bytes")
+            let processes = (0..<600).map { #""p\#($0)":{"metadata":{}}"# }.joined(separator: ",")
+            let many = try await post(#"{"Host":{"h":{"metadata":{}}},"Process":{\#(processes)}}"#)
+            try expectError(many, .badRequest, "report_too_complex")
+            #expect(try json(many)["setting"] as? String == "--max-report-entities")
             // Unknown routes and methods.
             try expectError(try await connection.get("/deepfence/nope", token: token), .notFound, "not_found")
             try expectError(try await connection.get("/nope", token: nil), .notFound, "not_found")
