@@ -70,6 +70,31 @@ struct FleetRunTests {
 }
 
 extension FleetRunTests {
+    /// A fleet with hostile requests mixed in (a tenth of them here, to see every kind in a short
+    /// run): every hostile request is refused with its status, the legitimate sensors get
+    /// nothing but 2xx, and the loss check passes down to the entities.
+    @Test func aHostileMixIsRefusedAndTheFleetLosesNothing() async throws {
+        try await TestConsole.with("fleethostile", configure: { configuration in
+            configuration.worker.beatRate.baseBeatRate = 3
+            configuration.gateway.maxBodyBytes = 256 << 10
+            configuration.gateway.maxReportBytes = 4 << 20
+        }) { console in
+            var runner = try fleet(console, sensors: 60, hold: "14s", prefix: "lthostile").configuration
+            runner.scenario.hostile = 0.1
+            runner.scenario.beat = 3
+            runner.hostileOversizeBytes = 300 << 10
+            runner.hostileBombBytes = 16 << 20
+            let result = try await FleetRunner(configuration: runner).run()
+            #expect(result.passed, "\(result.failures)")
+            let hostile = try #require(result.hostile)
+            // 6 attackers, one request every 1.5 s for 14 s: every kind comes up.
+            #expect(Set(hostile.keys) == Set(HostileRequest.allCases.map(\.rawValue)), "\(hostile)")
+            #expect(hostile["bomb"]?["413"] ?? 0 > 0 && hostile["bad_token"]?["401"] ?? 0 > 0, "\(hostile)")
+            #expect(result.statuses.keys.allSatisfy { $0 == "200" }, "\(result.statuses)")
+            #expect(result.lossCheck?.contentChecked == 60)
+        }
+    }
+
     /// Entity rows PostgreSQL drops for one node (a trigger skips its process inserts) while the
     /// node row and its latest report ID are written as usual: only the content check sees it.
     @Test func aLostEntityRowFailsTheLossCheck() async throws {

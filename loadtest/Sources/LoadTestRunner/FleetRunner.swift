@@ -34,6 +34,10 @@ public final class FleetRunner: Sendable {
         /// Parse each report before sending it, for the loss check's entity comparison
         /// (`--no-content-check` turns it off: it costs the fleet a parse per report).
         public var checkContent = true
+        /// The hostile mix's bomb (zeros, before gzip) and oversize body (above the console's
+        /// `--max-body-bytes`, default 8 MiB).
+        public var hostileBombBytes = 64 << 20
+        public var hostileOversizeBytes = (8 << 20) + (64 << 10)
         /// Print the status line every second (to standard error).
         public var statusLine = true
 
@@ -55,6 +59,8 @@ public final class FleetRunner: Sendable {
     let timestamp = Mutex<String>("")
     /// The console's own parser, with its default limits.
     let parser = ReportParser()
+    /// Answers to the hostile mix, by request and status.
+    let hostileAnswers = Mutex<[HostileRequest: [Int: Int]]>([:])
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -81,6 +87,9 @@ public final class FleetRunner: Sendable {
                 return SensorConnection(target: targets[index % targets.count])
             }
 
+        let share = scenario.hostile ?? 0
+        let attackers = share > 0 ? max(1, Int((Double(scenario.peakSensors) * share).rounded())) : 0
+        let hostileBodies = attackers > 0 ? HostileBodies(configuration: configuration, seed: scenario.seed ?? 1) : nil
         let ledgers = await withTaskGroup(of: LossCheck.Ledger?.self) { group -> [LossCheck.Ledger] in
             group.addTask {
                 await self.monitor(start: start, duration: duration)
@@ -94,6 +103,14 @@ public final class FleetRunner: Sendable {
                 let slot = slots[index / max(configuration.sensorsPerConnection, 1)]
                 group.addTask {
                     await self.runSensor(index: index, window: window, slot: slot, start: start)
+                }
+            }
+            if let bodies = hostileBodies {
+                for index in 0..<attackers {
+                    group.addTask {
+                        await self.runAttacker(index: index, bodies: bodies, stop: duration, start: start)
+                        return nil
+                    }
                 }
             }
             var ledgers: [LossCheck.Ledger] = []
@@ -119,11 +136,39 @@ public final class FleetRunner: Sendable {
         } else {
             failures.append("loss check skipped: no --admin-key")
         }
+        let hostile = hostileAnswers.withLock { $0 }
+        if attackers > 0 {
+            failures += Self.hostileFailures(hostile, legitimateNonSuccess: statistics.statuses(from: 0, to: Int(elapsed.rounded(.up)) + 1)
+                .filter { !(200..<300).contains($0.key) }.reduce(0) { $0 + $1.value })
+        }
         if let process = consoleProcess.withLock({ $0 }) {
             process.signal(SIGTERM)
             _ = await process.wait(timeout: .seconds(60))
         }
-        return makeResult(startedAt: startedAt, elapsed: elapsed, schedule: schedule, lossCheck: lossCheck, failures: failures)
+        var result = makeResult(startedAt: startedAt, elapsed: elapsed, schedule: schedule, lossCheck: lossCheck, failures: failures)
+        if attackers > 0 {
+            result.hostile = Dictionary(uniqueKeysWithValues: hostile.map { request, statuses in
+                (request.rawValue, Dictionary(uniqueKeysWithValues: statuses.map { (String($0.key), $0.value) }))
+            })
+        }
+        return result
+    }
+
+    /// Why the hostile mix fails the run: a hostile request let through (2xx) or answered with a
+    /// server error, or a legitimate sensor answered anything but 2xx beside it.
+    static func hostileFailures(_ answers: [HostileRequest: [Int: Int]], legitimateNonSuccess: Int) -> [String] {
+        var failures: [String] = []
+        for (request, statuses) in answers.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            // 0: no answer (a refused body may be cut short by a reset); not a failure.
+            let wrong = statuses.filter { $0.key != 0 && !request.expectedStatuses.contains($0.key) }
+            if !wrong.isEmpty {
+                failures.append("hostile \(request.rawValue) answered " + wrong.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+            }
+        }
+        if legitimateNonSuccess > 0 {
+            failures.append("legitimate sensors got \(legitimateNonSuccess) non-2xx answers beside the hostile mix")
+        }
+        return failures
     }
 
     // MARK: One sensor
@@ -221,6 +266,14 @@ public final class FleetRunner: Sendable {
             body = nil
         }
         let sent = ContinuousClock.now
+        let (status, answer) = await exchange(path, headers: headers, body: body, slot: slot)
+        let second = Int((ContinuousClock.now - start).secondsValue)
+        statistics.record(kind, status: status, latency: ContinuousClock.now - sent, bytesSent: body?.readableBytes ?? 0, second: second)
+        return (status, answer, status != 0)
+    }
+
+    /// POSTs on the slot's connection, within the request timeout; status 0: no answer.
+    func exchange(_ path: String, headers: HTTPHeaders, body: ByteBuffer?, slot: SensorConnection) async -> (status: Int, body: ByteBuffer?) {
         var status = 0
         var answer: ByteBuffer?
         do {
@@ -242,9 +295,7 @@ public final class FleetRunner: Sendable {
         } catch {
             // Could not connect.
         }
-        let second = Int((ContinuousClock.now - start).secondsValue)
-        statistics.record(kind, status: status, latency: ContinuousClock.now - sent, bytesSent: body?.readableBytes ?? 0, second: second)
-        return (status, answer, status != 0)
+        return (status, answer)
     }
 
     static func tokenPair(_ body: ByteBuffer?) -> (access: String, refresh: String)? {

@@ -35,6 +35,8 @@ struct Run: AsyncParsableCommand {
     var churn: Double?
     @Option(help: "Spread sensors that start together over this window (default 30s).") var jitter: String?
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Share of requests that are hostile (bad gzip, bombs, oversize bodies, bad tokens, junk JSON), sent by attackers beside the fleet, e.g. 0.01; the run fails if one is let through or a legitimate sensor gets a non-2xx.")
+    var hostile: Double?
     @Option(help: "A fault step, at:action[:command] — e.g. 2m:kill, 2m10s:start, 3m:command:pkill -STOP postgres.")
     var fault: [String] = []
 
@@ -102,7 +104,7 @@ struct Run: AsyncParsableCommand {
         }
         return Scenario(
             phases: [.init(sensors: sensors, ramp: ramp, hold: duration)], mix: mixWeights, beat: beat, churn: churn,
-            jitter: jitter, seed: seed, faults: faults.isEmpty ? nil : faults)
+            jitter: jitter, seed: seed, faults: faults.isEmpty ? nil : faults, hostile: hostile)
     }
 
     func writeResult(_ result: RunResult) throws {
@@ -134,6 +136,12 @@ struct Run: AsyncParsableCommand {
             for mismatch in loss.mismatches.prefix(20) {
                 print("  " + LossCheck.describe(mismatch))
             }
+        }
+        if let hostile = result.hostile {
+            let answers = hostile.sorted { $0.key < $1.key }.map { request, statuses in
+                "\(request) " + statuses.sorted { $0.key < $1.key }.map { "\($0.key == "0" ? "no answer" : $0.key)×\($0.value)" }.joined(separator: " ")
+            }
+            print("hostile mix: " + answers.joined(separator: "; "))
         }
         for failure in result.failures { print("FAILED: \(failure)") }
         print("results: \(output).json, \(output).html")

@@ -65,6 +65,8 @@ public struct RunResult: Sendable, Codable {
     public var lossCheck: LossCheck?
     /// Why the run failed, if it did (loss, or no console to check against).
     public var failures: [String]
+    /// The hostile mix's answers, by request and status (nil: no hostile mix).
+    public var hostile: [String: [String: Int]]?
 
     public var passed: Bool { failures.isEmpty }
 

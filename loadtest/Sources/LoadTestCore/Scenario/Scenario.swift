@@ -51,9 +51,13 @@ public struct Scenario: Sendable, Hashable, Codable {
     /// Seeds every sensor's random stream (default 1).
     public var seed: UInt64?
     public var faults: [Fault]?
+    /// The share of requests that are hostile (bad gzip, bombs, oversize bodies, bad tokens, junk
+    /// JSON), sent by attackers of their own beside the fleet: `0.01` is 1 %.
+    public var hostile: Double?
 
     public init(phases: [Phase], mix: [String: Double]? = nil, beat: Int? = nil, churn: Double? = nil, jitter: String? = nil,
-                seed: UInt64? = nil, faults: [Fault]? = nil) {
+                seed: UInt64? = nil, faults: [Fault]? = nil, hostile: Double? = nil) {
+        self.hostile = hostile
         self.phases = phases
         self.mix = mix
         self.beat = beat
@@ -76,6 +80,7 @@ public struct Scenario: Sendable, Hashable, Codable {
             if weight < 0 { return "mix weights cannot be negative" }
         }
         if let beat, beat < 2 { return "beat must be at least 2 seconds" }
+        if let hostile, !(0...0.5).contains(hostile) { return "hostile must be a share between 0 and 0.5" }
         if let jitter, Self.seconds(jitter) == nil { return "jitter '\(jitter)' is not a duration" }
         for fault in faults ?? [] {
             if Self.seconds(fault.at) == nil { return "fault time '\(fault.at)' is not a duration" }
