@@ -17,8 +17,12 @@ final class IdleWatch {
     private var quietChecks = 0
     private var task: RepeatedTask?
 
+    /// Whether the watched channel is an HTTP/2 stream (whose parent is its connection).
+    let watchesStream: Bool
+
     /// A zero timeout is off.
-    init(timeout: TimeAmount, requestTimeout: TimeAmount = .zero, metrics: ServerMetrics) {
+    init(timeout: TimeAmount, requestTimeout: TimeAmount = .zero, watchesStream: Bool = false, metrics: ServerMetrics) {
+        self.watchesStream = watchesStream
         self.timeout = timeout
         self.requestTimeout = requestTimeout
         self.metrics = metrics
@@ -45,7 +49,10 @@ final class IdleWatch {
         if requestTimeout > .zero, let started = oldestRequest(), NIODeadline.now() - started > requestTimeout {
             metrics.closedSlowRequest.increment()
             stop()
-            context.close(promise: nil)
+            // The whole connection, also from an HTTP/2 stream channel (multiplexed mode): a
+            // reset stream would leave the client free to trickle the next one. (A connection's
+            // own parent is the listening socket: never that.)
+            (watchesStream ? context.channel.parent ?? context.channel : context.channel).close(promise: nil)
             return
         }
         if active {

@@ -37,7 +37,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
         self.responder = responder
         self.isHTTP2 = isHTTP2
         self.activity = activity
-        self.idle = idleTimeout.map { IdleWatch(timeout: $0, requestTimeout: requestTimeout, metrics: activity.metrics) }
+        self.idle = idleTimeout.map { IdleWatch(timeout: $0, requestTimeout: requestTimeout, watchesStream: isHTTP2, metrics: activity.metrics) }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
