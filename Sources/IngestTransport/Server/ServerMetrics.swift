@@ -9,6 +9,7 @@ struct ServerMetrics: Sendable {
     let refusedPerAddress = Counter(label: "ingest.http.connections.refused", dimensions: [("reason", "per_address")])
     let closedIdle = Counter(label: "ingest.http.connections.closed", dimensions: [("reason", "idle")])
     let closedSlowRequest = Counter(label: "ingest.http.connections.closed", dimensions: [("reason", "slow_request")])
+    let closedSlowRead = Counter(label: "ingest.http.connections.closed", dimensions: [("reason", "slow_read")])
     let closedHandshake = Counter(label: "ingest.http.connections.closed", dimensions: [("reason", "handshake_timeout")])
     /// Closed after an HTTP/2 connection error (NIO sent GOAWAY: a flood or a protocol violation).
     let closedProtocolError = Counter(label: "ingest.http.connections.closed", dimensions: [("reason", "protocol_error")])

@@ -4,8 +4,9 @@ import NIOCore
 import NIOHTTP1
 
 /// The hostile mix (`--hostile`): attackers of their own, each on its own connection, sending one
-/// hostile request every half beat (a sensor sends two requests a beat, so the attackers' share
-/// of requests is about their share of sensors) from the start of the run to its end.
+/// hostile request every third of a beat (a sensor sends a report and two polls a beat, so the
+/// attackers' share of requests is about their share of sensors) from the start of the run to
+/// its end.
 struct HostileBodies: Sendable {
     let bodies: [HostileRequest: [UInt8]]
     /// A report as a sensor would send it, for the forged-token request.
@@ -32,7 +33,7 @@ extension FleetRunner {
         let slot = SensorConnection(target: targets[index % targets.count])
         defer { Task { await slot.close() } }
         var random = SplitMix64(seed: (configuration.scenario.seed ?? 1) &* 31 &+ UInt64(index) &+ 0xA77AC4)
-        let interval = Double(configuration.scenario.beat ?? 30) / 2
+        let interval = Double(configuration.scenario.beat ?? 30) / 3
         // A valid token, so the limits behind authentication are reached too.
         var token: String?
         var next = Double.random(in: 0..<interval, using: &random)
