@@ -166,6 +166,20 @@ struct SensorAPITests {
             #expect(try await fresh.get("/deepfence/ping", token: nil).status == .ok)
             #expect(try await rowVersions(db, node: "host-b") == stored)
             #expect(try await db.count("SELECT count(*) FROM nodes") == 1)
+            // A large honest report (over 64 KiB of gzip, so decoded off the event loop) is
+            // stored whole.
+            let large = await blocking { () -> [UInt8] in
+                let processes = (0..<450).map { index in
+                    let cmdline = (0..<400).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+                    return #""p\#(index)":{"metadata":{"cmdline":"\#(cmdline)"}}"#
+                }
+                let json = #"{"Host":{"big-host":{"metadata":{"host_name":"big-host"}}},"Process":{\#(processes.joined(separator: ","))}}"#
+                return Gzip.compress(Array(json.utf8))
+            }
+            #expect(large.count > 64 << 10)
+            let stored450 = try await connection.postReport(large, token: token)
+            #expect(stored450.status == .ok, "\(stored450.text)")
+            #expect(try await db.count("SELECT count(*) FROM processes WHERE node_id <> 'host-b'") == 450)
             await fresh.close()
             await connection.close()
         } catch {

@@ -80,12 +80,23 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
             // A refused stream still draining counts: a body trickled after an early 413 is
             // bounded by the request timeout like any other.
             oldestRequest: { [unowned self] in self.streams.values.lazy.map(\.started).min() })
-        // Open the connection window beyond the protocol's initial 65,535 bytes.
-        if connectionWindowTarget > 65_535 {
-            context.writeAndFlush(
-                wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionWindowTarget - 65_535))),
-                promise: nil)
-        }
+        // On a connection not active yet (h2c, set up as it is accepted) NIO's handler has not
+        // sent its preface: the window waits for channelActive (a frame before the preface is a
+        // connection error).
+        if context.channel.isActive { openConnectionWindow(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        openConnectionWindow(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Opens the connection window beyond the protocol's initial 65,535 bytes.
+    func openConnectionWindow(context: ChannelHandlerContext) {
+        guard connectionWindowTarget > 65_535 else { return }
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionWindowTarget - 65_535))),
+            promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

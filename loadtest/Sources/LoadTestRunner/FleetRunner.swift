@@ -31,8 +31,8 @@ public final class FleetRunner: Sendable {
         public var watchPIDs: [Int32] = []
         public var requestTimeout: Duration = .seconds(30)
         public var gzipLevel: Int32 = 1
-        /// Parse each report before sending it, for the loss check's entity comparison
-        /// (`--no-content-check` turns it off: it costs the fleet a parse per report).
+        /// Keep the reports the console may hold last (compressed) and parse them when the run
+        /// ends, for the loss check's entity comparison (`--no-content-check` turns it off).
         public var checkContent = true
         /// The hostile mix's bomb (zeros, before gzip) and oversize body (above the console's
         /// `--max-body-bytes`, default 8 MiB).
@@ -185,6 +185,7 @@ public final class FleetRunner: Sendable {
         var lastReportAt: Double?
         var rng = SplitMix64(seed: seed ^ 0xBEEF)
         var counted = false
+        var candidates: [String: [UInt8]] = [:]
         defer { if counted { running.wrappingSubtract(1, ordering: .relaxed) } }
 
         while true {
@@ -226,17 +227,28 @@ public final class FleetRunner: Sendable {
                 lastReportAt = at
                 let reportID = String(rng.next() >> 1)
                 let json = world.render(reportID: reportID, timestamp: timestamp.withLock { $0 })
-                // What the console should hold for this node if the report commits.
-                let content = configuration.checkContent ? (try? parser.parse(json)).map { ContentDigest(report: $0).description } : nil
                 let gzipped = Gzip.compress(json, level: configuration.gzipLevel)
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
                 // A gateway that gave up waiting for its worker cannot tell whether the report was
                 // committed: its answer leaves the report in doubt, like no answer at all.
                 let timedOut = status == 503 && ["forward_timeout", "commit_timeout"].contains(Self.errorCode(body))
-                ledger.sent(reportID, content: content, acknowledged: status == 200, answered: answered && !timedOut)
+                ledger.sent(reportID, acknowledged: status == 200, answered: answered && !timedOut)
+                if configuration.checkContent {
+                    // The reports the console may hold last, kept compressed until the run ends.
+                    if status == 200 {
+                        candidates = [reportID: gzipped]
+                    } else if !answered || timedOut {
+                        candidates[reportID] = gzipped
+                    }
+                }
                 machine.reportAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             }
+        }
+        // What the console should hold for each of them: parsed once, here, not per beat.
+        for (reportID, gzipped) in candidates {
+            guard let json = try? Gzip.decompress(gzipped, limit: 1 << 30), let report = try? parser.parse(json) else { continue }
+            ledger.contents[reportID] = ContentDigest(report: report).description
         }
         return ledger
     }

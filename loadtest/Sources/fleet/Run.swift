@@ -49,7 +49,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Sensors sharing one connection (1: one connection per sensor).") var sensorsPerConnection = 1
     @Option(help: "Give up on a request after this long.") var requestTimeout = "30s"
     @Option(help: "gzip level of the reports.") var gzipLevel: Int32 = 1
-    @Flag(inversion: .prefixedNo, help: "Compare the entities the console holds per node with the last report acknowledged, in the loss check (costs the fleet a parse per report).")
+    @Flag(inversion: .prefixedNo, help: "Compare the entities the console holds per node with the last report acknowledged, in the loss check (the fleet keeps each sensor's last reports compressed and parses them when the run ends).")
     var contentCheck = true
     @Option(help: "Node names are <prefix>-<n> (default: sim-<random>).") var namePrefix: String?
     @Option(help: "Write <output>.json and <output>.html.") var output = "loadtest/results/run"
