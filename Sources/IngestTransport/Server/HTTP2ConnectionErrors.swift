@@ -46,8 +46,20 @@ enum HTTP2Violation {
     }
 }
 
-/// Closes an HTTP/2 connection (multiplexed mode) once NIO reported a connection error: the
-/// GOAWAY NIO wrote is flushed first. Sits after the stream multiplexer.
+extension HTTP2Violation {
+    /// Counts an error NIO's HTTP/2 handler reported and, for a connection error, flushes the
+    /// GOAWAY NIO wrote and closes the connection (both HTTP/2 modes).
+    static func handle(_ error: any Error, context: ChannelHandlerContext, metrics: ServerMetrics) {
+        metrics.http2Error(error)
+        guard HTTP2Violation(error) == .connection else { return }
+        metrics.closedProtocolError.increment()
+        context.flush()
+        context.close(promise: nil)
+    }
+}
+
+/// Closes an HTTP/2 connection (multiplexed mode) once NIO reported a connection error.
+/// Sits after the stream multiplexer.
 final class HTTP2ViolationCloser: ChannelInboundHandler {
     typealias InboundIn = NIOAny
     let metrics: ServerMetrics
@@ -55,10 +67,6 @@ final class HTTP2ViolationCloser: ChannelInboundHandler {
     init(metrics: ServerMetrics) { self.metrics = metrics }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        metrics.http2Error(error)
-        guard HTTP2Violation(error) == .connection else { return }
-        metrics.closedProtocolError.increment()
-        context.flush()
-        context.close(promise: nil)
+        HTTP2Violation.handle(error, context: context, metrics: metrics)
     }
 }

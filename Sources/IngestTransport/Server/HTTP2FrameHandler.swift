@@ -171,13 +171,8 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // NIO's HTTP/2 handler has answered the violation (GOAWAY or RST_STREAM) already; after
-        // a GOAWAY the connection is closed once that frame is flushed.
-        activity.metrics.http2Error(error)
-        guard HTTP2Violation(error) == .connection else { return }
-        activity.metrics.closedProtocolError.increment()
-        context.flush()
-        context.close(promise: nil)
+        // NIO's HTTP/2 handler has answered the violation (GOAWAY or RST_STREAM) already.
+        HTTP2Violation.handle(error, context: context, metrics: activity.metrics)
     }
 
     /// GOAWAY(ENHANCE_YOUR_CALM), then close.

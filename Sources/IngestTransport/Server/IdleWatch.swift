@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 
 /// Closes a connection (or an HTTP/2 stream channel) that saw no traffic for a timeout, whose
@@ -49,13 +50,10 @@ final class IdleWatch {
 
     private func check(context: ChannelHandlerContext, isIdle: () -> Bool, oldestRequest: () -> NIODeadline?) {
         if requestTimeout > .zero, let started = oldestRequest(), NIODeadline.now() - started > requestTimeout {
-            metrics.closedSlowRequest.increment()
-            stop()
             // The whole connection, also from an HTTP/2 stream channel (multiplexed mode): a
             // reset stream would leave the client free to trickle the next one. (A connection's
             // own parent is the listening socket: never that.)
-            (watchesStream ? context.channel.parent ?? context.channel : context.channel).close(promise: nil)
-            return
+            return close(watchesStream ? context.channel.parent ?? context.channel : context.channel, counting: metrics.closedSlowRequest)
         }
         // Slow reads: a client that stops reading its answers leaves its connection unwritable
         // (an HTTP/2 stream's writability is its flow-control window instead: not watched).
@@ -63,12 +61,7 @@ final class IdleWatch {
             if context.channel.isWritable {
                 unwritableSince = nil
             } else if let since = unwritableSince {
-                if NIODeadline.now() - since > requestTimeout {
-                    metrics.closedSlowRead.increment()
-                    stop()
-                    context.close(promise: nil)
-                    return
-                }
+                if NIODeadline.now() - since > requestTimeout { return close(context.channel, counting: metrics.closedSlowRead) }
             } else {
                 unwritableSince = .now()
             }
@@ -79,11 +72,13 @@ final class IdleWatch {
             return
         }
         quietChecks += 1
-        if quietChecks >= quietChecksToClose && isIdle() {
-            metrics.closedIdle.increment()
-            stop()
-            context.close(promise: nil)
-        }
+        if quietChecks >= quietChecksToClose && isIdle() { close(context.channel, counting: metrics.closedIdle) }
+    }
+
+    private func close(_ channel: any Channel, counting reason: Counter) {
+        reason.increment()
+        stop()
+        channel.close(promise: nil)
     }
 
     func stop() {

@@ -48,9 +48,6 @@ public final class ServerActivity: Sendable {
         return true
     }
 
-    /// Open connections from one client address.
-    public func openConnections(from address: String) -> Int { state.withLock { $0.perAddress[address, default: 0] } }
-
     func requestStarted() { inFlight.wrappingAdd(1, ordering: .relaxed) }
     func requestFinished(status: UInt) {
         inFlight.wrappingSubtract(1, ordering: .relaxed)

@@ -136,17 +136,14 @@ public final class FleetRunner: Sendable {
         } else {
             failures.append("loss check skipped: no --admin-key")
         }
-        let hostile = hostileAnswers.withLock { $0 }
-        if attackers > 0 {
-            failures += Self.hostileFailures(hostile, legitimateNonSuccess: statistics.statuses(from: 0, to: Int(elapsed.rounded(.up)) + 1)
-                .filter { !(200..<300).contains($0.key) }.reduce(0) { $0 + $1.value })
-        }
         if let process = consoleProcess.withLock({ $0 }) {
             process.signal(SIGTERM)
             _ = await process.wait(timeout: .seconds(60))
         }
         var result = makeResult(startedAt: startedAt, elapsed: elapsed, schedule: schedule, lossCheck: lossCheck, failures: failures)
         if attackers > 0 {
+            let hostile = hostileAnswers.withLock { $0 }
+            result.failures += Self.hostileFailures(hostile, legitimateNonSuccess: result.overall.nonSuccess)
             result.hostile = Dictionary(uniqueKeysWithValues: hostile.map { request, statuses in
                 (request.rawValue, Dictionary(uniqueKeysWithValues: statuses.map { (String($0.key), $0.value) }))
             })
