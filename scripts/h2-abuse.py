@@ -197,7 +197,7 @@ def empty_data(args):
             break
         sent += 100
         connection.read_frames(0.01)
-    connection.read_frames(1.0)
+    connection.wait_closed(5)
     result = {"attack": "empty-data", "sent": sent, "closed": connection.closed, "goaway": connection.goaway}
     connection.close()
     return result
