@@ -21,13 +21,21 @@ public struct GatewayConfiguration: Sendable {
     /// (`--key-rate-burst`, default twice the rate). ThreatMapper sensors of one deployment share a key.
     public var keyRateLimit: Int = 10_000
     public var keyRateBurst: Int = 20_000
-    /// Largest page of `GET /api/v1/nodes` (default 1000).
+    /// Most records one findings, scan status or cloud resource request may hold
+    /// (`--max-findings-per-request`, default 10,000; upstream shippers send at most 100).
+    public var maxFindingsPerRequest: Int = 10_000
+    /// Largest page of the operator API's lists (default 1000).
     public var maxPageSize: Int = 1000
     /// How long a request may wait for its owner, retries on a fresh map included, before it
     /// gets 503 (`--forward-timeout`, default 5 s).
     public var forwardTimeout: Duration = .seconds(5)
 
     public init() {}
+
+    /// What one findings request may hold.
+    public var findingsLimits: FindingsRequest.Limits {
+        FindingsRequest.Limits(maxRecords: maxFindingsPerRequest, maxDepth: parserLimits.maxDepth)
+    }
 
     /// Checks the settings; returns a message naming the bad setting.
     public func validate() -> String? {
@@ -41,6 +49,7 @@ public struct GatewayConfiguration: Sendable {
         if parserLimits.maxStringBytes < 1024 { return "--max-json-string-bytes must be at least 1024" }
         if keyRateLimit < 0 { return "--key-rate-limit must be 0 (no limit) or more" }
         if keyRateLimit > 0 && keyRateBurst < keyRateLimit { return "--key-rate-burst must be at least --key-rate-limit" }
+        if maxFindingsPerRequest < 1 { return "--max-findings-per-request must be at least 1" }
         if forwardTimeout < .milliseconds(100) { return "--forward-timeout must be at least 100ms" }
         return nil
     }

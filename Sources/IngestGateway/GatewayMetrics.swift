@@ -6,7 +6,7 @@ import Metrics
 /// route, refusals per error code, and the time from a report's arrival to its acknowledgement.
 struct GatewayMetrics: Sendable {
     enum Route: String, CaseIterable {
-        case ping, token, refresh, report, controls, operatorAPI = "operator", other
+        case ping, token, refresh, report, findings, controls, operatorAPI = "operator", other
 
         /// The route a request path counts under.
         init(path: Substring) {
@@ -15,6 +15,7 @@ struct GatewayMetrics: Sendable {
             case "/deepfence/auth/token": self = .token
             case "/deepfence/auth/token/refresh": self = .refresh
             case "/deepfence/ingest/report": self = .report
+            case _ where path.hasPrefix("/deepfence/ingest/"): self = .findings
             case _ where path.hasPrefix("/deepfence/controls/"): self = .controls
             case _ where path.hasPrefix("/api/v1/"): self = .operatorAPI
             default: self = .other
@@ -31,6 +32,8 @@ struct GatewayMetrics: Sendable {
     let errors: [String: Counter]
     let reportDuration = Timer(label: "ingest.gateway.report.duration")
     let retries = Counter(label: "ingest.gateway.retries")
+    /// Findings, scan statuses and cloud resources acknowledged to sensors.
+    let findingRecords = Counter(label: "ingest.gateway.findings.records")
 
     init() {
         requests = Dictionary(uniqueKeysWithValues: Route.allCases.map {

@@ -66,10 +66,16 @@ extension Worker {
     public func maintainPartitions() async throws {
         let now = clock.now()
         let cutoff = PartitionDay(now.advanced(by: .zero - configuration.changeLogRetention).date)
+        let scanCutoff = PartitionDay(now.advanced(by: .zero - configuration.scanRetention).date)
         for store in placements {
             try await store.ensurePartitions(for: [now.date, now.advanced(by: .seconds(86_400)).date])
-            let dropped = try await store.dropPartitions(before: cutoff.name)
-            if !dropped.isEmpty { logger.info("dropped partitions past retention", metadata: ["partitions": "\(dropped)"]) }
+            var dropped = try await store.dropPartitions(before: cutoff.name)
+            // Scans first, then their days' findings: a scan row never outlives its findings' partition.
+            let scans = try await store.deleteScans(createdBefore: Date(timeIntervalSince1970: Double(scanCutoff.index) * 86_400))
+            dropped += try await store.dropPartitions(before: scanCutoff.name, of: PlacementStore.findingTables)
+            if !dropped.isEmpty || scans > 0 {
+                logger.info("dropped partitions past retention", metadata: ["partitions": "\(dropped)", "scans": "\(scans)"])
+            }
         }
     }
 

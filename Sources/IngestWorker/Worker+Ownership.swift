@@ -29,7 +29,10 @@ extension Worker {
                     await self.every(self.configuration.mapPollInterval) { try await self.followShardMap() }
                 }
                 group.addTask {
-                    await self.every(self.configuration.sweepInterval) { try await self.sweep() }
+                    await self.every(self.configuration.sweepInterval) {
+                        try await self.sweep()
+                        try await self.failStalledScans()
+                    }
                 }
                 group.addTask {
                     await self.every(.seconds(3600)) { try await self.maintainPartitions() }

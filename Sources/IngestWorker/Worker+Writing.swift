@@ -6,8 +6,9 @@ import IngestTransport
 extension Worker {
     /// Writes the lane's batches until the lane is closed and drained.
     func runLane(_ lane: WriteLane) async {
-        while let items = await lane.nextBatch(limit: configuration.maxBatchReports, linger: configuration.batchLinger) {
-            await write(items, lane: lane)
+        while let batch = await lane.nextBatch(limit: configuration.maxBatchReports, linger: configuration.batchLinger) {
+            if !batch.reports.isEmpty { await write(batch.reports, lane: lane) }
+            if !batch.findings.isEmpty { await write(batch.findings, lane: lane) }
             lane.at("idle")
         }
         lane.at("stopped")
@@ -96,22 +97,37 @@ extension Worker {
             }
         } catch {
             let retryable = builder.writing + builder.duplicates
-            if isDataError(error) && retryable.count > 1 {
-                logger.warning("a batch was refused for its data; writing its reports one by one",
-                               metadata: ["reports": "\(retryable.count)", "sqlstate": "\(sqlState(of: error) ?? "")"])
-                for item in retryable { await write([item], lane: lane) }
-                return
-            }
-            if isDataError(error) {
-                logger.warning("a report could not be stored", metadata: [
-                    "node": "\(retryable.first?.report.nodeID ?? "")", "sqlstate": "\(sqlState(of: error) ?? "")"])
-                finish(retryable, with: .failure(.invalidRequest(
-                    "the report could not be stored (SQLSTATE \(sqlState(of: error) ?? "?")); nothing of it was written")))
-            } else {
-                logger.warning("batch write failed", metadata: [LogKey.error: "\(redacted(error))"])
-                finish(retryable, with: .failure(.unavailable))
+            switch failure(error, items: retryable.count, node: retryable.first?.report.nodeID, what: "report") {
+            case .oneByOne: for item in retryable { await write([item], lane: lane) }
+            case .refused(let refusal): finish(retryable, with: .failure(refusal))
             }
         }
+    }
+
+    /// What a failed write does next.
+    enum WriteFailure {
+        /// The database refused the batch for its data: write its items one at a time, so one
+        /// bad item cannot sink the others.
+        case oneByOne
+        /// Answer the items with this error (a single item refused for its data, or the
+        /// database unreachable).
+        case refused(IngestError)
+    }
+
+    /// Logs a failed write of `items` (of `what`: reports, findings) and says what to do.
+    func failure(_ error: any Error, items: Int, node: String?, what: String) -> WriteFailure {
+        let state = sqlState(of: error) ?? ""
+        if isDataError(error) && items > 1 {
+            logger.warning("a batch was refused for its data; writing its items one by one",
+                           metadata: ["items": "\(items)", "of": "\(what)", "sqlstate": "\(state)"])
+            return .oneByOne
+        }
+        if isDataError(error) {
+            logger.warning("an item could not be stored", metadata: ["of": "\(what)", "node": "\(node ?? "")", "sqlstate": "\(state)"])
+            return .refused(.invalidRequest("the \(what) could not be stored (SQLSTATE \(state.isEmpty ? "?" : state)); nothing of it was written"))
+        }
+        logger.warning("batch write failed", metadata: ["of": "\(what)", LogKey.error: "\(redacted(error))"])
+        return .refused(.unavailable)
     }
 
     /// Creates the change-log partition of `now`'s day once per lane and day.

@@ -203,7 +203,12 @@ public final class Worker: ShardOwner, Service {
         if let failure = state.withLock({ $0.refusal(shard: shard, epoch: epoch) }) { throw failure }
         let record = try await store(of: shard).queueCommand(nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload)
         let command = AgentCommand(commandID: record.id, actionID: actionID, requestPayload: requestPayload)
-        let now = clock.now()
+        remember(command, for: nodeID, shard: shard, at: clock.now())
+        return command
+    }
+
+    /// Keeps a stored command in memory for the node's next poll.
+    func remember(_ command: AgentCommand, for nodeID: String, shard: Int, at now: Timestamp) {
         state.withLock { state in
             if state.nodes[nodeID] == nil {
                 state.nodes[nodeID] = NodeEntry(
@@ -211,7 +216,6 @@ public final class Worker: ShardOwner, Service {
             }
             state.nodes[nodeID]!.commands.append(command)
         }
-        return command
     }
 
     // MARK: Introspection

@@ -22,6 +22,13 @@ public struct WorkerConfiguration: Sendable {
     public var metricSampleInterval: Duration = .seconds(60)
     /// How long the change log and metric samples are kept (`--change-log-retention`, default 7 days).
     public var changeLogRetention: Duration = .seconds(7 * 86_400)
+    /// How long scans and their findings are kept, by the day the scan was created
+    /// (`--scan-retention`, default 90 days).
+    public var scanRetention: Duration = .seconds(90 * 86_400)
+    /// A scan handed to its sensor that reports no status and no findings for this long is
+    /// ended as `ERROR`, so it no longer holds the node's slot for that kind of scan
+    /// (`--scan-stall-timeout`, default 1 hour; 0 turns it off).
+    public var scanStallTimeout: Duration = .seconds(3600)
     /// Liveness: missed beats before offline, and how long offline nodes are kept.
     public var liveness = NodeLiveness.Configuration()
     /// The beat rate handed to sensors and how it reacts to backlog.
@@ -52,6 +59,8 @@ public struct WorkerConfiguration: Sendable {
         if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }
         if liveness.missedBeats < 1 { return "--offline-after-beats must be at least 1" }
         if commitTimeout < .seconds(1) { return "--commit-timeout must be at least 1s" }
+        if scanRetention < .seconds(86_400) { return "--scan-retention must be at least 1 day" }
+        if scanStallTimeout < .zero { return "--scan-stall-timeout must not be negative" }
         return beatRate.validate() ?? beatSpread.validate()
     }
 }

@@ -25,4 +25,8 @@ struct WorkerMetrics: Sendable {
     let ownedShards = Gauge(label: "ingest.worker.shards")
     let nodes = Gauge(label: "ingest.worker.nodes")
     let nodesOffline = Gauge(label: "ingest.worker.nodes.offline")
+    /// Findings, scan statuses and cloud resources committed (resends included; stored once).
+    let findingsCommitted = Counter(label: "ingest.worker.findings.committed")
+    /// Scans ended as ERROR after `--scan-stall-timeout` without progress.
+    let scansStalled = Counter(label: "ingest.worker.scans.stalled")
 }

@@ -22,6 +22,8 @@ public struct WorkerStats: Sendable, Hashable {
     public var commandsDelivered = 0
     /// Reports answered with a spread beat rate because they were acknowledged in a large batch.
     public var beatsSpread = 0
+    /// Findings, scan statuses and cloud resources committed (resends included).
+    public var findingsCommitted = 0
 
     public init() {}
 
@@ -32,6 +34,7 @@ public struct WorkerStats: Sendable, Hashable {
             ("reports_shed", reportsShed), ("reports_fenced", reportsFenced), ("batches_committed", batchesCommitted),
             ("entity_rows_written", entityRowsWritten), ("change_rows_written", changeRowsWritten),
             ("samples_written", samplesWritten), ("commands_delivered", commandsDelivered), ("beats_spread", beatsSpread),
+            ("findings_committed", findingsCommitted),
             ("beat_rate", beatRate),
             ("backlog", backlog),
         ]

@@ -12,6 +12,21 @@ struct LaneItem: Sendable {
     let completion: @Sendable (Result<Int, IngestError>) -> Void
 }
 
+/// A node's findings, scan statuses or cloud resources waiting in a write lane.
+struct FindingsItem: Sendable {
+    let part: FindingsPart
+    let shard: Int
+    let epoch: Int64
+    /// Completed with the number of records once committed.
+    let completion: @Sendable (Result<Int, IngestError>) -> Void
+}
+
+/// What a lane writes next: reports, and findings (each kind in its own fenced transaction).
+struct LaneBatch: Sendable {
+    var reports: [LaneItem]
+    var findings: [FindingsItem]
+}
+
 /// What a lane remembers of a node between reports: the snapshot its next report is diffed
 /// against, the last committed report ID, and when its metrics were last sampled.
 struct LaneNode: Sendable {
@@ -27,10 +42,19 @@ final class WriteLane: Sendable {
     struct Queue {
         var items: [LaneItem] = []
         var head = 0
+        var findings: [FindingsItem] = []
         var waiter: CheckedContinuation<Void, Never>?
         var closed = false
 
-        var count: Int { items.count - head }
+        var count: Int { items.count - head + findings.count }
+
+        /// Up to `limit` reports and up to `limit` findings items.
+        mutating func takeBatch(_ limit: Int) -> LaneBatch {
+            let reports = take(limit)
+            let taken = Array(findings.prefix(limit))
+            findings.removeFirst(taken.count)
+            return LaneBatch(reports: reports, findings: taken)
+        }
 
         mutating func take(_ limit: Int) -> [LaneItem] {
             let end = min(items.count, head + limit)
@@ -77,6 +101,18 @@ final class WriteLane: Sendable {
         return accepted
     }
 
+    /// Adds a findings item; false once the lane is closed.
+    func enqueue(_ item: FindingsItem) -> Bool {
+        let (accepted, waiter) = queue.withLock { queue -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !queue.closed else { return (false, nil) }
+            queue.findings.append(item)
+            defer { queue.waiter = nil }
+            return (true, queue.waiter)
+        }
+        waiter?.resume()
+        return accepted
+    }
+
     /// Puts items back at the front of the queue (they are written in the next batch).
     func requeueFront(_ items: [LaneItem]) {
         guard !items.isEmpty else { return }
@@ -103,7 +139,7 @@ final class WriteLane: Sendable {
 
     /// Waits for items and returns up to `limit` of them, after lingering briefly for more;
     /// nil once closed and empty.
-    func nextBatch(limit: Int, linger: Duration) async -> [LaneItem]? {
+    func nextBatch(limit: Int, linger: Duration) async -> LaneBatch? {
         while true {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = queue.withLock { queue -> Bool in
@@ -121,7 +157,7 @@ final class WriteLane: Sendable {
             if count < limit && linger > .zero && !closed {
                 try? await Task.sleep(for: linger)
             }
-            return queue.withLock { $0.take(limit) }
+            return queue.withLock { $0.takeBatch(limit) }
         }
     }
 

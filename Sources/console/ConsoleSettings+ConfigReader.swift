@@ -49,6 +49,8 @@ extension ConsoleSettings {
         worker.maxPendingReports = source.int("maxPendingReports", flag: "--max-pending-reports", default: worker.maxPendingReports)
         worker.metricSampleInterval = source.duration("metricSampleInterval", flag: "--metric-sample-interval", default: worker.metricSampleInterval)
         worker.changeLogRetention = source.duration("changeLogRetention", flag: "--change-log-retention", default: worker.changeLogRetention)
+        worker.scanRetention = source.duration("scanRetention", flag: "--scan-retention", default: worker.scanRetention)
+        worker.scanStallTimeout = source.duration("scanStallTimeout", flag: "--scan-stall-timeout", default: worker.scanStallTimeout)
         worker.liveness.missedBeats = source.int("offlineAfterBeats", flag: "--offline-after-beats", default: worker.liveness.missedBeats)
         worker.liveness.retention = source.duration("nodeRetention", flag: "--node-retention", default: worker.liveness.retention)
         worker.beatRate.baseBeatRate = source.int("beatRate", flag: "--beat-rate", default: worker.beatRate.baseBeatRate)
@@ -70,6 +72,8 @@ extension ConsoleSettings {
         gateway.maxCompressionRatio = source.int("maxCompressionRatio", flag: "--max-compression-ratio", default: gateway.maxCompressionRatio)
         gateway.keyRateLimit = source.int("keyRateLimit", flag: "--key-rate-limit", default: gateway.keyRateLimit)
         gateway.keyRateBurst = source.int("keyRateBurst", flag: "--key-rate-burst", default: gateway.keyRateLimit * 2)
+        gateway.maxFindingsPerRequest = source.int(
+            "maxFindingsPerRequest", flag: "--max-findings-per-request", default: gateway.maxFindingsPerRequest)
 
         var listenerLimits = HTTPServer.Limits()
         listenerLimits.maxHeaderBytes = source.bytes("maxHeaderBytes", flag: "--max-header-bytes", default: listenerLimits.maxHeaderBytes)

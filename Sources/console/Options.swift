@@ -94,11 +94,14 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Requests per second the tokens of one API key may make on this gateway, logins and refreshes included; more get 429 (default 10000; 0: no limit). The sensors of a deployment usually share one key.")
     var keyRateLimit: String?
     @Option(help: "Requests one API key may make at once beyond its rate (default twice --key-rate-limit).") var keyRateBurst: String?
+    @Option(help: "Most records one findings, scan status or cloud resource request may hold (default 10000; upstream shippers send at most 100).")
+    var maxFindingsPerRequest: String?
 
     var flags: [String: String?] {
         ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes,
          "maxReportEntities": maxReportEntities, "maxCompressionRatio": maxCompressionRatio, "maxJsonDepth": maxJsonDepth,
-         "maxJsonStringBytes": maxJsonStringBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst]
+         "maxJsonStringBytes": maxJsonStringBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst,
+         "maxFindingsPerRequest": maxFindingsPerRequest]
     }
 }
 
@@ -113,6 +116,9 @@ struct WorkOptions: ParsableArguments {
     @Option(help: "How long an offline node is kept (default 7d).") var nodeRetention: String?
     @Option(help: "How often volatile metrics are sampled per node (default 60s).") var metricSampleInterval: String?
     @Option(help: "How long the change log and metric samples are kept (default 7d).") var changeLogRetention: String?
+    @Option(help: "How long scans and their findings are kept, by the day the scan was created (default 90d).") var scanRetention: String?
+    @Option(help: "A scan handed to its sensor that reports no status and no findings for this long is ended as ERROR, so it no longer blocks the node's next scan of that kind (default 1h; 0: never).")
+    var scanStallTimeout: String?
     @Option(help: "Parallel write transactions per placement (default 4).") var writeLanes: String?
     @Option(help: "Most reports in one write transaction (default 64).") var maxBatchReports: String?
     @Option(help: "How long a lane waits for more reports before writing (default 5ms).") var batchLinger: String?
@@ -124,6 +130,7 @@ struct WorkOptions: ParsableArguments {
         ["beatRate": beatRate, "maxBeatRate": maxBeatRate, "beatSpread": beatSpread, "beatSpreadBatch": beatSpreadBatch,
          "maxPendingReports": maxPendingReports, "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,
          "metricSampleInterval": metricSampleInterval, "changeLogRetention": changeLogRetention,
+         "scanRetention": scanRetention, "scanStallTimeout": scanStallTimeout,
          "writeLanes": writeLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
          "databaseConnections": databaseConnections, "commitTimeout": commitTimeout]
     }

@@ -49,11 +49,15 @@ struct AuthMatrixTests {
         Route(.POST, "/deepfence/controls/agent", .access, body: #"{"node_id":"matrix-host","available_workload":0}"#),
         Route(.POST, "/deepfence/controls/kubernetes-cluster", .access, body: #"{"node_id":"matrix-cluster","available_workload":0}"#),
         Route(.POST, "/deepfence/controls/cloud-node", .access, body: #"{"cloud_provider":"aws","compliance_type":"cis"}"#),
+        Route(.POST, "/deepfence/ingest/vulnerabilities", .access, body: #"[{"scan_id":"matrix-host-1","cve_id":"CVE-1"}]"#),
+        Route(.POST, "/deepfence/ingest/secret-scan-logs", .access, body: #"[{"scan_id":"matrix-host-1","scan_status":"IN_PROGRESS"}]"#),
         Route(.POST, "/deepfence/auth/token/refresh", .refresh),
         Route(.GET, "/api/v1/nodes", .admin),
         Route(.GET, "/api/v1/nodes/matrix-host", .admin),
         Route(.POST, "/api/v1/nodes/matrix-host/commands", .admin, body: #"{"action":"SendAgentDiagnosticLogs"}"#, admitted: .created),
         Route(.GET, "/api/v1/cluster", .admin),
+        Route(.GET, "/api/v1/scans", .admin),
+        Route(.GET, "/api/v1/nodes/matrix-host/findings/counts", .admin),
     ]
 
     /// What a route answers a credential: the admitted status, or an error status and code.

@@ -153,6 +153,16 @@ final class DroppingOwner: ShardOwner {
     func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws -> AgentCommand {
         try await wrapped.queueCommand(nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID, requestPayload: requestPayload)
     }
+
+    func submitFindings(_ part: FindingsPart, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void) {
+        wrapped.submitFindings(part, shard: shard, epoch: epoch, completion: completion)
+    }
+
+    func queueScan(
+        _ scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String
+    ) async throws -> AgentCommand {
+        try await wrapped.queueScan(scanID, kind: kind, nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID, requestPayload: requestPayload)
+    }
 }
 
 /// A fault step for real: the fleet starts the console binary, kills it mid-run (SIGKILL) and

@@ -42,13 +42,20 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         /// been committed (a resend is idempotent).
         public static let commitTimeout = Code(rawValue: "commit_timeout")
         public static let internalError = Code(rawValue: "internal_error")
+        /// Some parts of a findings request were stored and some were not: a resend stores the
+        /// rest and nothing twice.
+        public static let partiallyStored = Code(rawValue: "partially_stored")
+        /// A scan of that kind is already queued or running on the node.
+        public static let scanInProgress = Code(rawValue: "scan_in_progress")
+        /// A new scan's ID was taken (two scans of a node queued in the same millisecond).
+        public static let scanIDTaken = Code(rawValue: "scan_id_taken")
 
         /// Every code above (each has a metric series from the start).
         public static let all: [Code] = [
             .missingToken, .invalidToken, .expiredToken, .invalidAPIKey, .forbidden, .malformedJSON, .malformedGzip,
             .unsupportedEncoding, .invalidRequest, .bodyTooLarge, .reportTooLarge, .reportTooComplex, .compressionRatio,
             .jsonTooDeep, .stringTooLong, .rateLimited, .notFound, .methodNotAllowed, .shardMoved, .overloaded, .unavailable,
-            .forwardTimeout, .commitTimeout, .internalError,
+            .forwardTimeout, .commitTimeout, .internalError, .partiallyStored, .scanInProgress, .scanIDTaken,
         ]
     }
 
@@ -80,7 +87,8 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         case .rateLimited: 429
         case .notFound: 404
         case .methodNotAllowed: 405
-        case .shardMoved, .overloaded, .unavailable, .forwardTimeout, .commitTimeout: 503
+        case .scanInProgress, .scanIDTaken: 409
+        case .shardMoved, .overloaded, .unavailable, .forwardTimeout, .commitTimeout, .partiallyStored: 503
         default: 500
         }
     }
@@ -139,6 +147,22 @@ extension IngestError {
     }
     public static func stringTooLong(limit: Int, setting: String?) -> IngestError {
         IngestError(.stringTooLong, "a JSON string is longer than \(limit) bytes", setting: setting)
+    }
+    public static func partiallyStored(stored: Int, of parts: Int, cause: IngestError) -> IngestError {
+        IngestError(
+            .partiallyStored,
+            "\(stored) of the \(parts) nodes' records were stored; the others were not (\(cause.code): \(cause.message)). Resend the request: nothing is stored twice",
+            setting: cause.setting)
+    }
+    /// A new scan's ID is taken (two scans of a node queued in the same millisecond); the
+    /// gateway draws another ID.
+    public static let scanIDTaken = IngestError(.scanIDTaken, "the new scan's ID is taken; queue it again")
+    public static func scanInProgress(_ scanID: String, kind: String) -> IngestError {
+        IngestError(.scanInProgress, "a \(kind) scan is already queued or running on this node: \(scanID)")
+    }
+    /// The same error with `context` (which record, which field) in front of its message.
+    public func within(_ context: String) -> IngestError {
+        IngestError(code, "\(context): \(message)", setting: setting)
     }
     public static func rateLimited(limit: Int, setting: String) -> IngestError {
         IngestError(.rateLimited, "more than \(limit) requests per second for this API key; retry after a second", setting: setting)

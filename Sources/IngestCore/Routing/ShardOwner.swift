@@ -70,4 +70,15 @@ public protocol ShardOwner: Sendable {
     /// Queues a command for a node; returns the stored command.
     func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws
         -> AgentCommand
+
+    /// Stores one node's findings, scan statuses or cloud resources; completes with the number
+    /// of records once committed.
+    func submitFindings(
+        _ part: FindingsPart, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void)
+
+    /// Queues a scan (`QUEUED`) with its start command; throws ``IngestError/scanInProgress(_:kind:)``
+    /// while the node has a scan of that kind that has not ended.
+    func queueScan(
+        _ scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String
+    ) async throws -> AgentCommand
 }

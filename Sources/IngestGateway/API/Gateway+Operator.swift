@@ -22,9 +22,21 @@ extension Gateway {
             nodeDetail(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer)
         case (.POST, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "commands":
             queueCommand(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer)
+        case (.POST, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "scans":
+            queueScan(Self.segment(path[1]), request: request, writer: writer)
+        case (.GET, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "findings":
+            listFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer)
+        case (.GET, let path) where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "counts":
+            findingCounts(Self.segment(path[1]), writer: writer)
+        case (.GET, ["scans"]):
+            listScans(request, writer: writer)
+        case (.GET, let path) where path.count == 2 && path[0] == "scans":
+            scanDetail(Self.segment(path[1]), writer: writer)
+        case (.GET, let path) where path.count == 3 && path[0] == "scans" && path[2] == "findings":
+            listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer)
         case (.GET, ["cluster"]):
             clusterStatus(writer: writer)
-        case (_, ["nodes"]), (_, ["cluster"]):
+        case (_, ["nodes"]), (_, ["cluster"]), (_, ["scans"]):
             respond(writer, error: .methodNotAllowed)
         default:
             respond(writer, error: .notFound)
@@ -112,6 +124,9 @@ extension Gateway {
             payload = try Self.payloadText(object["request_payload"], action: action, nodeID: nodeID)
         } catch {
             return respond(writer, error: error)
+        }
+        if let kind = FindingKind(startedBy: action) {
+            return queueScan(nodeID, kind: kind, action: action, payload: payload, writer: writer)
         }
         let placement = reader.store(router.placement(of: nodeID))
         let router = self.router

@@ -176,6 +176,29 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         return AgentCommand(commandID: Int64(id), actionID: actionID, requestPayload: requestPayload)
     }
 
+    public func submitFindings(
+        _ part: FindingsPart, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
+    ) {
+        let headers = routeHeaders(nodeID: part.nodeID, shard: shard, epoch: epoch, mapVersion: -1)
+        Task {
+            let result = await send(.POST, ClusterWire.findingsPath, headers: headers, body: ByteBuffer(string: ClusterWire.json(part)))
+            completion(result.map { _ in part.count })
+        }
+    }
+
+    public func queueScan(
+        _ scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String
+    ) async throws -> AgentCommand {
+        let headers = routeHeaders(nodeID: nodeID, shard: shard, epoch: epoch, mapVersion: -1)
+        let body = ByteBuffer(string: ClusterWire.scanJSON(
+            scanID: scanID, kind: kind, nodeID: nodeID, actionID: actionID, requestPayload: requestPayload))
+        let response = try await send(.POST, ClusterWire.scansPath, headers: headers, body: body).get()
+        guard let id = (try? JSONObject(parsing: Array(response.body.readableBytesView)))?["command_id"]?.int else {
+            throw IngestError.internalError
+        }
+        return AgentCommand(commandID: Int64(id), actionID: actionID, requestPayload: requestPayload)
+    }
+
     /// The worker's counters as a JSON object, or nil when it does not answer.
     public func stats() async -> String? {
         guard case .success(let response) = await send(.GET, ClusterWire.statsPath, headers: [:], body: nil) else { return nil }

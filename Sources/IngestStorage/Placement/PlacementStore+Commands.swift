@@ -65,13 +65,7 @@ extension PlacementStore {
         guard !ids.isEmpty else { return [] }
         let logger = self.logger
         return try await database.transaction { connection in
-            var held: Int64?
-            for try await value in try await connection.query(
-                "SELECT epoch FROM shard_epochs WHERE shard = \(Int32(shard)) FOR SHARE", logger: logger
-            ).decode(Int64.self) {
-                held = value
-            }
-            guard held == epoch else { return nil }
+            guard try await Self.staleShards([Int32(shard): epoch], on: connection, logger: logger).isEmpty else { return nil }
             var marked = Set<Int64>()
             for try await id in try await connection.query(
                 """
@@ -80,6 +74,15 @@ extension PlacementStore {
                 """, logger: logger
             ).decode(Int64.self) {
                 marked.insert(id)
+            }
+            // The scans these commands start are handed to their sensor now.
+            if !marked.isEmpty {
+                try await connection.query(
+                    """
+                    UPDATE scans SET status = 'STARTING', started_at = \(at), updated_at = \(at)
+                    WHERE command_id = ANY(\(Array(marked))::int8[]) AND status = 'QUEUED'
+                    """, logger: logger
+                ).consume()
             }
             return marked
         }

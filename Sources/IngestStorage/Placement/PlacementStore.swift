@@ -34,6 +34,18 @@ public struct PlacementStore: Sendable {
         return claimed
     }
 
+    /// The shards of `fences` whose stored epoch is not the one held, read under a share lock
+    /// that holds the epochs until the transaction ends.
+    static func staleShards(_ fences: [Int32: Int64], on connection: PostgresConnection, logger: Logger) async throws -> [Int32] {
+        var held: [Int32: Int64] = [:]
+        for try await (shard, epoch) in try await connection.query(
+            "SELECT shard, epoch FROM shard_epochs WHERE shard = ANY(\(Array(fences.keys))::int4[]) FOR SHARE", logger: logger
+        ).decode((Int32, Int64).self) {
+            held[shard] = epoch
+        }
+        return fences.filter { held[$0.key] != $0.value }.map(\.key).sorted()
+    }
+
     /// Sets a shard's epoch outright (operator tooling and tests use it to fence a writer).
     public func setEpoch(shard: Int, epoch: Int64) async throws {
         try await database.execute(
@@ -50,12 +62,7 @@ public struct PlacementStore: Sendable {
     public func write(_ batch: BatchWrite) async throws -> BatchOutcome {
         let logger = self.logger
         return try await database.transaction { connection in
-            let shards = Array(batch.fences.keys)
-            var held: [Int32: Int64] = [:]
-            let fenceRows = try await connection.query(
-                "SELECT shard, epoch FROM shard_epochs WHERE shard = ANY(\(shards)::int4[]) FOR SHARE", logger: logger)
-            for try await (shard, epoch) in fenceRows.decode((Int32, Int64).self) { held[shard] = epoch }
-            let stale = batch.fences.filter { held[$0.key] != $0.value }.map(\.key).sorted()
+            let stale = try await Self.staleShards(batch.fences, on: connection, logger: logger)
             guard stale.isEmpty else { return .stale(shards: stale) }
             try await Self.writeRows(batch, on: connection, logger: logger)
             return .committed
@@ -220,14 +227,7 @@ public struct PlacementStore: Sendable {
         guard !nodeIDs.isEmpty else { return .committed }
         let logger = self.logger
         return try await database.transaction { connection in
-            let shards = Array(fences.keys)
-            var held: [Int32: Int64] = [:]
-            for try await (shard, epoch) in try await connection.query(
-                "SELECT shard, epoch FROM shard_epochs WHERE shard = ANY(\(shards)::int4[]) FOR SHARE", logger: logger
-            ).decode((Int32, Int64).self) {
-                held[shard] = epoch
-            }
-            let stale = fences.filter { held[$0.key] != $0.value }.map(\.key).sorted()
+            let stale = try await Self.staleShards(fences, on: connection, logger: logger)
             guard stale.isEmpty else { return .stale(shards: stale) }
             for table in EntityKind.allCases.map(\.tableName) + ["node_commands", "nodes"] {
                 try await connection.query(
@@ -249,7 +249,7 @@ public struct PlacementStore: Sendable {
             // partition DDL (across processes too) with a transaction-scoped lock.
             try await database.transaction { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.partitionLockKey))", logger: logger).consume()
-                for table in ["entity_changes", "metric_samples"] {
+                for table in Self.changeLogTables + Self.findingTables {
                     try await connection.query(
                         PostgresQuery(unsafeSQL: """
                             CREATE TABLE IF NOT EXISTS \(table)_\(day.name) PARTITION OF \(table)
@@ -261,16 +261,22 @@ public struct PlacementStore: Sendable {
         }
     }
 
+    /// The tables partitioned by day that `--change-log-retention` keeps.
+    public static let changeLogTables = ["entity_changes", "metric_samples"]
+    /// The findings tables, partitioned by the day of their scan, kept for `--scan-retention`.
+    public static let findingTables = FindingKind.allCases.map(\.tableName)
+
     /// The advisory lock key of partition DDL (the bytes "tmparts").
     static let partitionLockKey: Int64 = 0x746D_7061_7274_73
 
-    /// Drops daily partitions whose whole day is before `cutoffDay` (`yyyyMMdd`); returns their names.
+    /// Drops the daily partitions of `tables` whose whole day is before `cutoffDay`
+    /// (`yyyyMMdd`); returns their names.
     @discardableResult
-    public func dropPartitions(before cutoffDay: String) async throws -> [String] {
+    public func dropPartitions(before cutoffDay: String, of tables: [String] = changeLogTables) async throws -> [String] {
         let rows = try await database.query(
             """
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN ('entity_changes', 'metric_samples')
+            JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(\(tables)::text[])
             """, logger: logger)
         var dropped: [String] = []
         for try await name in rows.decode(String.self) {

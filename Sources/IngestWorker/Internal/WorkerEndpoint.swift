@@ -36,7 +36,8 @@ public final class WorkerEndpoint: HTTPResponder {
         self.shardFunction = ShardFunction(shardCount: worker.configuration.shardCount)
     }
 
-    public func bodyLimit(uri: String) -> Int { limits.maxBodyBytes }
+    /// Findings parts come decompressed (the gateway gunzipped them to split them per node).
+    public func bodyLimit(uri: String) -> Int { uri == ClusterWire.findingsPath ? limits.maxReportBytes : limits.maxBodyBytes }
 
     public func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse {
         .error(.bodyTooLarge(limit: limit, setting: "--max-body-bytes"))
@@ -50,6 +51,8 @@ public final class WorkerEndpoint: HTTPResponder {
         case (.POST, ClusterWire.reportPath[...]): report(request, writer: writer)
         case (.POST, ClusterWire.controlsPath[...]): controls(request, writer: writer)
         case (.POST, ClusterWire.commandsPath[...]): queueCommand(request, writer: writer)
+        case (.POST, ClusterWire.findingsPath[...]): findings(request, writer: writer)
+        case (.POST, ClusterWire.scansPath[...]): queueScan(request, writer: writer)
         case (.GET, ClusterWire.statsPath[...]):
             writer.respond(.json(.ok, worker.stats.json(
                 memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)))
@@ -106,6 +109,47 @@ public final class WorkerEndpoint: HTTPResponder {
             switch result {
             case .success(let answer): writer.respond(.json(.ok, ClusterWire.json(answer)))
             case .failure(let error): writer.respond(.error(error))
+            }
+        }
+    }
+
+    func findings(_ request: HTTPRequest, writer: ResponseWriter) {
+        let part: FindingsPart
+        let route: (shard: Int, epoch: Int64)
+        do throws(IngestError) {
+            part = try ClusterWire.findingsPart(Array(request.body.readableBytesView))
+            route = try target(request, nodeID: part.nodeID)
+        } catch {
+            return writer.respond(.error(error))
+        }
+        worker.submitFindings(part, shard: route.shard, epoch: route.epoch) { result in
+            switch result {
+            case .success(let records): writer.respond(.json(.ok, #"{"records":\#(records)}"#))
+            case .failure(let error): writer.respond(.error(error))
+            }
+        }
+    }
+
+    func queueScan(_ request: HTTPRequest, writer: ResponseWriter) {
+        let scan: (scanID: String, kind: FindingKind, nodeID: String, actionID: Int, requestPayload: String)
+        let route: (shard: Int, epoch: Int64)
+        do throws(IngestError) {
+            scan = try ClusterWire.scan(Array(request.body.readableBytesView))
+            route = try target(request, nodeID: scan.nodeID)
+        } catch {
+            return writer.respond(.error(error))
+        }
+        let worker = self.worker
+        Task {
+            do {
+                let queued = try await worker.queueScan(
+                    scan.scanID, kind: scan.kind, nodeID: scan.nodeID, shard: route.shard, epoch: route.epoch,
+                    actionID: scan.actionID, requestPayload: scan.requestPayload)
+                writer.respond(.json(.created, #"{"command_id":\#(queued.commandID)}"#))
+            } catch let error as IngestError {
+                writer.respond(.error(error))
+            } catch {
+                writer.respond(.error(.unavailable))
             }
         }
     }
