@@ -19,6 +19,8 @@ public final class Gateway: HTTPResponder {
     let clock: any IngestClock
     let logger: Logger
     let metrics = GatewayMetrics()
+    /// SBOM uploads decoded and stored at once (`--max-concurrent-uploads`).
+    let uploadSlots: UploadSlots
     /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`);
     /// workers in other processes are asked over the internal transport.
     let localWorkerStats: @Sendable () -> [String]
@@ -30,6 +32,14 @@ public final class Gateway: HTTPResponder {
     ) {
         self.localWorkerStats = localWorkerStats
         self.configuration = configuration
+        self.uploadSlots = UploadSlots(limit: configuration.maxConcurrentUploads)
+        // Uploads fail with 503 (spool unavailable) if it cannot be made; the log says why.
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.uploadDirectory, withIntermediateDirectories: true)
+        } catch {
+            logger.error("the upload directory cannot be created: uploads will be refused", metadata: [
+                "directory": "\(configuration.uploadDirectory)", "setting": "--upload-dir"])
+        }
         self.authenticator = authenticator
         self.router = router
         self.catalog = catalog
@@ -42,11 +52,12 @@ public final class Gateway: HTTPResponder {
     // MARK: HTTPResponder
 
     public func bodyLimit(uri: String) -> Int {
-        uri.hasPrefix("/deepfence/ingest/") ? configuration.maxBodyBytes : configuration.maxRequestBytes
+        if Self.isSBOMUpload(uri) { return configuration.maxSBOMBytes }
+        return uri.hasPrefix("/deepfence/ingest/") ? configuration.maxBodyBytes : configuration.maxRequestBytes
     }
 
     public func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse {
-        let setting = uri.hasPrefix("/deepfence/ingest/") ? "--max-body-bytes" : "--max-request-bytes"
+        let setting = Self.isSBOMUpload(uri) ? "--max-sbom-bytes" : uri.hasPrefix("/deepfence/ingest/") ? "--max-body-bytes" : "--max-request-bytes"
         return .error(.bodyTooLarge(limit: limit, setting: setting))
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import IngestCore
 
 /// The gateway's limits. Every field is a command-line flag.
@@ -24,6 +25,18 @@ public struct GatewayConfiguration: Sendable {
     /// Most records one findings, scan status or cloud resource request may hold
     /// (`--max-findings-per-request`, default 10,000; upstream shippers send at most 100).
     public var maxFindingsPerRequest: Int = 10_000
+    /// Largest SBOM upload on the wire (`--max-sbom-bytes`, default 512 MiB: upstream allows
+    /// 500 MB). Uploads are written to `uploadDirectory` as they arrive, never held in memory.
+    public var maxSBOMBytes: Int = 512 << 20
+    /// Where uploads are written while they arrive and are checked (`--upload-dir`, default the
+    /// system's temporary directory; all-in-one: `<data-dir>/uploads`).
+    public var uploadDirectory: String = FileManager.default.temporaryDirectory.path
+    /// How long an upload may take to arrive (`--upload-timeout`, default 30 minutes), instead
+    /// of `--request-timeout`.
+    public var uploadTimeout: Duration = .seconds(1800)
+    /// Uploads checked and stored at once per gateway (`--max-concurrent-uploads`, default 4);
+    /// more wait their turn.
+    public var maxConcurrentUploads: Int = 4
     /// Largest page of the operator API's lists (default 1000).
     public var maxPageSize: Int = 1000
     /// How long a request may wait for its owner, retries on a fresh map included, before it
@@ -50,6 +63,9 @@ public struct GatewayConfiguration: Sendable {
         if keyRateLimit < 0 { return "--key-rate-limit must be 0 (no limit) or more" }
         if keyRateLimit > 0 && keyRateBurst < keyRateLimit { return "--key-rate-burst must be at least --key-rate-limit" }
         if maxFindingsPerRequest < 1 { return "--max-findings-per-request must be at least 1" }
+        if maxSBOMBytes < 1024 { return "--max-sbom-bytes must be at least 1024" }
+        if maxConcurrentUploads < 1 { return "--max-concurrent-uploads must be at least 1" }
+        if uploadTimeout < .seconds(1) { return "--upload-timeout must be at least 1s" }
         if forwardTimeout < .milliseconds(100) { return "--forward-timeout must be at least 100ms" }
         return nil
     }

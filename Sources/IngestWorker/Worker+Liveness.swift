@@ -73,6 +73,8 @@ extension Worker {
             // Scans first, then their days' findings: a scan row never outlives its findings' partition.
             let scans = try await store.deleteScans(createdBefore: Date(timeIntervalSince1970: Double(scanCutoff.index) * 86_400))
             dropped += try await store.dropPartitions(before: scanCutoff.name, of: PlacementStore.findingTables)
+            let orphans = try await store.deleteOrphanSBOMParts(storedBefore: now.advanced(by: .seconds(-3600)).date)
+            if orphans > 0 { logger.info("deleted SBOM parts no scan points at", metadata: ["parts": "\(orphans)"]) }
             if !dropped.isEmpty || scans > 0 {
                 logger.info("dropped partitions past retention", metadata: ["partitions": "\(dropped)", "scans": "\(scans)"])
             }

@@ -76,6 +76,10 @@ struct AllInOne: AsyncParsableCommand {
 
         var stackConfiguration = ConsoleStack.Configuration(worker: settings.worker, tls: tls)
         stackConfiguration.gateway = settings.gateway
+        // Without --upload-dir, uploads go under the data directory (a volume in a container).
+        if settings.gateway.uploadDirectory == GatewayConfiguration().uploadDirectory {
+            stackConfiguration.gateway.uploadDirectory = dataDirectory.appendingPathComponent("uploads").path
+        }
         stackConfiguration.tlsFiles = FirstStart.tlsFiles(settings: settings, dataDirectory: dataDirectory)
         stackConfiguration.tlsReloadInterval = settings.tlsReloadInterval
         stackConfiguration.listenerLimits = settings.listenerLimits

@@ -74,6 +74,10 @@ extension ConsoleSettings {
         gateway.keyRateBurst = source.int("keyRateBurst", flag: "--key-rate-burst", default: gateway.keyRateLimit * 2)
         gateway.maxFindingsPerRequest = source.int(
             "maxFindingsPerRequest", flag: "--max-findings-per-request", default: gateway.maxFindingsPerRequest)
+        gateway.maxSBOMBytes = source.bytes("maxSbomBytes", flag: "--max-sbom-bytes", default: gateway.maxSBOMBytes)
+        gateway.uploadDirectory = source.string("uploadDir", flag: "--upload-dir", default: gateway.uploadDirectory)
+        gateway.uploadTimeout = source.duration("uploadTimeout", flag: "--upload-timeout", default: gateway.uploadTimeout)
+        gateway.maxConcurrentUploads = source.int("maxConcurrentUploads", flag: "--max-concurrent-uploads", default: gateway.maxConcurrentUploads)
 
         var listenerLimits = HTTPServer.Limits()
         listenerLimits.maxHeaderBytes = source.bytes("maxHeaderBytes", flag: "--max-header-bytes", default: listenerLimits.maxHeaderBytes)

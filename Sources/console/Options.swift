@@ -96,12 +96,19 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Requests one API key may make at once beyond its rate (default twice --key-rate-limit).") var keyRateBurst: String?
     @Option(help: "Most records one findings, scan status or cloud resource request may hold (default 10000; upstream shippers send at most 100).")
     var maxFindingsPerRequest: String?
+    @Option(help: "Largest SBOM upload (POST /deepfence/ingest/sbom), written to --upload-dir as it arrives (default 512MiB).")
+    var maxSbomBytes: String?
+    @Option(help: "Where uploads are written while they arrive and are checked (default: the system's temporary directory; all-in-one: <data-dir>/uploads).")
+    var uploadDir: String?
+    @Option(help: "How long an upload may take to arrive, instead of --request-timeout (default 30m).") var uploadTimeout: String?
+    @Option(help: "SBOM uploads decoded and stored at once by one gateway; more wait their turn (default 4).") var maxConcurrentUploads: String?
 
     var flags: [String: String?] {
         ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes,
          "maxReportEntities": maxReportEntities, "maxCompressionRatio": maxCompressionRatio, "maxJsonDepth": maxJsonDepth,
          "maxJsonStringBytes": maxJsonStringBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst,
-         "maxFindingsPerRequest": maxFindingsPerRequest]
+         "maxFindingsPerRequest": maxFindingsPerRequest, "maxSbomBytes": maxSbomBytes, "uploadDir": uploadDir,
+         "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads]
     }
 }
 

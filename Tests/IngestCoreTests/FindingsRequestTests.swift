@@ -119,3 +119,11 @@ struct FindingsRequestTests {
         #expect(try ClusterWire.findingsPart(Array(ClusterWire.json(part).utf8)) == part)
     }
 }
+
+struct FindingsRequestEscapeTests {
+    @Test func escapedQuotesInValuesAreRead() throws {
+        let body = #"[{"scan_id":"n-1","rule_name":"r1","complete_filename":"=HYPERLINK(\"http://x\")","summary":"a,b"}]"#
+        let parts = try FindingsRequest.parse(Array(body.utf8), route: .findings(.malware))
+        #expect(parts.first?.findings.first?.key == #"r1|=HYPERLINK("http://x")"#)
+    }
+}

@@ -294,6 +294,14 @@ struct FindingsTests {
                 body: .init(bytes: Gzip.compress(Array("[\(good)]".utf8))))
             #expect(gzipped.status == .ok)
             #expect(try await console.database.count("SELECT count(*) FROM vulnerability_findings") == 1)
+            // A file name from a scanned host that a spreadsheet would run as a formula is
+            // exported inert; commas and quotes are quoted.
+            let hostile = #"[{"scan_id":"\#(scan)","rule_name":"r1","complete_filename":"=HYPERLINK(\"http://x\")","summary":"a,b"}]"#
+            let posted = try await session.post("malware", [String(hostile.dropFirst().dropLast())])
+            #expect(posted.status == .ok, "\(posted.text)")
+            let exported = try await session.get("/api/v1/nodes/bad-host/findings?kind=malware&format=csv").text
+            #expect(exported.contains(#""'=HYPERLINK(""http://x"")""#), "\(exported)")
+            #expect(exported.contains(#","a,b""#) && !exported.contains(",a,b"), "\(exported)")
             await session.connection.close()
         }
     }
@@ -341,5 +349,72 @@ final class FailingFindingsOwner: ShardOwner {
         _ scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String
     ) async throws -> AgentCommand {
         try await wrapped.queueScan(scanID, kind: kind, nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID, requestPayload: requestPayload)
+    }
+}
+
+/// SBOM uploads in process: stored in parts, read back whole; refused without a token, with a
+/// body that is not the base64 of gzip, or over the limit; no upload file left behind.
+@Suite(.timeLimit(.minutes(3)))
+struct SBOMTests {
+    /// A CycloneDX-like SBOM of `components` packages.
+    static func sbom(components: Int) -> [UInt8] {
+        let list = (0..<components).map { #"{"type":"library","name":"pkg-\#($0)","version":"1.\#($0 % 97).\#($0 % 13)","purl":"pkg:deb/debian/pkg-\#($0)@1.\#($0)"}"# }
+        return Array((#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["# + list.joined(separator: ",") + "]}").utf8)
+    }
+
+    @Test(arguments: [HTTPServer.HTTP2Mode.frames, .multiplexed])
+    func anUploadIsStoredInPartsAndReadBackWhole(mode: HTTPServer.HTTP2Mode) async throws {
+        let uploads = "/tmp/sbom-test-uploads-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: uploads) }
+        try await TestConsole.with("sbom") { configuration in
+            configuration.http2Mode = mode
+            configuration.gateway.uploadDirectory = uploads
+            configuration.gateway.maxSBOMBytes = 8 << 20
+        } _: { console in
+            let session = try await FindingsTests.Session.open(console)
+            // Gzip at level 0 (stored blocks): 2.5 MiB of SBOM make three parts.
+            let gzipped = Gzip.compress(Self.sbom(components: 25_000), level: 0)
+            #expect(gzipped.count > 2 << 20 && gzipped.count < 3 << 20)
+            let scan = ScanID.make(nodeID: "sbom-host", at: console.clock.now())
+            let body = #"{"scan_id":"\#(scan)","node_id":"sbom-host","image_name":"nginx:1.25","scan_type":"base,java","skip_scan":false,"sbom":"\#(Data(gzipped).base64EncodedString())"}"#
+            let stored = try await session.connection.postJSON("/deepfence/ingest/sbom", body, token: session.sensor)
+            #expect(stored.status == .ok, "\(stored.text)")
+            #expect(try json(stored)["bytes"] as? Int == gzipped.count)
+            let row = try json(try await session.get("/api/v1/scans/\(scan)/sbom"))
+            #expect(row["parts"] as? Int == 3)
+            #expect(row["inflated_bytes"] as? Int == Self.sbom(components: 25_000).count)
+            #expect((row["fields"] as? [String: Any])?["image_name"] as? String == "nginx:1.25")
+            var whole: [UInt8] = []
+            for part in 0..<3 {
+                let response = try await session.get("/api/v1/scans/\(scan)/sbom/parts/\(part)")
+                #expect(response.status == .ok)
+                whole += Array(response.body.readableBytesView)
+            }
+            // (Compared as one Bool: a failed == of two megabyte arrays makes the test library diff them.)
+            let same = whole == gzipped
+            #expect(same, "the parts (\(whole.count) bytes) are not the upload (\(gzipped.count) bytes)")
+            #expect(try await session.get("/api/v1/scans/\(scan)/sbom/parts/3").status == .notFound)
+            // The upload made its vulnerability scan.
+            #expect(try await console.database.scalar("SELECT kind FROM scans WHERE scan_id = '\(scan)'") == "vulnerability")
+
+            // Refused: no token (from the head, before the body is taken), a body that is not
+            // base64 of gzip, an encoded upload, and one over the limit.
+            #expect(try await session.connection.postJSON("/deepfence/ingest/sbom", body, token: nil).status == .unauthorized)
+            let notGzip = #"{"scan_id":"\#(scan)","sbom":"\#(Data("plain text".utf8).base64EncodedString())"}"#
+            let refused = try await session.connection.postJSON("/deepfence/ingest/sbom", notGzip, token: session.sensor)
+            #expect(refused.status == .badRequest && refused.text.contains("gzip"), "\(refused.text)")
+            let encoded = try await session.connection.request(
+                .POST, "/deepfence/ingest/sbom", headers: ["authorization": "Bearer \(session.sensor)", "content-encoding": "gzip"],
+                body: .init(bytes: Gzip.compress(Array(body.utf8))))
+            #expect(encoded.status == .unsupportedMediaType)
+            let huge = #"{"scan_id":"\#(scan)","sbom":""# + String(repeating: "QUJD", count: 3 << 20) + #""}"#
+            let tooLarge = try await session.connection.postJSON("/deepfence/ingest/sbom", huge, token: session.sensor)
+            #expect(tooLarge.status == .payloadTooLarge && tooLarge.text.contains("--max-sbom-bytes"))
+            // The first upload still stands, and nothing is left in the upload directory.
+            #expect(try json(try await session.get("/api/v1/scans/\(scan)/sbom"))["sha256"] as? String == row["sha256"] as? String)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: uploads).isEmpty)
+            await session.connection.close()
+        }
     }
 }

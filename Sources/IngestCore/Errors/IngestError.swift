@@ -116,6 +116,7 @@ extension IngestError {
         .forwardTimeout, "the owning worker did not answer in time; it may still commit the report, which a resend finds",
         setting: "--forward-timeout")
     public static let internalError = IngestError(.internalError, "the console could not complete the request")
+    public static let spoolUnavailable = IngestError(.unavailable, "the upload could not be written to this gateway's disk; retry later")
 
     public static func noSuch(_ what: String) -> IngestError {
         IngestError(.notFound, "no \(what) with that ID")

@@ -82,11 +82,15 @@ public enum IngestRoute: Sendable, Hashable {
     case scanStatus(FindingKind)
     /// An array of cloud resources (inventory of a cloud account).
     case cloudResources
+    /// One SBOM upload (of a vulnerability scan), stored in parts before its part is submitted.
+    case sbom
 
     /// The route of `POST /deepfence/ingest/<name>`, if it is one of these.
     public init?(name: Substring) {
         if name == "cloud-resources" {
             self = .cloudResources
+        } else if name == "sbom" {
+            self = .sbom
         } else if let kind = FindingKind.allCases.first(where: { $0.findingsRoute == name }) {
             self = .findings(kind)
         } else if let kind = FindingKind.allCases.first(where: { $0.statusRoute == name }) {
@@ -102,10 +106,11 @@ public enum IngestRoute: Sendable, Hashable {
         case .findings(let kind): kind.findingsRoute
         case .scanStatus(let kind): kind.statusRoute
         case .cloudResources: "cloud-resources"
+        case .sbom: "sbom"
         }
     }
 
-    /// Every route.
+    /// Every JSON-array route (the SBOM upload is not one).
     public static let all: [IngestRoute] = FindingKind.allCases.map { .findings($0) } + FindingKind.allCases.map { .scanStatus($0) }
         + [.cloudResources]
 }

@@ -45,6 +45,31 @@ public struct CloudResourceRecord: Sendable, Hashable {
     }
 }
 
+/// An SBOM upload stored in parts, as its scan's row records it.
+public struct SBOMRecord: Sendable, Hashable {
+    public var scanID: String
+    /// The UUID the parts are stored under.
+    public var uploadID: String
+    /// Bytes of the gzipped SBOM, and what they inflate to.
+    public var bytes: Int
+    public var inflatedBytes: Int
+    /// SHA-256 of the gzipped SBOM, hex.
+    public var sha256: String
+    public var parts: Int
+    /// The upload's other members as a JSON object.
+    public var fields: String
+
+    public init(scanID: String, uploadID: String, bytes: Int, inflatedBytes: Int, sha256: String, parts: Int, fields: String) {
+        self.scanID = scanID
+        self.uploadID = uploadID
+        self.bytes = bytes
+        self.inflatedBytes = inflatedBytes
+        self.sha256 = sha256
+        self.parts = parts
+        self.fields = fields
+    }
+}
+
 /// The records of one request that belong to one node: the unit a gateway hands to the node's
 /// owner. A request spanning several nodes is split into one part per node.
 public struct FindingsPart: Sendable, Hashable {
@@ -54,6 +79,7 @@ public struct FindingsPart: Sendable, Hashable {
     public var findings: [FindingRecord] = []
     public var statuses: [ScanStatusUpdate] = []
     public var resources: [CloudResourceRecord] = []
+    public var sboms: [SBOMRecord] = []
 
     public init(route: IngestRoute, nodeID: String) {
         self.route = route
@@ -61,12 +87,12 @@ public struct FindingsPart: Sendable, Hashable {
     }
 
     /// Records in the part.
-    public var count: Int { findings.count + statuses.count + resources.count }
+    public var count: Int { findings.count + statuses.count + resources.count + sboms.count }
 
     /// The scans the part names, in first-seen order.
     public var scanIDs: [String] {
         var seen = Set<String>()
-        return (findings.map(\.scanID) + statuses.map(\.scanID)).filter { seen.insert($0).inserted }
+        return (findings.map(\.scanID) + statuses.map(\.scanID) + sboms.map(\.scanID)).filter { seen.insert($0).inserted }
     }
 }
 
@@ -135,6 +161,8 @@ public enum FindingsRequest {
                     scanID: scanID, status: status, message: record["scan_message"]?.string ?? "",
                     progress: kind == .cloudCompliance ? Self.progress(record) : nil)
                 add = { $0.statuses.append(update) }
+            case .sbom:
+                throw .invalidRequest("an SBOM upload is one JSON object, read by SBOMUploadReader")
             case .cloudResources:
                 guard let account = record["account_id"]?.string, !account.isEmpty, account.utf8.count <= SensorRequest.maxNodeIDBytes else {
                     throw .invalidRequest("record \(index): account_id, a non-empty string, is required")

@@ -12,7 +12,10 @@ extension ClusterWire {
             #"{"scan_id":\#(JSONText.quoted($0.scanID)),"status":"\#($0.status.rawValue)","message":\#(JSONText.quoted($0.message)),"progress":\#($0.progress.map { "\($0)" } ?? "null")}"#
         }
         let resources = part.resources.map { #"{"key":\#(JSONText.quoted($0.key)),"body":\#($0.body)}"# }
-        return #"{"route":"\#(part.route.name)","node_id":\#(JSONText.quoted(part.nodeID)),"findings":[\#(findings.joined(separator: ","))],"statuses":[\#(statuses.joined(separator: ","))],"resources":[\#(resources.joined(separator: ","))]}"#
+        let sboms = part.sboms.map {
+            #"{"scan_id":\#(JSONText.quoted($0.scanID)),"upload_id":\#(JSONText.quoted($0.uploadID)),"bytes":\#($0.bytes),"inflated_bytes":\#($0.inflatedBytes),"sha256":\#(JSONText.quoted($0.sha256)),"parts":\#($0.parts),"fields":\#($0.fields)}"#
+        }
+        return #"{"route":"\#(part.route.name)","node_id":\#(JSONText.quoted(part.nodeID)),"findings":[\#(findings.joined(separator: ","))],"statuses":[\#(statuses.joined(separator: ","))],"resources":[\#(resources.joined(separator: ","))],"sboms":[\#(sboms.joined(separator: ","))]}"#
     }
 
     /// Reads a part written by ``json(_:)-swift.type.method``.
@@ -39,6 +42,14 @@ extension ClusterWire {
                 throw .invalidRequest("internal findings: a resource needs key and body")
             }
             part.resources.append(CloudResourceRecord(key: key, body: body.raw))
+        }
+        for element in try elements(object["sboms"]) {
+            guard let scanID = element["scan_id"]?.string, let upload = element["upload_id"]?.string, let bytes = element["bytes"]?.int,
+                let inflated = element["inflated_bytes"]?.int, let sha = element["sha256"]?.string, let parts = element["parts"]?.int,
+                let fields = element["fields"], fields.kind == .object
+            else { throw .invalidRequest("internal findings: an SBOM needs scan_id, upload_id, bytes, inflated_bytes, sha256, parts, fields") }
+            part.sboms.append(SBOMRecord(
+                scanID: scanID, uploadID: upload, bytes: bytes, inflatedBytes: inflated, sha256: sha, parts: parts, fields: fields.raw))
         }
         return part
     }

@@ -32,6 +32,11 @@ extension Gateway {
             listScans(request, writer: writer)
         case (.GET, let path) where path.count == 2 && path[0] == "scans":
             scanDetail(Self.segment(path[1]), writer: writer)
+        case (.GET, let path) where path.count == 3 && path[0] == "scans" && path[2] == "sbom":
+            sbom(Self.segment(path[1]), part: nil, writer: writer)
+        case (.GET, let path) where path.count == 5 && path[0] == "scans" && path[2] == "sbom" && path[3] == "parts":
+            guard let part = Int(path[4]), part >= 0 else { return respond(writer, error: .invalidRequest("part: a number from 0")) }
+            sbom(Self.segment(path[1]), part: part, writer: writer)
         case (.GET, let path) where path.count == 3 && path[0] == "scans" && path[2] == "findings":
             listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer)
         case (.GET, ["cluster"]):

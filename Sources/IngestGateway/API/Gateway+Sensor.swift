@@ -39,6 +39,9 @@ extension Gateway {
         case "/deepfence/controls/cloud-node":
             guard isPost else { return respond(writer, error: .methodNotAllowed) }
             cloudNodeControls(request, writer: writer)
+        case Self.sbomPath[...]:
+            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            ingestSBOM(request, writer: writer)
         case let path where path.hasPrefix("/deepfence/ingest/"):
             guard let route = IngestRoute(name: path.dropFirst("/deepfence/ingest/".count)) else { return respond(writer, error: .notFound) }
             guard isPost else { return respond(writer, error: .methodNotAllowed) }

@@ -15,10 +15,10 @@ public struct FindingsWrite: Sendable {
     public var statuses = StatusRows()
     public var findings: [FindingKind: FindingRows] = [:]
     public var resources = ResourceRows()
+    /// SBOM uploads whose parts are stored: one row per scan (a newer upload replaces it).
+    public var sboms: [(record: SBOMRecord, nodeID: String, epoch: Int64)] = []
 
     public init(at: Date) { self.at = at }
-
-    public var isEmpty: Bool { scans.ids.isEmpty && resources.nodeIDs.isEmpty }
 
     public struct ScanRows: Sendable {
         public var ids: [String] = []
@@ -69,6 +69,7 @@ public struct FindingsWrite: Sendable {
             let kind: FindingKind?
             switch part.route {
             case .findings(let of), .scanStatus(let of): kind = of
+            case .sbom: kind = .vulnerability
             case .cloudResources: kind = nil
             }
             if let kind {
@@ -106,6 +107,10 @@ public struct FindingsWrite: Sendable {
                     rows.bodies.append(finding.body)
                 }
                 findings[kind] = rows
+            }
+            for sbom in part.sboms {
+                sboms.removeAll { $0.record.scanID == sbom.scanID }
+                sboms.append((sbom, part.nodeID, epoch))
             }
             for resource in part.resources {
                 // One row per resource in a statement: a later report of it replaces the earlier.

@@ -69,6 +69,19 @@ extension PlacementStore {
                 """, logger: logger
             ).consume()
         }
+        for (sbom, nodeID, epoch) in batch.sboms {
+            try await connection.query(
+                """
+                INSERT INTO sboms (scan_id, node_id, upload_id, bytes, inflated_bytes, sha256, parts, fields, stored_at, written_epoch)
+                VALUES (\(sbom.scanID), \(nodeID), \(sbom.uploadID)::uuid, \(Int64(sbom.bytes)), \(Int64(sbom.inflatedBytes)), \(sbom.sha256),
+                        \(Int32(sbom.parts)), \(sbom.fields)::jsonb, \(at), \(epoch))
+                ON CONFLICT (scan_id) DO UPDATE SET node_id = EXCLUDED.node_id, upload_id = EXCLUDED.upload_id, bytes = EXCLUDED.bytes,
+                    inflated_bytes = EXCLUDED.inflated_bytes, sha256 = EXCLUDED.sha256, parts = EXCLUDED.parts, fields = EXCLUDED.fields,
+                    stored_at = EXCLUDED.stored_at, written_epoch = EXCLUDED.written_epoch
+                """, logger: logger
+            ).consume()
+            try await connection.query("UPDATE scans SET updated_at = \(at) WHERE scan_id = \(sbom.scanID)", logger: logger).consume()
+        }
         let resources = batch.resources
         if !resources.keys.isEmpty {
             try await connection.query(
@@ -168,7 +181,8 @@ extension PlacementStore {
         }
     }
 
-    /// Deletes the scans created before `cutoff` (their findings go with their day's partitions).
+    /// Deletes the scans created before `cutoff` and their SBOM rows (their findings go with
+    /// their day's partitions, their SBOM parts with the orphan sweep).
     @discardableResult
     public func deleteScans(createdBefore cutoff: Date) async throws -> Int {
         var count = 0
@@ -177,6 +191,7 @@ extension PlacementStore {
         ).decode(Int32.self) {
             count += 1
         }
+        try await database.execute("DELETE FROM sboms s WHERE NOT EXISTS (SELECT 1 FROM scans WHERE scan_id = s.scan_id)")
         return count
     }
 }

@@ -35,7 +35,13 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         /// ``discardAllowance`` (not every client reads an answer to a request it is still
         /// sending if the stream is reset), then the stream is reset.
         var discarded = 0
-        var discardAllowance: Int { max(limit, 1 << 20) }
+        /// The answer to a request its responder refused from its head (``BodyIntake/refuse(_:)``).
+        var refusal: HTTPResponse?
+        /// The file its body is written to (``BodyIntake/spool(directory:)``).
+        var spool: BodySpool?
+        /// A request refused from its head (no token, say) may send 1 MiB before it is reset, not
+        /// its whole allowance.
+        var discardAllowance: Int { refusal == nil ? max(limit, 1 << 20) : 1 << 20 }
     }
 
     let responder: any HTTPResponder
@@ -47,6 +53,8 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     var streams: [HTTP2StreamID: StreamState] = [:]
     /// Requests handed to the responder and not answered yet.
     var answering = 0
+    /// The spooled bodies of requests being answered, by stream: deleted once answered.
+    var answeringSpools: [Int: SpooledBody] = [:]
     var context: ChannelHandlerContext?
     var needsFlush = false
     /// Between a read and its read-complete: responses written then are flushed at its end.
@@ -70,7 +78,14 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idle.stop()
+        for stream in streams.values { stream.spool?.discard() }
+        streams.removeAll()
         self.context = nil
+    }
+
+    /// Forgets a stream still receiving (reset, closed or refused), deleting its spool file.
+    func drop(_ id: HTTP2StreamID) {
+        streams.removeValue(forKey: id)?.spool?.discard()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -111,7 +126,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
                 var rules = RequestFieldRules(.trailers)
                 for (name, value, _) in headers.headers where !rules.add(name: name, value: value) { break }
                 guard rules.finish() else {
-                    streams.removeValue(forKey: id)
+                    drop(id)
                     context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError))), promise: nil)
                     needsFlush = true
                     return
@@ -119,7 +134,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
                 if headers.endStream && !stream.refused { dispatch(id, stream, context: context) }
                 return
             }
-            guard let stream = Self.streamState(headers.headers, responder: responder) else {
+            guard let stream = Self.streamState(headers.headers, responder: responder, requestTimeout: idle.requestTimeout) else {
                 context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.protocolError))), promise: nil)
                 needsFlush = true
                 return
@@ -142,7 +157,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
                 // A frame's header counts too: a drain of one-byte frames is work, not bytes.
                 stream.discarded += chunk.readableBytes + 9
                 if stream.discarded > stream.discardAllowance {
-                    streams.removeValue(forKey: id)
+                    drop(id)
                     context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
                     needsFlush = true
                 } else {
@@ -150,13 +165,21 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
                 }
                 return
             }
-            if (stream.body?.readableBytes ?? 0) + chunk.readableBytes > stream.limit {
+            if (stream.spool?.size ?? stream.body?.readableBytes ?? 0) + chunk.readableBytes > stream.limit {
                 stream.refused = true
                 streams[id] = stream
                 refuse(id, stream, context: context)
                 return
             }
-            if stream.body == nil {
+            if let spool = stream.spool {
+                if !spool.append(chunk) {
+                    stream.refused = true
+                    stream.refusal = .error(.spoolUnavailable)
+                    streams[id] = stream
+                    refuse(id, stream, context: context)
+                    return
+                }
+            } else if stream.body == nil {
                 stream.body = chunk
             } else {
                 stream.body!.writeBuffer(&chunk)
@@ -164,7 +187,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
             streams[id] = stream
             if payload.endStream { dispatch(id, stream, context: context) }
         case .rstStream:
-            streams.removeValue(forKey: id)
+            drop(id)
         default:
             break
         }
@@ -178,6 +201,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     /// GOAWAY(ENHANCE_YOUR_CALM), then close.
     func closeCalmly(context: ChannelHandlerContext) {
         activity.metrics.closedProtocolError.increment()
+        for stream in streams.values { stream.spool?.discard() }
         streams.removeAll()
         let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm, opaqueData: nil))
         context.writeAndFlush(wrapOutboundOut(goAway), promise: nil)
@@ -196,7 +220,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let closed as StreamClosedEvent:
-            if !streams.isEmpty { streams.removeValue(forKey: closed.streamID) }
+            if !streams.isEmpty { drop(closed.streamID) }
         case let window as NIOHTTP2WindowUpdatedEvent:
             guard let size = window.inboundWindowSize else { break }
             let target = window.streamID == .rootStream ? connectionWindowTarget : streamWindowTarget
@@ -218,9 +242,11 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     /// Hands a complete request to the responder; nothing more is read for the stream.
     func dispatch(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
         if !streams.isEmpty { streams.removeValue(forKey: id) }
+        let spooled = stream.spool?.finish()
+        if let spooled { answeringSpools[Int(Int32(id))] = spooled }
         let request = HTTPRequest(
             method: stream.method, uri: stream.uri, headers: RequestHeaders(stream.headers),
-            body: stream.body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: true)
+            body: stream.body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: true, spooled: spooled)
         activity.requestStarted()
         answering += 1
         responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop, sink: self, stream: Int(Int32(id))))
@@ -230,13 +256,18 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     func write(_ response: HTTPResponse, stream: Int) {
         activity.requestFinished(status: response.status.code)
         answering -= 1
+        if !answeringSpools.isEmpty { BodySpool.remove(answeringSpools.removeValue(forKey: stream)) }
         guard let context else { return }
         write(response, on: HTTP2StreamID(stream), context: context)
         if reading { needsFlush = true } else { context.flush() }
     }
 
     func refuse(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
-        write(responder.bodyTooLarge(uri: stream.uri, limit: stream.limit), on: id, context: context)
+        if let spool = stream.spool {
+            spool.discard()
+            streams[id]?.spool = nil
+        }
+        write(stream.refusal ?? responder.bodyTooLarge(uri: stream.uri, limit: stream.limit), on: id, context: context)
         needsFlush = true
     }
 
@@ -260,7 +291,7 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     /// A new stream's state from its request headers (refused at once when its declared
     /// content length is over the limit), or nil if the block is malformed (RFC 9113 §8.2–8.3,
     /// checked here because NIO's own check is off in this mode).
-    static func streamState(_ headers: HPACKHeaders, responder: any HTTPResponder) -> StreamState? {
+    static func streamState(_ headers: HPACKHeaders, responder: any HTTPResponder, requestTimeout: TimeAmount) -> StreamState? {
         var rules = RequestFieldRules(.request)
         var method: String?
         var path: String?
@@ -281,7 +312,25 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         let limit = responder.bodyLimit(uri: path)
         var stream = StreamState(
             method: HTTPMethod(rawValue: method), uri: path, headers: headers, body: nil, limit: limit, started: .now())
-        if let length, length > limit { stream.refused = true }
+        if let length, length > limit {
+            stream.refused = true
+            return stream
+        }
+        switch responder.bodyIntake(uri: path, headers: RequestHeaders(headers)) {
+        case .collect: break
+        case .refuse(let response):
+            stream.refused = true
+            stream.refusal = response
+        case .spool(let directory, let timeout):
+            if let spool = BodySpool(directory: directory) {
+                stream.spool = spool
+                // The request timeout measures from `started`: an upload's longer allowance moves it on.
+                stream.started = stream.started + .nanoseconds(max(Int64(timeout.milliseconds) * 1_000_000 - requestTimeout.nanoseconds, 0))
+            } else {
+                stream.refused = true
+                stream.refusal = .error(.spoolUnavailable)
+            }
+        }
         return stream
     }
 }

@@ -11,10 +11,14 @@ public struct HTTPRequest: Sendable {
     public var query: Substring?
     public var headers: RequestHeaders
     public var body: ByteBuffer
+    /// The body, when the responder had it written to a file (``BodyIntake/spool(directory:)``);
+    /// `body` is empty then.
+    public var spooled: SpooledBody?
     /// Whether the request came over HTTP/2.
     public var isHTTP2: Bool
 
-    public init(method: HTTPMethod, uri: String, headers: RequestHeaders, body: ByteBuffer, isHTTP2: Bool) {
+    public init(method: HTTPMethod, uri: String, headers: RequestHeaders, body: ByteBuffer, isHTTP2: Bool, spooled: SpooledBody? = nil) {
+        self.spooled = spooled
         self.method = method
         if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = uri[..<mark]
@@ -160,6 +164,12 @@ public protocol HTTPResponder: Sendable {
     func bodyLimit(uri: String) -> Int
     /// The response to a body over the limit.
     func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse
+    /// How the body of a request with this head is taken (default: collected in memory).
+    func bodyIntake(uri: String, headers: RequestHeaders) -> BodyIntake
     /// Handles a complete request; called on the channel's event loop.
     func handle(_ request: HTTPRequest, writer: ResponseWriter)
+}
+
+extension HTTPResponder {
+    public func bodyIntake(uri: String, headers: RequestHeaders) -> BodyIntake { .collect }
 }

@@ -1,3 +1,4 @@
+import IngestCore
 import NIOCore
 import NIOHTTP1
 
@@ -20,6 +21,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
     let activity: ServerActivity
     /// For HTTP/1.1 connections (one handler per connection); nil on HTTP/2 streams.
     let idle: IdleWatch?
+    let requestTimeout: TimeAmount
     var state = State.idle
     /// Set while the handler is in a pipeline; responses are written through it.
     var context: ChannelHandlerContext?
@@ -27,6 +29,10 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
     var keepAlive = true
     /// When the request being received began (for `--request-timeout`).
     var receivingSince: NIODeadline?
+    /// The file the body being received is written to (``BodyIntake/spool(directory:)``).
+    var spool: BodySpool?
+    /// The spooled body of the request being answered: deleted once answered.
+    var answering: SpooledBody?
 
     /// `idleTimeout` nil: no watch at all (HTTP/2 stream channels of the multiplexed mode have
     /// their connection watched; they pass `.zero` to watch only the request timeout).
@@ -37,6 +43,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
         self.responder = responder
         self.isHTTP2 = isHTTP2
         self.activity = activity
+        self.requestTimeout = requestTimeout
         self.idle = idleTimeout.map { IdleWatch(timeout: $0, requestTimeout: requestTimeout, watchesStream: isHTTP2, metrics: activity.metrics) }
     }
 
@@ -53,6 +60,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idle?.stop()
+        spool?.discard()
+        spool = nil
         self.context = nil
     }
 
@@ -62,13 +71,26 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
         case .head(let head):
             let limit = responder.bodyLimit(uri: head.uri)
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
-                refuse(context: context, head: head, limit: limit)
-            } else {
-                state = .receiving(head: head, body: nil, limit: limit)
-                receivingSince = .now()
+                return refuse(context: context, head: head, limit: limit)
             }
+            switch responder.bodyIntake(uri: head.uri, headers: RequestHeaders(head.headers)) {
+            case .collect: break
+            case .refuse(let response): return refuse(context: context, response: response)
+            case .spool(let directory, let timeout):
+                guard let file = BodySpool(directory: directory) else { return refuse(context: context, response: .error(.spoolUnavailable)) }
+                spool = file
+                // The watch measures from the start: an upload's longer allowance moves its start on.
+                receivingSince = .now() + .nanoseconds(max(Int64(timeout.milliseconds) * 1_000_000 - requestTimeout.nanoseconds, 0))
+            }
+            state = .receiving(head: head, body: nil, limit: limit)
+            if spool == nil { receivingSince = .now() }
         case .body(var chunk):
             guard case .receiving(let head, var body, let limit) = state else { return }
+            if let spool {
+                if spool.size + chunk.readableBytes > limit { return refuse(context: context, head: head, limit: limit) }
+                if !spool.append(chunk) { refuse(context: context, response: .error(.spoolUnavailable)) }
+                return
+            }
             let total = (body?.readableBytes ?? 0) + chunk.readableBytes
             if total > limit {
                 refuse(context: context, head: head, limit: limit)
@@ -85,9 +107,11 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
             case .receiving(let head, let body, _):
                 state = .responding
                 receivingSince = nil
+                answering = spool?.finish()
+                spool = nil
                 let request = HTTPRequest(
                     method: head.method, uri: head.uri, headers: RequestHeaders(head.headers),
-                    body: body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: isHTTP2)
+                    body: body ?? context.channel.allocator.buffer(capacity: 0), isHTTP2: isHTTP2, spooled: answering)
                 activity.requestStarted()
                 keepAlive = head.isKeepAlive
                 responder.handle(request, writer: ResponseWriter(eventLoop: context.eventLoop, sink: self, stream: 0))
@@ -102,11 +126,18 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
 
     /// Answers a body over the limit at once and stops reading the request.
     func refuse(context: ChannelHandlerContext, head: HTTPRequestHead, limit: Int) {
+        refuse(context: context, response: responder.bodyTooLarge(uri: head.uri, limit: limit))
+    }
+
+    /// Answers the request at once and drops the rest of it.
+    func refuse(context: ChannelHandlerContext, response refusal: HTTPResponse) {
         state = .discarding
+        spool?.discard()
+        spool = nil
         // The rest of the body is still read (and dropped) on an HTTP/2 stream: the request
         // timeout bounds that too.
         if receivingSince == nil { receivingSince = .now() }
-        var response = responder.bodyTooLarge(uri: head.uri, limit: limit)
+        var response = refusal
         if !isHTTP2 {
             // The unread rest of the body would be taken for the next request: close instead.
             response.headers.replaceOrAdd(name: "connection", value: "close")
@@ -120,6 +151,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
     /// ResponseSink: called on the event loop with the answer to the current request.
     func write(_ response: HTTPResponse, stream: Int) {
         activity.requestFinished(status: response.status.code)
+        BodySpool.remove(answering)
+        answering = nil
         guard let context else { return }
         write(response, keepAlive: keepAlive, context: context)
     }

@@ -1,0 +1,107 @@
+import Foundation
+import IngestCore
+import IngestStorage
+import IngestTestSupport
+import IngestTransport
+import LoadTestRunner
+import Logging
+import Testing
+
+/// A 500 MB SBOM upload to a real `console all-in-one` process over TLS + HTTP/2 (curl), with
+/// the console's resident memory sampled throughout: the upload is streamed to disk, decoded
+/// and stored in parts, so the console grows by less than 64 MiB however large the upload.
+@Suite(.timeLimit(.minutes(10)))
+struct SBOMUploadProcessTests {
+    /// Resident and peak resident bytes of a process (`VmRSS`, `VmHWM`).
+    static func memory(of pid: pid_t) -> (rss: Int, peak: Int)? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func kilobytes(_ field: String) -> Int? {
+            status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+                .flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }.flatMap { Int($0) }
+        }
+        guard let rss = kilobytes("VmRSS"), let peak = kilobytes("VmHWM") else { return nil }
+        return (rss << 10, peak << 10)
+    }
+
+    @Test func aFiveHundredMegabyteUploadGrowsTheConsoleByLessThan64MiB() async throws {
+        let binary = try ClusterHarness.binary()
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = try TestDatabase.serverURL()
+        let name = "t_sbom_\(UInt32.random(in: 0...UInt32.max))"
+        try await Database.createIfMissing(name, server: server, logger: logger)
+        let url = server.with(database: name)
+        let directory = "/tmp/console-sbom-test-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = try ConsoleProcessTests.freePort()
+        let console = try ChildProcess(
+            executable: binary, arguments: ["all-in-one", "--data-dir", directory + "/data", "--port", String(port), "--log-level", "warning"],
+            environment: ["CONSOLE_DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"],
+            outputPath: directory + "/console.log")
+        defer { console.signal(SIGKILL) }
+        #expect(await console.waitForOutput("Admin API key:", timeout: .seconds(60)), "\(console.output)")
+        let sensorKey = try #require(ConsoleProcessTests.bannerValue(console.output, "Sensor API key:"))
+        let adminKey = try #require(ConsoleProcessTests.bannerValue(console.output, "Admin API key:"))
+        let tls = try TLSMaterial.clientContext(trusting: try String(contentsOfFile: directory + "/data/tls/console.crt", encoding: .utf8))
+        let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
+        let token = try await ConsoleProcessTests.login(sensorKey, on: connection)
+        let admin = try await ConsoleProcessTests.login(adminKey, on: connection)
+
+        // The body: {"scan_id", "node_id", "image_name", "sbom": base64(gzip(SBOM))}, 500 MB,
+        // written by Python's zlib and base64 in pieces (the test process stays small too).
+        let scan = ScanID.make(nodeID: "big-host", at: Timestamp(seconds: Date().timeIntervalSince1970))
+        let body = directory + "/upload.json"
+        let generator = try ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", """
+            import base64, json, sys, zlib
+            out = open(sys.argv[1], "wb")
+            out.write(('{"scan_id": %s, "node_id": "big-host", "image_name": "big:1", "sbom": "' % json.dumps(sys.argv[2])).encode())
+            gzip = zlib.compressobj(0, zlib.DEFLATED, 31)
+            pending = b""
+            def emit(data):
+                global pending
+                pending += data
+                cut = len(pending) - len(pending) % 3
+                out.write(base64.b64encode(pending[:cut]))
+                pending = pending[cut:]
+            line = b'{"type":"library","name":"pkg-%08d","version":"1.2.3","purl":"pkg:deb/debian/pkg@1.2.3"},'
+            for block in range(375):
+                emit(gzip.compress(b"".join(line % (block * 10000 + i) for i in range(11000))[:1000000]))
+            emit(gzip.flush())
+            out.write(base64.b64encode(pending) + b'"}')
+            out.close()
+            """, body, scan], outputPath: directory + "/generator.log")
+        #expect(ChildProcess.exitedCleanly(await generator.wait(timeout: .seconds(120))), "\(generator.output)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: body)[.size] as? Int)
+        #expect(size > 500_000_000, "the upload is \(size) bytes")
+
+        let before = try #require(Self.memory(of: console.pid))
+        let upload = try ChildProcess(executable: "/usr/bin/env", arguments: [
+            "curl", "-sS", "--http2", "--cacert", directory + "/data/tls/console.crt", "--resolve", "localhost:\(port):127.0.0.1",
+            "-X", "POST", "-H", "authorization: Bearer \(token)", "-H", "content-type: application/json", "-T", body,
+            "-w", "\\nstatus=%{http_code} version=%{http_version}", "https://localhost:\(port)/deepfence/ingest/sbom",
+        ], outputPath: directory + "/curl.log")
+        var highest = before.rss
+        var status: Int32?
+        let started = ContinuousClock.now
+        repeat {
+            status = await upload.wait(timeout: .milliseconds(100))
+            if let now = Self.memory(of: console.pid) { highest = max(highest, now.rss, now.peak) }
+        } while status == nil && ContinuousClock.now - started < .seconds(400)
+        let seconds = (ContinuousClock.now - started).seconds
+        #expect(ChildProcess.exitedCleanly(status), "\(upload.output)")
+        #expect(upload.output.contains("status=200 version=2"), "\(upload.output)")
+        let growth = highest - before.rss
+        print("SBOM upload of \(size) bytes in \(String(format: "%.1f", seconds)) s: console RSS \(before.rss >> 20) MiB before, highest \(highest >> 20) MiB, growth \(growth >> 20) MiB")
+        #expect(growth < 64 << 20, "the console grew by \(growth >> 20) MiB during the upload")
+
+        let row = try json(try await connection.get("/api/v1/scans/\(scan)/sbom", token: admin))
+        let bytes = try #require(row["bytes"] as? Int)
+        #expect(bytes > 370_000_000)
+        #expect(row["parts"] as? Int == (bytes + (1 << 20) - 1) >> 20)
+        #expect(row["inflated_bytes"] as? Int == 375_000_000)
+        // Nothing is left in the upload directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/data/uploads").isEmpty)
+        await connection.close()
+    }
+}
