@@ -211,3 +211,33 @@ struct FleetFaultTests {
         #expect(result.seconds.suffix(10).reduce(0) { $0 + $1.reportsAcknowledged } > 0)
     }
 }
+
+extension FleetRunTests {
+    @Test func scanningSensorsShipTheirFindingsAndNothingAcknowledgedIsLost() async throws {
+        try await TestConsole.with("fleetscan") { configuration in
+            configuration.worker.beatRate.baseBeatRate = 5
+        } _: { console in
+            let target = try FleetTarget(url: "https://127.0.0.1:\(console.port)", caPEM: console.tls.certificatePEM, http2: true)
+            var configuration = FleetRunner.Configuration(
+                target: target, sensorKey: console.sensorKey.token,
+                scenario: Scenario(
+                    phases: [.init(sensors: 30, hold: "45s")], jitter: "3s", seed: 5,
+                    scans: ScanLoad(share: 0.5, findingsPerScan: 300, findingsPerSecond: 100, every: "12s")),
+                namePrefix: "ls")
+            configuration.adminKey = console.adminKey.token
+            configuration.statusLine = false
+            let result = try await FleetRunner(configuration: configuration).run()
+            #expect(result.passed, "\(result.failures)")
+            let findings = try #require(result.findings)
+            #expect(findings.mismatches.isEmpty)
+            #expect(findings.scans > 5 && findings.completed > 5, "\(findings)")
+            #expect(findings.acknowledged >= findings.completed * 300)
+            #expect(findings.stored >= findings.acknowledged)
+            #expect((findings.queued["201"] ?? 0) >= findings.scans)
+            #expect(result.statuses.keys.allSatisfy { $0 == "200" }, "\(result.statuses)")
+            // What the console holds agrees: every completed scan stored its 300 findings once.
+            #expect(try await console.database.count("SELECT count(*) FROM scans WHERE status = 'COMPLETE' AND findings <> 300") == 0)
+            #expect(try await console.database.count("SELECT count(*) FROM scans WHERE status = 'COMPLETE'") == findings.completed)
+        }
+    }
+}

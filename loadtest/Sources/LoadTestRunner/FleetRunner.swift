@@ -59,6 +59,8 @@ public final class FleetRunner: Sendable {
     let timestamp = Mutex<String>("")
     /// The console's own parser, with its default limits.
     let parser = ReportParser()
+    /// Answers to the scans the fleet queued through the operator API, by status.
+    let scanQueueAnswers = Mutex<[Int: Int]>([:])
     /// Answers to the hostile mix, by request and status.
     let hostileAnswers = Mutex<[HostileRequest: [Int: Int]]>([:])
 
@@ -105,6 +107,12 @@ public final class FleetRunner: Sendable {
                     await self.runSensor(index: index, window: window, slot: slot, start: start)
                 }
             }
+            if let scans = scenario.scans, scans.share > 0, let adminKey = configuration.adminKey {
+                group.addTask {
+                    await self.driveScans(schedule: schedule, scans: scans, adminKey: adminKey, start: start, stop: duration)
+                    return nil
+                }
+            }
             if let bodies = hostileBodies {
                 for index in 0..<attackers {
                     group.addTask {
@@ -136,11 +144,27 @@ public final class FleetRunner: Sendable {
         } else {
             failures.append("loss check skipped: no --admin-key")
         }
+        var findingsCheck: FindingsCheck?
+        if scenario.scans != nil, let adminKey = configuration.adminKey {
+            do {
+                let scanIDs = ledgers.flatMap { $0.scans.keys }.sorted()
+                let stored = try await ConsoleScans.stored(target: configuration.target, adminKey: adminKey, scanIDs: scanIDs)
+                var check = FindingsCheck(ledgers: ledgers, stored: stored, seconds: elapsed)
+                check.queued = Dictionary(uniqueKeysWithValues: scanQueueAnswers.withLock { $0 }.map { (String($0.key), $0.value) })
+                findingsCheck = check
+                if !check.passed {
+                    failures.append("findings check: \(check.mismatches.count) of \(check.scans) scans do not match what the console stores")
+                }
+            } catch {
+                failures.append("findings check: could not read the console's scans: \(error)")
+            }
+        }
         if let process = consoleProcess.withLock({ $0 }) {
             process.signal(SIGTERM)
             _ = await process.wait(timeout: .seconds(60))
         }
         var result = makeResult(startedAt: startedAt, elapsed: elapsed, schedule: schedule, lossCheck: lossCheck, failures: failures)
+        result.findings = findingsCheck
         if attackers > 0 {
             let hostile = hostileAnswers.withLock { $0 }
             result.failures += Self.hostileFailures(hostile, legitimateNonSuccess: result.overall.nonSuccess)
@@ -183,18 +207,48 @@ public final class FleetRunner: Sendable {
         var rng = SplitMix64(seed: seed ^ 0xBEEF)
         var counted = false
         var candidates: [String: [UInt8]] = [:]
+        let scanner = scenario.isScanner(index)
+        var shipper: FindingsShipper?
         defer { if counted { running.wrappingSubtract(1, ordering: .relaxed) } }
 
         while true {
             let now = (ContinuousClock.now - start).secondsValue
             if now >= window.stop { break }
+            // A scan in progress ships its status and findings between the sensor's beats.
+            var shipperWake = Double.infinity
+            if var scan = shipper {
+                switch scan.nextAction(now: now) {
+                case .sleep(let until):
+                    shipperWake = until
+                case .done:
+                    shipper = nil
+                case .sendStatus(let status):
+                    let route = FindingsShipper.routes(of: scan.kind).status
+                    let json = #"[{"scan_id":\#(FindingsShipper.quoted(scan.scanID)),"scan_status":"\#(status)","scan_message":""}]"#
+                    let (code, _, _) = await send(.scanStatus, "/deepfence/ingest/\(route)", json: json, token: tokens?.access, slot: slot, start: start)
+                    scan.statusAnswered(status, ok: code == 200, now: elapsed(start))
+                    if code == 200 && status == "COMPLETE" { ledger.scans[scan.scanID]?.completed = true }
+                    shipper = scan
+                    continue
+                case .sendFindings(let range):
+                    let route = FindingsShipper.routes(of: scan.kind).findings
+                    let json = "[" + range.map { scan.record($0, host: nodeID) }.joined(separator: ",") + "]"
+                    let sent = max(ledger.scans[scan.scanID]?.sent ?? 0, range.upperBound)
+                    ledger.scans[scan.scanID]?.sent = sent
+                    let (code, _, _) = await send(.findings, "/deepfence/ingest/\(route)", json: json, token: tokens?.access, slot: slot, start: start)
+                    scan.findingsAnswered(range, ok: code == 200, now: elapsed(start))
+                    ledger.scans[scan.scanID]?.acknowledged = scan.shipped
+                    shipper = scan
+                    continue
+                }
+            }
             switch machine.nextAction(now: now) {
             case .sleep(let until):
-                let wake = min(until, window.stop)
+                let wake = min(until, shipperWake, window.stop)
                 if wake > now {
                     try? await Task.sleep(for: .milliseconds(Int64((wake - now) * 1000) + 1))
                     // How late this task got a thread again: the fleet's own lag, not the console's.
-                    if machine.isRunning && until < window.stop { recordLag(since: until, now: elapsed(start)) }
+                    if machine.isRunning && until < window.stop && until <= shipperWake { recordLag(since: until, now: elapsed(start)) }
                 }
             case .login:
                 let (status, body, _) = await send(.login, "/deepfence/auth/token", json: #"{"api_token":"\#(configuration.sensorKey)"}"#,
@@ -218,6 +272,10 @@ public final class FleetRunner: Sendable {
                 let (status, body, _) = await send(.poll, route, json: #"{"node_id":"\#(nodeID)","available_workload":1}"#,
                                                   token: tokens?.access, slot: slot, start: start)
                 machine.pollAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
+                if scanner, status == 200, shipper == nil, let scans = scenario.scans, let (scanID, kind) = Self.startedScan(body) {
+                    shipper = FindingsShipper(scanID: scanID, kind: kind, total: scans.findings, rate: scans.rate, now: elapsed(start))
+                    ledger.scans[scanID] = LossCheck.ScanRecord()
+                }
             case .sendReport:
                 let at = elapsed(start)
                 world.advance(seconds: Int(at - (lastReportAt ?? at)))
@@ -251,6 +309,62 @@ public final class FleetRunner: Sendable {
     }
 
     func elapsed(_ start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start).secondsValue }
+
+    /// The scan a poll's answer starts, if it hands out a start-scan command: its ID (the
+    /// payload's `bin_args.scan_id`) and kind.
+    static func startedScan(_ body: ByteBuffer?) -> (scanID: String, kind: String)? {
+        guard let body, let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+            let commands = object["commands"] as? [[String: Any]]
+        else { return nil }
+        let kinds = [0: "vulnerability", 1: "secret", 3: "malware"]
+        for command in commands {
+            guard let id = command["id"] as? Int, let kind = kinds[id], let payload = command["request_payload"] as? String,
+                let request = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
+                let scanID = (request["bin_args"] as? [String: Any])?["scan_id"] as? String
+            else { continue }
+            return (scanID, kind)
+        }
+        return nil
+    }
+
+    /// Asks the console to start scans on the scanning sensors, each every ``ScanLoad/interval``
+    /// from 20 s after it starts (its node exists by then), through the operator API, cycling
+    /// through vulnerability, secret and malware scans. A scan still open is answered 409 and
+    /// skipped; a node not stored yet 404, tried again next round.
+    func driveScans(schedule: [(start: Double, stop: Double)], scans: ScanLoad, adminKey: String, start: ContinuousClock.Instant, stop: Double) async {
+        let scanners = schedule.indices.filter { configuration.scenario.isScanner($0) }
+        guard !scanners.isEmpty else { return }
+        let slot = SensorConnection(target: configuration.target)
+        defer { Task { await slot.close() } }
+        var token: String?
+        var loggedInAt = -Double.infinity
+        var due = scanners.map { (index: $0, at: schedule[$0].start + 20, round: 0) }
+        while !due.isEmpty {
+            due.sort { $0.at < $1.at }
+            let next = due.removeFirst()
+            guard next.at < min(stop, schedule[next.index].stop) else { continue }
+            let now = elapsed(start)
+            if next.at > now { try? await Task.sleep(for: .milliseconds(Int64((next.at - now) * 1000) + 1)) }
+            // Operator calls: counted apart from the sensors' requests (a 409 for a scan still
+            // open is not a sensor's error).
+            if token == nil || elapsed(start) - loggedInAt > 900 {
+                let (status, body) = await exchange(
+                    "/deepfence/auth/token", headers: ["content-type": "application/json"],
+                    body: ByteBuffer(string: #"{"api_token":"\#(adminKey)"}"#), slot: slot)
+                if status == 200, let pair = Self.tokenPair(body) {
+                    token = pair.access
+                    loggedInAt = elapsed(start)
+                }
+            }
+            let kind = ["vulnerability", "secret", "malware"][(next.index + next.round) % 3]
+            let nodeID = "\(configuration.namePrefix)-\(next.index)"
+            let (status, _) = await exchange(
+                "/api/v1/nodes/\(nodeID)/scans", headers: ["content-type": "application/json", "authorization": "Bearer \(token ?? "")"],
+                body: ByteBuffer(string: #"{"kind":"\#(kind)"}"#), slot: slot)
+            scanQueueAnswers.withLock { $0[status, default: 0] += 1 }
+            due.append((next.index, next.at + scans.interval, next.round + 1))
+        }
+    }
 
     func recordLag(since due: Double, now: Double) {
         // The sleep rounds up to the next millisecond: lateness below that is not lag.

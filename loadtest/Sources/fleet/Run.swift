@@ -37,6 +37,11 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Share of requests that are hostile (bad gzip, bombs, oversize bodies, bad tokens, junk JSON), sent by attackers beside the fleet, e.g. 0.01; the run fails if one is let through or a legitimate sensor gets a non-2xx.")
     var hostile: Double?
+    @Option(help: "Share of host sensors that run scans: the fleet starts them through the operator API (needs the admin key) and the sensors ship status and findings in batches of at most 100 or every 5 s, e.g. 0.1.")
+    var scanners: Double?
+    @Option(help: "Findings per scan (default 500).") var findingsPerScan: Int?
+    @Option(help: "Findings a scan produces per second (default 50).") var findingsRate: Double?
+    @Option(help: "How often each scanning sensor is asked to scan (default 60s).") var scanEvery: String?
     @Option(help: "A fault step, at:action[:command] — e.g. 2m:kill, 2m10s:start, 3m:command:pkill -STOP postgres.")
     var fault: [String] = []
 
@@ -104,7 +109,8 @@ struct Run: AsyncParsableCommand {
         }
         return Scenario(
             phases: [.init(sensors: sensors, ramp: ramp, hold: duration)], mix: mixWeights, beat: beat, churn: churn,
-            jitter: jitter, seed: seed, faults: faults.isEmpty ? nil : faults, hostile: hostile)
+            jitter: jitter, seed: seed, faults: faults.isEmpty ? nil : faults, hostile: hostile,
+            scans: scanners.map { ScanLoad(share: $0, findingsPerScan: findingsPerScan, findingsPerSecond: findingsRate, every: scanEvery) })
     }
 
     func writeResult(_ result: RunResult) throws {
@@ -136,6 +142,13 @@ struct Run: AsyncParsableCommand {
             for mismatch in loss.mismatches.prefix(20) {
                 print("  " + LossCheck.describe(mismatch))
             }
+        }
+        if let findings = result.findings {
+            print("findings check: \(findings.passed ? "passed" : "FAILED"): \(findings.scans) scans (\(findings.completed) completed), "
+                + "\(findings.acknowledged) findings acknowledged, \(findings.stored) stored; "
+                + String(format: "%.1f findings/s", findings.findingsPerSecond)
+                + "; scans queued: " + findings.queued.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+            for mismatch in findings.mismatches.prefix(20) { print("  " + mismatch) }
         }
         if let hostile = result.hostile {
             let answers = hostile.sorted { $0.key < $1.key }.map { request, statuses in

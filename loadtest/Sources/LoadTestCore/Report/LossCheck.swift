@@ -5,6 +5,17 @@
 /// up to that report's (counts per kind and one digest over every entity's key and content, the
 /// console's `ContentDigest`), so a lost entity row fails the check too.
 public struct LossCheck: Sendable, Codable, Hashable {
+    /// What a sensor shipped of one scan.
+    public struct ScanRecord: Sendable, Hashable, Codable {
+        /// Findings the console acknowledged (findings 0 ..< this).
+        public var acknowledged = 0
+        /// Findings sent, acknowledged or not (findings 0 ..< this).
+        public var sent = 0
+        /// Whether the console acknowledged the scan's `COMPLETE`.
+        public var completed = false
+        public init() {}
+    }
+
     /// What the fleet knows of one sensor.
     public struct Ledger: Sendable, Hashable {
         public var nodeID: String
@@ -15,6 +26,8 @@ public struct LossCheck: Sendable, Codable, Hashable {
         /// The content digest of the last acknowledged report and of those in doubt, by report ID
         /// (absent where the fleet did not compute one).
         public var contents: [String: String] = [:]
+        /// The scans the sensor ran, by scan ID.
+        public var scans: [String: ScanRecord] = [:]
 
         public init(nodeID: String) { self.nodeID = nodeID }
 
@@ -101,5 +114,60 @@ public struct LossCheck: Sendable, Codable, Hashable {
                 + "console holds \(mismatch.storedContent ?? "?")"
         }
         return "\(mismatch.nodeID): acknowledged \(mismatch.acknowledged), console holds \(mismatch.stored ?? "no node")"
+    }
+}
+
+/// The scans' half of the loss check: for each scan the fleet ran, the console must hold at
+/// least the findings it acknowledged and no more than were sent, each once; a scan whose
+/// `COMPLETE` was acknowledged must be complete.
+public struct FindingsCheck: Sendable, Codable, Hashable {
+    /// What the console holds of a scan.
+    public struct Stored: Sendable, Codable, Hashable {
+        public var findings: Int
+        public var status: String
+        public init(findings: Int, status: String) {
+            self.findings = findings
+            self.status = status
+        }
+    }
+
+    public var scans = 0
+    public var completed = 0
+    /// Findings the console acknowledged, over every scan.
+    public var acknowledged = 0
+    /// Findings the console holds for those scans.
+    public var stored = 0
+    /// Acknowledged findings per second over the run.
+    public var findingsPerSecond = 0.0
+    /// `scan: what is wrong`.
+    public var mismatches: [String] = []
+    /// The fleet's requests to start scans, by status (201 queued, 409 one still open, 404 the
+    /// node not stored yet).
+    public var queued: [String: Int] = [:]
+
+    public var passed: Bool { mismatches.isEmpty }
+
+    public init(ledgers: [LossCheck.Ledger], stored: [String: Stored], seconds: Double) {
+        for ledger in ledgers {
+            for (scanID, record) in ledger.scans.sorted(by: { $0.key < $1.key }) {
+                scans += 1
+                acknowledged += record.acknowledged
+                if record.completed { completed += 1 }
+                guard let held = stored[scanID] else {
+                    if record.acknowledged > 0 || record.completed { mismatches.append("\(scanID): not stored") }
+                    continue
+                }
+                self.stored += held.findings
+                if held.findings < record.acknowledged {
+                    mismatches.append("\(scanID): \(held.findings) findings stored, \(record.acknowledged) acknowledged")
+                } else if held.findings > record.sent {
+                    mismatches.append("\(scanID): \(held.findings) findings stored, only \(record.sent) sent")
+                }
+                if record.completed && held.status != "COMPLETE" {
+                    mismatches.append("\(scanID): COMPLETE acknowledged, stored as \(held.status)")
+                }
+            }
+        }
+        findingsPerSecond = seconds > 0 ? Double(acknowledged) / seconds : 0
     }
 }

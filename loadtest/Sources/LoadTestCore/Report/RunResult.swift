@@ -67,6 +67,8 @@ public struct RunResult: Sendable, Codable {
     public var failures: [String]
     /// The hostile mix's answers, by request and status (nil: no hostile mix).
     public var hostile: [String: [String: Int]]?
+    /// The scans' loss check and findings throughput (nil: no scans in the scenario).
+    public var findings: FindingsCheck?
 
     public var passed: Bool { failures.isEmpty }
 

@@ -7,6 +7,8 @@ public final class RunStatistics: Sendable {
     /// The requests a sensor makes.
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case report, poll, login, refresh, agentInit = "agent-init"
+        /// Findings and scan statuses shipped, and scans the fleet queued through the operator API.
+        case findings, scanStatus = "scan-status", queueScan = "queue-scan"
     }
 
     struct Second {

@@ -54,9 +54,12 @@ public struct Scenario: Sendable, Hashable, Codable {
     /// The share of requests that are hostile (bad gzip, bombs, oversize bodies, bad tokens, junk
     /// JSON), sent by attackers of their own beside the fleet: `0.01` is 1 %.
     public var hostile: Double?
+    /// Scans run by a share of the host sensors, their findings shipped beside the topology.
+    public var scans: ScanLoad?
 
     public init(phases: [Phase], mix: [String: Double]? = nil, beat: Int? = nil, churn: Double? = nil, jitter: String? = nil,
-                seed: UInt64? = nil, faults: [Fault]? = nil, hostile: Double? = nil) {
+                seed: UInt64? = nil, faults: [Fault]? = nil, hostile: Double? = nil, scans: ScanLoad? = nil) {
+        self.scans = scans
         self.hostile = hostile
         self.phases = phases
         self.mix = mix
@@ -82,6 +85,7 @@ public struct Scenario: Sendable, Hashable, Codable {
         if let beat, beat < 2 { return "beat must be at least 2 seconds" }
         if let hostile, !(0...0.5).contains(hostile) { return "hostile must be a share between 0 and 0.5" }
         if let jitter, Self.seconds(jitter) == nil { return "jitter '\(jitter)' is not a duration" }
+        if let problem = scans?.validate() { return problem }
         for fault in faults ?? [] {
             if Self.seconds(fault.at) == nil { return "fault time '\(fault.at)' is not a duration" }
             if !["stop", "kill", "start", "restart", "command"].contains(fault.action) {
@@ -160,6 +164,14 @@ public struct Scenario: Sendable, Hashable, Codable {
             time += ramp + (Self.seconds(phase.hold) ?? 0)
         }
         return windows.map { ($0.start, min($0.stop, time)) }
+    }
+
+    /// Whether sensor `index` runs scans (a host sensor, chosen with ``ScanLoad/share``;
+    /// deterministic for a seed).
+    public func isScanner(_ index: Int) -> Bool {
+        guard let scans, scans.share > 0, profile(of: index).kind != .cluster else { return false }
+        var rng = SplitMix64(seed: (seed ?? 1) &* 53 &+ UInt64(index) &+ 0x5CA7)
+        return Double(rng.next() >> 11) / Double(1 << 53) < scans.share
     }
 
     /// The profile of sensor `index`, from the mix (deterministic for a seed).
