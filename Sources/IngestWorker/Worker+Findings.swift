@@ -26,7 +26,7 @@ extension Worker {
             completion(.failure(error))
         case .success(let placement):
             let item = FindingsItem(part: part, shard: shard, epoch: epoch, completion: completion)
-            if !lane(shard: shard, placement: placement).enqueue(item) {
+            if !findingsLane(shard: shard, placement: placement).enqueue(item) {
                 state.withLock { $0.pending -= 1 }
                 completion(.failure(.unavailable))
             }
@@ -101,6 +101,9 @@ extension Worker {
     ) async throws -> AgentCommand {
         if let failure = state.withLock({ $0.refusal(shard: shard, epoch: epoch) }) { throw failure }
         let now = clock.now()
+        let placement = state.withLock { $0.placement(of: shard) }
+        // The scan's findings go to the partition of its day: made once a day per lane.
+        try await ensurePartition(for: now, lane: findingsLane(shard: shard, placement: placement))
         switch try await store(of: shard).queueScan(
             scanID: scanID, kind: kind, nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID,
             requestPayload: requestPayload, at: now.date)

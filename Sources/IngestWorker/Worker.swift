@@ -51,6 +51,8 @@ public final class Worker: ShardOwner, Service {
     let clock: any IngestClock
     /// Write lanes per placement: `lanes[placement][shard % writeLanes]`.
     let lanes: [[WriteLane]]
+    /// Findings lanes per placement: `findingsLanes[placement][shard % findingsLanes]`.
+    let findingsLanes: [[WriteLane]]
     let state: Mutex<State>
     let metrics = WorkerMetrics()
     let logger: Logger
@@ -73,6 +75,9 @@ public final class Worker: ShardOwner, Service {
         self.lanes = placements.map { store in
             (0..<configuration.writeLanes).map { WriteLane(index: $0, store: store) }
         }
+        self.findingsLanes = placements.map { store in
+            (0..<configuration.findingsLanes).map { WriteLane(index: configuration.writeLanes + $0, store: store) }
+        }
         self.state = Mutex(State(
             ownership: ShardOwnership(memberID: configuration.memberID, incarnation: incarnation),
             beatRate: BeatRateController(configuration: configuration.beatRate)))
@@ -90,7 +95,13 @@ public final class Worker: ShardOwner, Service {
     }
 
     /// Every write lane.
-    var allLanes: [WriteLane] { lanes.flatMap { $0 } }
+    var allLanes: [WriteLane] { lanes.flatMap { $0 } + findingsLanes.flatMap { $0 } }
+
+    /// The lane that writes `shard`'s findings.
+    func findingsLane(shard: Int, placement: Int) -> WriteLane {
+        let perPlacement = findingsLanes[min(placement, findingsLanes.count - 1)]
+        return perPlacement[shard % perPlacement.count]
+    }
 
     // MARK: ShardOwner
 

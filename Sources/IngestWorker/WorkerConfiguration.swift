@@ -10,6 +10,10 @@ public struct WorkerConfiguration: Sendable {
     public var shardCount: Int = ShardFunction.defaultShardCount
     /// Parallel write lanes, each one database transaction at a time (`--write-lanes`, default 4).
     public var writeLanes: Int = 4
+    /// Parallel write transactions per placement for findings, scan statuses and uploads' rows
+    /// (`--findings-lanes`, default 2): lanes of their own, so a burst of findings never holds
+    /// up the reports behind it.
+    public var findingsLanes: Int = 2
     /// Most reports in one write transaction (`--max-batch-reports`, default 64).
     public var maxBatchReports: Int = 64
     /// How long a lane waits for more reports before writing a batch (`--batch-linger`, default 5 ms).
@@ -54,6 +58,7 @@ public struct WorkerConfiguration: Sendable {
         if memberID.isEmpty || memberID.count > 128 { return "--worker-id must be 1 to 128 characters" }
         if shardCount < 1 || shardCount > 1 << 20 { return "--shard-count must be between 1 and 1048576" }
         if writeLanes < 1 || writeLanes > 64 { return "--write-lanes must be between 1 and 64" }
+        if findingsLanes < 1 || findingsLanes > 64 { return "--findings-lanes must be between 1 and 64" }
         if maxBatchReports < 1 { return "--max-batch-reports must be at least 1" }
         if maxPendingReports < 1 { return "--max-pending-reports must be at least 1" }
         if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }

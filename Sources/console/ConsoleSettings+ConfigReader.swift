@@ -43,6 +43,7 @@ extension ConsoleSettings {
         // Defaults are the configuration structs' own, documented there.
         worker.shardCount = source.int("shardCount", flag: "--shard-count", default: worker.shardCount)
         worker.writeLanes = source.int("writeLanes", flag: "--write-lanes", default: worker.writeLanes)
+        worker.findingsLanes = source.int("findingsLanes", flag: "--findings-lanes", default: worker.findingsLanes)
         worker.maxBatchReports = source.int("maxBatchReports", flag: "--max-batch-reports", default: worker.maxBatchReports)
         worker.batchLinger = source.duration("batchLinger", flag: "--batch-linger", default: worker.batchLinger)
         worker.commitTimeout = source.duration("commitTimeout", flag: "--commit-timeout", default: worker.commitTimeout)
@@ -127,7 +128,7 @@ extension ConsoleSettings {
             metricsAddress: metricsAddress,
             gateway: gateway,
             worker: worker,
-            databaseConnections: source.int("databaseConnections", flag: "--database-connections", default: worker.writeLanes + 6),
+            databaseConnections: source.int("databaseConnections", flag: "--database-connections", default: worker.writeLanes + worker.findingsLanes + 6),
             leaderLease: source.duration("leaderLease", flag: "--leader-lease", default: .seconds(10)),
             memberTimeout: source.duration("memberTimeout", flag: "--member-timeout", default: .seconds(10)),
             accessTokenLifetime: source.duration("accessTokenLifetime", flag: "--access-token-lifetime", default: .seconds(1800)),
@@ -150,8 +151,8 @@ extension ConsoleSettings {
             if settings.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
             problems += settings.listenerLimits.problems()
             if tlsReloadInterval < .zero { problems.append("--tls-reload-interval must be 0 (never) or more") }
-            if settings.databaseConnections < settings.worker.writeLanes + 2 {
-                problems.append("--database-connections must be at least --write-lanes + 2")
+            if settings.databaseConnections < settings.worker.writeLanes + settings.worker.findingsLanes + 2 {
+                problems.append("--database-connections must be at least --write-lanes + --findings-lanes + 2")
             }
             if settings.accessTokenLifetime < .seconds(60) { problems.append("--access-token-lifetime must be at least 1m") }
             if settings.leaderLease <= interval { problems.append("--leader-lease must be longer than --heartbeat-interval") }

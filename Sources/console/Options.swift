@@ -127,9 +127,11 @@ struct WorkOptions: ParsableArguments {
     @Option(help: "A scan handed to its sensor that reports no status and no findings for this long is ended as ERROR, so it no longer blocks the node's next scan of that kind (default 1h; 0: never).")
     var scanStallTimeout: String?
     @Option(help: "Parallel write transactions per placement (default 4).") var writeLanes: String?
+    @Option(help: "Parallel write transactions per placement for findings, scan statuses and uploads, apart from the reports' (default 2).")
+    var findingsLanes: String?
     @Option(help: "Most reports in one write transaction (default 64).") var maxBatchReports: String?
     @Option(help: "How long a lane waits for more reports before writing (default 5ms).") var batchLinger: String?
-    @Option(help: "Database connections per database (default: write lanes + 6).") var databaseConnections: String?
+    @Option(help: "Database connections per database (default: write lanes + findings lanes + 6).") var databaseConnections: String?
     @Option(help: "How long a write transaction may take before its reports are answered 503 (in doubt: they may still commit) and the lane moves on (default 20s).")
     var commitTimeout: String?
 
@@ -138,7 +140,7 @@ struct WorkOptions: ParsableArguments {
          "maxPendingReports": maxPendingReports, "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,
          "metricSampleInterval": metricSampleInterval, "changeLogRetention": changeLogRetention,
          "scanRetention": scanRetention, "scanStallTimeout": scanStallTimeout,
-         "writeLanes": writeLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
+         "writeLanes": writeLanes, "findingsLanes": findingsLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
          "databaseConnections": databaseConnections, "commitTimeout": commitTimeout]
     }
 }

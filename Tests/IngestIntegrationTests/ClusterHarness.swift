@@ -122,7 +122,7 @@ final class ClusterHarness: @unchecked Sendable {
         try launch(name, [
             "worker", "--database-url", catalogURL, "--id", name, "--internal-host", "127.0.0.1", "--internal-port", String(port),
             "--advertise-address", "127.0.0.1:\(port)", "--metrics-address", "127.0.0.1:\(metrics)", "--beat-rate", String(beatRate),
-            "--write-lanes", "2", "--database-connections", "6",
+            "--write-lanes", "2", "--findings-lanes", "1", "--database-connections", "7",
         ], metricsPort: metrics)
     }
 

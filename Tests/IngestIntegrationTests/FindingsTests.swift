@@ -1,6 +1,7 @@
 import Foundation
 import IngestCompression
 import IngestCore
+import IngestStorage
 import IngestTestSupport
 import IngestTransport
 import NIOHTTP1
@@ -240,6 +241,31 @@ struct FindingsTests {
             // The node's next secret scan can be queued now.
             try await session.relogin()
             #expect(try await session.queue(.secret, on: "stuck-host").status == .created)
+            await session.connection.close()
+        }
+    }
+
+    @Test func scansAndTheirFindingsGoAfterTheRetention() async throws {
+        try await TestConsole.with("findretention") { configuration in
+            configuration.worker.scanRetention = .seconds(30 * 86_400)
+        } _: { console in
+            let session = try await Session.open(console)
+            let scan = ScanID.make(nodeID: "old-host", at: console.clock.now())
+            let records = (0..<10).map { #"{"scan_id":"\#(scan)","cve_id":"CVE-\#($0)","cve_caused_by_package":"p"}"# }
+            #expect(try await session.post("vulnerabilities", records).status == .ok)
+            let day = PartitionDay(Date(timeIntervalSince1970: Double(console.clock.now().milliseconds) / 1000)).name
+            let partition = "vulnerability_findings_\(day)"
+            #expect(try await console.database.count("SELECT count(*) FROM pg_class WHERE relname = '\(partition)'") == 1)
+            // 29 days on: kept.
+            console.clock.advance(by: .seconds(29 * 86_400))
+            try await console.stack.worker.maintainPartitions()
+            #expect(try await console.database.count("SELECT count(*) FROM vulnerability_findings") == 10)
+            // Past 30 days: the scan and its day's findings are gone, partition and all.
+            console.clock.advance(by: .seconds(2 * 86_400))
+            try await console.stack.worker.maintainPartitions()
+            #expect(try await console.database.count("SELECT count(*) FROM scans") == 0)
+            #expect(try await console.database.count("SELECT count(*) FROM pg_class WHERE relname = '\(partition)'") == 0)
+            #expect(try await console.database.count("SELECT count(*) FROM vulnerability_findings") == 0)
             await session.connection.close()
         }
     }

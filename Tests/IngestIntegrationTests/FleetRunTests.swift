@@ -93,7 +93,10 @@ extension FleetRunTests {
             #expect(Set(hostile.keys) == Set(HostileRequest.allCases.map(\.rawValue)), "\(hostile)")
             #expect(hostile["bomb"]?["413"] ?? 0 > 0 && hostile["bad_token"]?["401"] ?? 0 > 0, "\(hostile)")
             #expect(result.statuses.keys.allSatisfy { $0 == "200" }, "\(result.statuses)")
-            #expect(result.lossCheck?.contentChecked == 60)
+            // Every sensor that had a report acknowledged is checked down to its entities (how
+            // many got through their first report in 14 s depends on the load beside the run).
+            let loss = try #require(result.lossCheck)
+            #expect(loss.contentChecked == loss.sensorsChecked && loss.sensorsChecked >= 30, "\(loss.contentChecked) of \(loss.sensorsChecked)")
         }
     }
 

@@ -110,11 +110,12 @@ extension PlacementStore {
     }
 
     /// Stores a scan as `QUEUED` with its start command, in one transaction under the shard's
-    /// fence, unless the node has a scan of that kind that has not ended.
+    /// fence, unless the node has a scan of that kind that has not ended. The findings partition
+    /// of `at`'s day must exist (the caller ensures it once a day: partition DDL locks the
+    /// partitioned tables, so it is not run per request).
     public func queueScan(
         scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String, at: Date
     ) async throws -> QueuedScan {
-        try await ensurePartitions(for: [at])
         let logger = self.logger
         return try await database.transaction { connection in
             guard try await Self.staleShards([Int32(shard): epoch], on: connection, logger: logger).isEmpty else { return .stale }
