@@ -66,6 +66,10 @@ extension Worker {
                     state.pending -= writing.count
                     state.stats.findingsCommitted += records
                     state.stats.batchesCommitted += 1
+                    // The sensor reported on these scans: its own workload counts them from now on.
+                    for item in writing where state.nodes[item.part.nodeID]?.awaitingStart.isEmpty == false {
+                        state.nodes[item.part.nodeID]!.awaitingStart.reported(item.part.scanIDs)
+                    }
                 }
                 for item in writing { item.completion(.success(item.part.count)) }
             case .stale(let shards):

@@ -158,12 +158,14 @@ extension Worker {
         var claimed: [Int: Int64] = [:]
         var records: [PlacementStore.NodeRecord] = []
         var commands: [PlacementStore.CommandRecord] = []
+        var starting: [(scanID: String, nodeID: String, since: Date)] = []
         for (placement, group) in byPlacement {
             let store = placements[min(placement, placements.count - 1)]
             let raised = try await store.claim(group.map { (shard: $0.key, epoch: $0.value) })
             let numbers = Array(raised)
             records += try await store.nodes(inShards: numbers)
             commands += try await store.pendingCommands(inShards: numbers)
+            starting += try await store.scansAwaitingStart(inShards: numbers)
             for (shard, epoch) in group where raised.contains(shard) { claimed[shard] = epoch }
         }
         let now = clock.now()
@@ -186,6 +188,10 @@ extension Worker {
                 if !state.nodes[command.nodeID]!.commands.contains(pending) {
                     state.nodes[command.nodeID]!.commands.append(pending)
                 }
+            }
+            // Scans handed out by a previous owner and not reported on hold their slots here too.
+            for scan in starting {
+                state.nodes[scan.nodeID]?.awaitingStart.delivered(scan.scanID, at: min(Timestamp(scan.since), now))
             }
             state.ownership.claimed(claimed)
         }

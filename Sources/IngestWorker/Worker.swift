@@ -24,6 +24,8 @@ public final class Worker: ShardOwner, Service {
         var liveness: NodeLiveness
         var lastReportID: String?
         var commands: [AgentCommand] = []
+        /// Scans handed out that the sensor has not reported on: they hold workload slots.
+        var awaitingStart = ScansAwaitingStart()
     }
 
     struct State {
@@ -163,8 +165,10 @@ public final class Worker: ShardOwner, Service {
             var node = state.nodes[request.nodeID]
                 ?? NodeEntry(shard: shard, kind: kind, liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))
             _ = node.liveness.beat(at: now, beatRate: beatRate)
-            let (deliver, keep) = CommandSelection.select(node.commands, availableWorkload: request.availableWorkload)
+            let held = node.awaitingStart.held(at: now, timeout: configuration.scanStallTimeout)
+            let (deliver, keep) = CommandSelection.select(node.commands, availableWorkload: request.availableWorkload, awaitingStart: held)
             node.commands = keep
+            node.awaitingStart.delivered(Self.startedScans(deliver), at: now)
             state.nodes[request.nodeID] = node
             return .success((beatRate, deliver))
         }
@@ -194,18 +198,30 @@ public final class Worker: ShardOwner, Service {
                 completion(.failure(.shardMoved))
                 return
             }
-            let delivered = commands.filter { marked.contains($0.commandID) }
-            state.withLock { $0.stats.commandsDelivered += delivered.count }
+            let delivered = commands.filter { marked.commands.contains($0.commandID) }
+            // Scans whose command someone else marked, or whose row is no longer queued, hold no slot.
+            let notStarted = Set(Self.startedScans(commands)).subtracting(marked.scans)
+            state.withLock { state in
+                state.stats.commandsDelivered += delivered.count
+                if !notStarted.isEmpty { state.nodes[nodeID]?.awaitingStart.reported(notStarted) }
+            }
             metrics.commandsDelivered.increment(by: delivered.count)
             completion(.success(AgentControls(beatRate: beatRate, commands: delivered)))
         } catch {
             // Not marked: put them back in front, in order, for the next poll.
             state.withLock { state in
-                if state.nodes[nodeID] != nil { state.nodes[nodeID]!.commands.insert(contentsOf: commands, at: 0) }
+                guard state.nodes[nodeID] != nil else { return }
+                state.nodes[nodeID]!.commands.insert(contentsOf: commands, at: 0)
+                state.nodes[nodeID]!.awaitingStart.reported(Self.startedScans(commands))
             }
             logger.warning("could not mark commands delivered", metadata: ["node": "\(nodeID)", LogKey.error: "\(redacted(error))"])
             completion(.failure(.unavailable))
         }
+    }
+
+    /// The scans that these commands start (stop commands name scans too, and take no slot).
+    static func startedScans(_ commands: [AgentCommand]) -> [String] {
+        commands.filter { CommandSelection.needsWorkload($0.actionID) }.compactMap { ScanID.named(inPayload: $0.requestPayload) }
     }
 
     public func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws

@@ -245,6 +245,55 @@ struct FindingsTests {
         }
     }
 
+    @Test func aNodeRunsNoMoreScansThanItsAvailableWorkloadAcrossARestart() async throws {
+        func poll(_ session: Session, _ workload: Int) async throws -> [String] {
+            let answer = try json(try await session.connection.postJSON(
+                "/deepfence/controls/agent", #"{"node_id":"busy-host","available_workload":\#(workload)}"#, token: session.sensor))
+            return (answer["commands"] as? [[String: Any]] ?? []).compactMap { command in
+                (command["request_payload"] as? String).flatMap(ScanID.named(inPayload:))
+            }
+        }
+        func status(_ console: TestConsole, _ scan: String) async throws -> String? {
+            try await console.database.scalar("SELECT status FROM scans WHERE scan_id = '\(scan)'")
+        }
+        let first = try await TestConsole.start("workload")
+        let scans: (String, String)
+        do {
+            let session = try await Session.open(first)
+            try await session.report("busy-host")
+            scans.0 = try #require(try json(try await session.queue(.secret, on: "busy-host"))["scan_id"] as? String)
+            scans.1 = try #require(try json(try await session.queue(.malware, on: "busy-host"))["scan_id"] as? String)
+            #expect(try await poll(session, 1) == [scans.0])
+            // The sensor polls again before it started the first scan and still offers its slot.
+            #expect(try await poll(session, 1) == [])
+            #expect(try await status(first, scans.1) == "QUEUED")
+            await session.connection.close()
+        } catch {
+            await first.stop()
+            throw error
+        }
+        await first.stop(dropDatabase: false)
+
+        // A new run of the worker claims the shard and loads the scan that holds the slot.
+        let second = try await TestConsole.start("workload", database: first.database)
+        do {
+            let session = try await Session.open(second)
+            #expect(try await poll(session, 1) == [])
+            // The sensor started the first scan (its own count now holds it) and says so.
+            let started = #"{"scan_id":"\#(scans.0)","scan_status":"IN_PROGRESS","scan_message":""}"#
+            #expect(try await session.post("secret-scan-logs", [started]).status == .ok)
+            #expect(try await poll(session, 0) == [])
+            #expect(try await status(second, scans.1) == "QUEUED")
+            #expect(try await poll(session, 1) == [scans.1])
+            #expect(try await status(second, scans.1) == "STARTING")
+            await session.connection.close()
+        } catch {
+            await second.stop()
+            throw error
+        }
+        await second.stop()
+    }
+
     @Test func scansAndTheirFindingsGoAfterTheRetention() async throws {
         try await TestConsole.with("findretention") { configuration in
             configuration.worker.scanRetention = .seconds(30 * 86_400)

@@ -26,4 +26,13 @@ public enum ScanID {
         else { return nil }
         return String(scanID[..<dash])
     }
+
+    /// The scan a command's payload names (`bin_args.scan_id`, as upstream start and stop
+    /// scan actions carry it), if any.
+    public static func named(inPayload payload: String) -> String? {
+        guard let outer = try? JSONObject(parsing: Array(payload.utf8)), let arguments = outer["bin_args"], arguments.kind == .object,
+            let inner = try? JSONObject(parsing: Array(arguments.raw.utf8))
+        else { return nil }
+        return inner["scan_id"]?.string
+    }
 }

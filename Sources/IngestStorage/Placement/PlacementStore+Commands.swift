@@ -59,32 +59,57 @@ extension PlacementStore {
         return records
     }
 
+    /// What one delivery marked: the commands, and the scans they start (now `STARTING`).
+    public struct Delivery: Sendable, Hashable {
+        public var commands: Set<Int64> = []
+        public var scans: [String] = []
+    }
+
     /// Marks commands delivered, under the shard's fence; returns the IDs this call marked (a
-    /// command already marked by anyone is not returned again), or nil if the fence failed.
-    public func markDelivered(_ ids: [Int64], shard: Int, epoch: Int64, at: Date) async throws -> Set<Int64>? {
-        guard !ids.isEmpty else { return [] }
+    /// command already marked by anyone is not returned again) and the scans they start, or nil
+    /// if the fence failed.
+    public func markDelivered(_ ids: [Int64], shard: Int, epoch: Int64, at: Date) async throws -> Delivery? {
+        guard !ids.isEmpty else { return Delivery() }
         let logger = self.logger
         return try await database.transaction { connection in
             guard try await Self.staleShards([Int32(shard): epoch], on: connection, logger: logger).isEmpty else { return nil }
-            var marked = Set<Int64>()
+            var delivery = Delivery()
             for try await id in try await connection.query(
                 """
                 UPDATE node_commands SET delivered_at = \(at)
                 WHERE id = ANY(\(ids)::int8[]) AND delivered_at IS NULL RETURNING id
                 """, logger: logger
             ).decode(Int64.self) {
-                marked.insert(id)
+                delivery.commands.insert(id)
             }
             // The scans these commands start are handed to their sensor now.
-            if !marked.isEmpty {
-                try await connection.query(
+            if !delivery.commands.isEmpty {
+                for try await scan in try await connection.query(
                     """
                     UPDATE scans SET status = 'STARTING', started_at = \(at), updated_at = \(at)
-                    WHERE command_id = ANY(\(Array(marked))::int8[]) AND status = 'QUEUED'
+                    WHERE command_id = ANY(\(Array(delivery.commands))::int8[]) AND status = 'QUEUED' RETURNING scan_id
                     """, logger: logger
-                ).consume()
+                ).decode(String.self) {
+                    delivery.scans.append(scan)
+                }
             }
-            return marked
+            return delivery
         }
+    }
+
+    /// The scans of the given shards handed to their sensors that have not been reported on
+    /// (`STARTING`), with their node and when they were handed out.
+    public func scansAwaitingStart(inShards shards: [Int]) async throws -> [(scanID: String, nodeID: String, since: Date)] {
+        guard !shards.isEmpty else { return [] }
+        var scans: [(scanID: String, nodeID: String, since: Date)] = []
+        for try await (id, node, since) in try await database.query(
+            """
+            SELECT scan_id, node_id, updated_at FROM scans
+            WHERE finished_at IS NULL AND status = 'STARTING' AND shard = ANY(\(shards.map { Int32($0) })::int4[])
+            """, logger: logger
+        ).decode((String, String, Date).self) {
+            scans.append((id, node, since))
+        }
+        return scans
     }
 }

@@ -269,7 +269,9 @@ public final class FleetRunner: Sendable {
                 machine.agentInitAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
             case .poll:
                 let route = profile.kind == .cluster ? "/deepfence/controls/kubernetes-cluster" : "/deepfence/controls/agent"
-                let (status, body, _) = await send(.poll, route, json: #"{"node_id":"\#(nodeID)","available_workload":1}"#,
+                // Like a real sensor: one scan at a time, so no free slot while one runs.
+                let workload = shipper == nil ? 1 : 0
+                let (status, body, _) = await send(.poll, route, json: #"{"node_id":"\#(nodeID)","available_workload":\#(workload)}"#,
                                                   token: tokens?.access, slot: slot, start: start)
                 machine.pollAnswered(status == 0 ? .transportFailure : .status(status, beatRate: Self.beatRate(body)), now: elapsed(start))
                 if scanner, status == 200, shipper == nil, let scans = scenario.scans, let (scanID, kind) = Self.startedScan(body) {
