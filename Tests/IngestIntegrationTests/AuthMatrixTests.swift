@@ -58,6 +58,7 @@ struct AuthMatrixTests {
         Route(.GET, "/api/v1/cluster", .admin),
         Route(.GET, "/api/v1/scans", .admin),
         Route(.GET, "/api/v1/nodes/matrix-host/findings/counts", .admin),
+        Route(.GET, "/api/v1/nodes/matrix-host/findings/export?kind=secret", .admin),
     ]
 
     /// What a route answers a credential: the admitted status, or an error status and code.

@@ -26,6 +26,8 @@ extension Gateway {
             queueScan(Self.segment(path[1]), request: request, writer: writer)
         case (.GET, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "findings":
             listFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer)
+        case (.GET, let path) where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "export":
+            exportFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer)
         case (.GET, let path) where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "counts":
             findingCounts(Self.segment(path[1]), writer: writer)
         case (.GET, ["scans"]):
@@ -39,6 +41,8 @@ extension Gateway {
             sbom(Self.segment(path[1]), part: part, writer: writer)
         case (.GET, let path) where path.count == 3 && path[0] == "scans" && path[2] == "findings":
             listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer)
+        case (.GET, let path) where path.count == 4 && path[0] == "scans" && path[2] == "findings" && path[3] == "export":
+            exportFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer)
         case (.GET, ["cluster"]):
             clusterStatus(writer: writer)
         case (_, ["nodes"]), (_, ["cluster"]), (_, ["scans"]):

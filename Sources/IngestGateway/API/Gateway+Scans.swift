@@ -155,61 +155,76 @@ extension Gateway {
         }
     }
 
+    /// What a findings list or export asks for (its query string, checked).
+    struct FindingsQuery: Sendable {
+        var csv = false
+        var kind: FindingKind?
+        var severity: String?
+        var after: (scanID: String, key: String)?
+        var limit = 100
+    }
+
+    /// The query of `GET …/findings` (`paged`) or `GET …/findings/export`: `kind=<kind>` (required
+    /// for a node's findings), `severity=<level>`, `format=json|csv`, `after=<cursor>`, and for a
+    /// page `limit=N`.
+    func findingsQuery(_ request: HTTPRequest, ofScan: Bool, paged: Bool) throws(IngestError) -> FindingsQuery {
+        var query = FindingsQuery()
+        switch request.queryParameter("format") {
+        case nil, "json": query.csv = false
+        case "csv": query.csv = true
+        default: throw IngestError.invalidRequest("format: json or csv")
+        }
+        if paged {
+            query.limit = try pageSize(request)
+        } else {
+            guard request.queryParameter("limit") == nil else { throw IngestError.invalidRequest("limit: an export has every finding; page with …/findings") }
+            query.limit = configuration.maxPageSize
+        }
+        if let name = request.queryParameter("kind") {
+            guard let value = FindingKind(rawValue: name) else {
+                throw IngestError.invalidRequest("kind: one of \(FindingKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            query.kind = value
+        } else if !ofScan {
+            throw IngestError.invalidRequest("kind is required: one of \(FindingKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let cursor = request.queryParameter("after") {
+            guard let decoded = Self.findingCursor(cursor) else { throw IngestError.invalidRequest("after: a cursor from a previous page") }
+            query.after = decoded
+        }
+        query.severity = request.queryParameter("severity")?.lowercased()
+        return query
+    }
+
+    /// The placement holding the findings asked for and their kind: the scan's (404 when no
+    /// placement has it), or the node's with the kind its query names.
+    func findingsSource(nodeID: String?, scanID: String?, query: FindingsQuery) async throws(IngestError) -> (PlacementStore, FindingKind) {
+        guard let scanID else { return (reader.store(router.placement(of: nodeID ?? "")), query.kind!) }
+        for store in stores(ofScan: scanID) {
+            if let stored = try await Self.storage({ try await store.scanKind(scanID) }) { return (store, stored) }
+        }
+        throw IngestError.noSuch("scan")
+    }
+
     /// `GET /api/v1/scans/{id}/findings` and `GET /api/v1/nodes/{id}/findings?kind=<kind>`, both
     /// with `severity=<level>&limit=N&after=<cursor>&format=json|csv`. JSON: `{"findings": […],
     /// "next": <cursor or null>}`; CSV: a header line, one line per finding, and the next page's
     /// cursor in the `x-next-cursor` header.
     func listFindings(nodeID: String?, scanID: String?, request: HTTPRequest, writer: ResponseWriter) {
-        let csv: Bool
-        let limit: Int
-        var kind: FindingKind?
-        var after: (scanID: String, key: String)?
+        let query: FindingsQuery
         do throws(IngestError) {
-            switch request.queryParameter("format") {
-            case nil, "json": csv = false
-            case "csv": csv = true
-            default: throw IngestError.invalidRequest("format: json or csv")
-            }
-            limit = try pageSize(request)
-            if let name = request.queryParameter("kind") {
-                guard let value = FindingKind(rawValue: name) else {
-                    throw IngestError.invalidRequest("kind: one of \(FindingKind.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                kind = value
-            } else if scanID == nil {
-                throw IngestError.invalidRequest("kind is required: one of \(FindingKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            if let cursor = request.queryParameter("after") {
-                guard let decoded = Self.findingCursor(cursor) else { throw IngestError.invalidRequest("after: a cursor from a previous page") }
-                after = decoded
-            }
+            query = try findingsQuery(request, ofScan: scanID != nil, paged: true)
         } catch {
             return respond(writer, error: error)
         }
-        let severity = request.queryParameter("severity")?.lowercased()
-        let candidates = scanID.map { self.stores(ofScan: $0) } ?? [reader.store(router.placement(of: nodeID ?? ""))]
-        let given = kind
-        let start = after
         respondAsync(writer) { () throws(IngestError) in
-            var found: (store: PlacementStore, kind: FindingKind)?
-            if let scanID {
-                for store in candidates {
-                    if let stored = try await Self.storage({ try await store.scanKind(scanID) }) {
-                        found = (store, stored)
-                        break
-                    }
-                }
-                guard found != nil else { throw IngestError.noSuch("scan") }
-            } else {
-                found = (candidates[0], given!)
-            }
-            let (store, kind) = found!
-            var filter = PlacementStore.FindingFilter(kind: kind, scanID: scanID, nodeID: nodeID, severity: severity, limit: limit)
-            filter.after = start
+            let (store, kind) = try await self.findingsSource(nodeID: nodeID, scanID: scanID, query: query)
+            var filter = PlacementStore.FindingFilter(kind: kind, scanID: scanID, nodeID: nodeID, severity: query.severity, limit: query.limit)
+            filter.after = query.after
             let page = filter
-            let items = try await Self.storage { try await store.findingItems(page, csv: csv) }
-            let next = items.count == limit ? items.last.map { Self.findingCursor(scanID: $0.scanID, key: $0.key) } : nil
-            if csv {
+            let items = try await Self.storage { try await store.findingItems(page, csv: query.csv) }
+            let next = items.count == query.limit ? items.last.map { Self.findingCursor(scanID: $0.scanID, key: $0.key) } : nil
+            if query.csv {
                 var response = HTTPResponse(
                     status: .ok, headers: ["content-type": "text/csv; charset=utf-8"],
                     body: ByteBuffer(string: ([kind.csvHeader] + items.map(\.text)).joined(separator: "\r\n") + "\r\n"))
@@ -217,6 +232,66 @@ extension Gateway {
                 return response
             }
             return .json(.ok, #"{"kind":"\#(kind.rawValue)","findings":[\#(items.map(\.text).joined(separator: ","))],"next":\#(next.map(JSONText.quoted) ?? "null")}"#)
+        }
+    }
+
+    /// `GET /api/v1/scans/{id}/findings/export` and `GET /api/v1/nodes/{id}/findings/export?kind=<kind>`,
+    /// with `severity`, `after` and `format` as for a page: every finding, streamed as the
+    /// database gives them up, `--max-page-size` rows per query and one chunk per query, each
+    /// written once the client has taken the one before (memory stays at a page however many
+    /// findings there are). JSON: `{"kind", "findings": […], "count": N}`; CSV: the header line
+    /// and a line per finding. An export that fails part-way (the database gone) is reset, so a
+    /// cut export never passes for a whole one; errors before the first byte get their status.
+    func exportFindings(nodeID: String?, scanID: String?, request: HTTPRequest, writer: ResponseWriter) {
+        let query: FindingsQuery
+        do throws(IngestError) {
+            query = try findingsQuery(request, ofScan: scanID != nil, paged: false)
+        } catch {
+            return respond(writer, error: error)
+        }
+        let logger = self.logger
+        Task {
+            let store: PlacementStore
+            var filter: PlacementStore.FindingFilter
+            var items: [PlacementStore.FindingItem]
+            do throws(IngestError) {
+                let kind: FindingKind
+                (store, kind) = try await findingsSource(nodeID: nodeID, scanID: scanID, query: query)
+                filter = PlacementStore.FindingFilter(kind: kind, scanID: scanID, nodeID: nodeID, severity: query.severity, limit: query.limit)
+                filter.after = query.after
+                let first = filter
+                items = try await Self.storage { try await store.findingItems(first, csv: query.csv) }
+            } catch {
+                return self.respond(writer, error: error)
+            }
+            let body = writer.stream(HTTPResponse(status: .ok, headers: [
+                "content-type": query.csv ? "text/csv; charset=utf-8" : "application/json",
+                "content-disposition": #"attachment; filename="\#(filter.kind.rawValue)-findings.\#(query.csv ? "csv" : "json")""#,
+            ]))
+            var count = 0
+            do {
+                var text = query.csv ? filter.kind.csvHeader + "\r\n" : #"{"kind":"\#(filter.kind.rawValue)","findings":["#
+                while true {
+                    for item in items {
+                        if !query.csv && count > 0 { text += "," }
+                        text += item.text
+                        if query.csv { text += "\r\n" }
+                        count += 1
+                    }
+                    guard items.count == filter.limit, let last = items.last else { break }
+                    try await body.write(ByteBuffer(string: text))
+                    text = ""
+                    filter.after = (last.scanID, last.key)
+                    let next = filter
+                    items = try await Self.storage { try await store.findingItems(next, csv: query.csv) }
+                }
+                if !query.csv { text += #"],"count":\#(count)}"# }
+                try await body.write(ByteBuffer(string: text))
+                body.finish()
+            } catch {
+                logger.warning("findings export cut", metadata: ["sent": "\(count)", "error": "\(error)"])
+                body.abort()
+            }
         }
     }
 

@@ -55,6 +55,8 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
     var answering = 0
     /// The spooled bodies of requests being answered, by stream: deleted once answered.
     var answeringSpools: [Int: SpooledBody] = [:]
+    /// Streamed answers under way, by stream: the status they are counted under when they end.
+    var streamedAnswers: [Int: UInt] = [:]
     var context: ChannelHandlerContext?
     var needsFlush = false
     /// Between a read and its read-complete: responses written then are flushed at its end.
@@ -262,6 +264,38 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         if reading { needsFlush = true } else { context.flush() }
     }
 
+    /// ResponseSink: a streamed answer's HEADERS; the stream counts as answering until it ends.
+    func writeHead(_ response: HTTPResponse, stream: Int) {
+        if !answeringSpools.isEmpty { BodySpool.remove(answeringSpools.removeValue(forKey: stream)) }
+        streamedAnswers[stream] = response.status.code
+        guard let context else { return }
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .headers(.init(headers: Self.responseHeaders(response, length: nil))))),
+                              promise: nil)
+    }
+
+    /// ResponseSink: one DATA frame of a streamed answer, its promise kept until NIO's flow
+    /// control has let it out (so a stream window the client does not open holds the writer).
+    func writeChunk(_ chunk: ByteBuffer, stream: Int, promise: EventLoopPromise<Void>) {
+        guard streamedAnswers[stream] != nil, let context else { return promise.fail(StreamedBody.NotTaken()) }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .data(.init(data: .byteBuffer(chunk))))),
+                              promise: written)
+        watchChunk(written.futureResult, promise: promise, timeout: idle.requestTimeout) { self.endStream(stream, complete: false) }
+    }
+
+    /// ResponseSink: ends a streamed answer with END_STREAM, or resets it.
+    func endStream(_ stream: Int, complete: Bool) {
+        guard let status = streamedAnswers.removeValue(forKey: stream) else { return }
+        activity.requestFinished(status: status)
+        answering -= 1
+        guard let context else { return }
+        let id = HTTP2StreamID(stream)
+        let frame = complete
+            ? HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true)))
+            : HTTP2Frame(streamID: id, payload: .rstStream(.internalError))
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
     func refuse(_ id: HTTP2StreamID, _ stream: StreamState, context: ChannelHandlerContext) {
         if let spool = stream.spool {
             spool.discard()
@@ -271,7 +305,9 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         needsFlush = true
     }
 
-    func write(_ response: HTTPResponse, on id: HTTP2StreamID, context: ChannelHandlerContext) {
+    /// A response's HTTP/2 header block, with `length` as its content length (nil: none, a
+    /// streamed answer).
+    static func responseHeaders(_ response: HTTPResponse, length: Int?) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(response.headers.count + 2)
         headers.add(name: ":status", value: String(response.status.code))
@@ -279,7 +315,12 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         for (name, value) in response.headers where name != "content-length" && name != "connection" {
             headers.add(name: name, value: value)
         }
-        headers.add(name: "content-length", value: String(response.body.readableBytes))
+        if let length { headers.add(name: "content-length", value: String(length)) }
+        return headers
+    }
+
+    func write(_ response: HTTPResponse, on id: HTTP2StreamID, context: ChannelHandlerContext) {
+        let headers = Self.responseHeaders(response, length: response.body.readableBytes)
         let hasBody = response.body.readableBytes > 0
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: !hasBody)))), promise: nil)
         if hasBody {

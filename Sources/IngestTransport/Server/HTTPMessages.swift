@@ -151,10 +151,94 @@ public struct ResponseWriter: Sendable {
     }
 }
 
+extension ResponseWriter {
+    /// Starts a streamed answer instead of ``respond(_:)``: sends `head`'s status and headers now
+    /// (without a content length; its body is ignored) and returns the body to write. Call
+    /// ``StreamedBody/finish()`` or ``StreamedBody/abort()`` exactly once at the end.
+    public func stream(_ head: HTTPResponse) -> StreamedBody {
+        for observe in observers { observe(head.status) }
+        let sink = self.sink
+        let stream = self.stream
+        eventLoop.execute { sink.writeHead(head, stream: stream) }
+        return StreamedBody(eventLoop: eventLoop, sink: sink, stream: stream)
+    }
+}
+
+/// The body of a streamed answer (``ResponseWriter/stream(_:)``), written chunk by chunk. Each
+/// ``write(_:)`` returns once the connection has taken the chunk, so a slow reader slows the
+/// writer rather than the body piling up in memory; a chunk not taken within the server's
+/// `--request-timeout` (a reader that stopped reading) fails the write and resets the answer.
+/// A body that cannot be completed ends with ``abort()``: the client sees a reset stream (HTTP/2)
+/// or a connection closed before the last chunk (HTTP/1.1), never a short body passing for whole.
+public struct StreamedBody: Sendable {
+    let eventLoop: any EventLoop
+    let sink: any ResponseSink
+    let stream: Int
+
+    /// The chunk was not taken: the client went away, reset the stream or stopped reading.
+    public struct NotTaken: Error {}
+
+    /// Writes and flushes `chunk`; throws ``NotTaken`` when the client does not take it.
+    public func write(_ chunk: ByteBuffer) async throws {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let sink = self.sink
+        let stream = self.stream
+        eventLoop.execute { sink.writeChunk(chunk, stream: stream, promise: promise) }
+        do {
+            try await promise.futureResult.get()
+        } catch {
+            throw NotTaken()
+        }
+    }
+
+    /// Ends the body: the answer is complete.
+    public func finish() {
+        let sink = self.sink
+        let stream = self.stream
+        eventLoop.execute { sink.endStream(stream, complete: true) }
+    }
+
+    /// Ends the answer as incomplete.
+    public func abort() {
+        let sink = self.sink
+        let stream = self.stream
+        eventLoop.execute { sink.endStream(stream, complete: false) }
+    }
+}
+
 /// Where a ``ResponseWriter`` delivers: the handler that read the request. Implementations are
-/// event-loop bound; ``ResponseWriter`` only calls them on their loop.
+/// event-loop bound; ``ResponseWriter`` and ``StreamedBody`` only call them on their loop.
 protocol ResponseSink: AnyObject, Sendable {
     func write(_ response: HTTPResponse, stream: Int)
+    /// A streamed answer's status and headers (the answer stays open).
+    func writeHead(_ response: HTTPResponse, stream: Int)
+    /// One chunk of a streamed answer; `promise` completes when the connection took it, or fails
+    /// (the stream gone, or the chunk not taken within the request timeout).
+    func writeChunk(_ chunk: ByteBuffer, stream: Int, promise: EventLoopPromise<Void>)
+    /// The end of a streamed answer: complete, or reset.
+    func endStream(_ stream: Int, complete: Bool)
+}
+
+/// Bounds how long a streamed answer's chunk may wait for the connection to take it: past
+/// `timeout` (zero: no bound) `promise` fails and `onStall` runs. Called on the event loop.
+func watchChunk(
+    _ written: EventLoopFuture<Void>, promise: EventLoopPromise<Void>, timeout: TimeAmount, onStall: @escaping @Sendable () -> Void
+) {
+    guard timeout > .zero else { return written.cascade(to: promise) }
+    let loop = written.eventLoop
+    let settled = NIOLoopBoundBox(false, eventLoop: loop)
+    let stall = loop.scheduleTask(in: timeout) {
+        guard !settled.value else { return }
+        settled.value = true
+        promise.fail(StreamedBody.NotTaken())
+        onStall()
+    }
+    written.whenComplete { result in
+        guard !settled.value else { return }
+        settled.value = true
+        stall.cancel()
+        promise.completeWith(result)
+    }
 }
 
 /// What the server calls for each request.

@@ -33,6 +33,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
     var spool: BodySpool?
     /// The spooled body of the request being answered: deleted once answered.
     var answering: SpooledBody?
+    /// The status of the streamed answer under way (``writeHead(_:stream:)``), if one is.
+    var streamedStatus: UInt?
 
     /// `idleTimeout` nil: no watch at all (HTTP/2 stream channels of the multiplexed mode have
     /// their connection watched; they pass `.zero` to watch only the request timeout).
@@ -163,6 +165,41 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
         var response = response
         if !isHTTP2 && !keepAlive { response.headers.replaceOrAdd(name: "connection", value: "close") }
         writeParts(response, context: context)
+        if !isHTTP2 && !keepAlive { context.close(promise: nil) }
+    }
+
+    /// ResponseSink: a streamed answer's head, without a content length (chunked on HTTP/1.1).
+    /// The handler stays `.responding` until the answer ends.
+    func writeHead(_ response: HTTPResponse, stream: Int) {
+        BodySpool.remove(answering)
+        answering = nil
+        streamedStatus = response.status.code
+        guard let context, case .responding = state else { return }
+        var headers = response.headers
+        headers.remove(name: "content-length")
+        if !isHTTP2 && !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: isHTTP2 ? .http2 : .http1_1, status: response.status, headers: headers))),
+                              promise: nil)
+    }
+
+    /// ResponseSink: one body part of a streamed answer.
+    func writeChunk(_ chunk: ByteBuffer, stream: Int, promise: EventLoopPromise<Void>) {
+        guard streamedStatus != nil, let context else { return promise.fail(StreamedBody.NotTaken()) }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: written)
+        watchChunk(written.futureResult, promise: promise, timeout: requestTimeout) { self.endStream(stream, complete: false) }
+    }
+
+    /// ResponseSink: ends a streamed answer, or cuts it: the connection (HTTP/1.1) or the
+    /// stream (HTTP/2) is closed before its end.
+    func endStream(_ stream: Int, complete: Bool) {
+        guard let status = streamedStatus else { return }
+        streamedStatus = nil
+        activity.requestFinished(status: status)
+        guard let context, case .responding = state else { return }
+        state = .idle
+        guard complete else { return context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         if !isHTTP2 && !keepAlive { context.close(promise: nil) }
     }
 
