@@ -37,7 +37,8 @@ public struct GatewayConfiguration: Sendable {
     /// Uploads checked and stored at once per gateway (`--max-concurrent-uploads`, default 4);
     /// more wait their turn.
     public var maxConcurrentUploads: Int = 4
-    /// Largest page of the operator API's lists (default 1000).
+    /// Largest page of the operator API's lists, and the rows a findings export reads per query
+    /// (`--max-page-size`, default 1000).
     public var maxPageSize: Int = 1000
     /// How long a request may wait for its owner, retries on a fresh map included, before it
     /// gets 503 (`--forward-timeout`, default 5 s).
@@ -63,6 +64,7 @@ public struct GatewayConfiguration: Sendable {
         if keyRateLimit < 0 { return "--key-rate-limit must be 0 (no limit) or more" }
         if keyRateLimit > 0 && keyRateBurst < keyRateLimit { return "--key-rate-burst must be at least --key-rate-limit" }
         if maxFindingsPerRequest < 1 { return "--max-findings-per-request must be at least 1" }
+        if maxPageSize < 1 { return "--max-page-size must be at least 1" }
         if maxSBOMBytes < 1024 { return "--max-sbom-bytes must be at least 1024" }
         if maxConcurrentUploads < 1 { return "--max-concurrent-uploads must be at least 1" }
         if uploadTimeout < .seconds(1) { return "--upload-timeout must be at least 1s" }

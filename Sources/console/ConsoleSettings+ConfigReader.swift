@@ -79,6 +79,7 @@ extension ConsoleSettings {
         gateway.uploadDirectory = source.string("uploadDir", flag: "--upload-dir", default: gateway.uploadDirectory)
         gateway.uploadTimeout = source.duration("uploadTimeout", flag: "--upload-timeout", default: gateway.uploadTimeout)
         gateway.maxConcurrentUploads = source.int("maxConcurrentUploads", flag: "--max-concurrent-uploads", default: gateway.maxConcurrentUploads)
+        gateway.maxPageSize = source.int("maxPageSize", flag: "--max-page-size", default: gateway.maxPageSize)
 
         var listenerLimits = HTTPServer.Limits()
         listenerLimits.maxHeaderBytes = source.bytes("maxHeaderBytes", flag: "--max-header-bytes", default: listenerLimits.maxHeaderBytes)

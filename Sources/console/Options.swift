@@ -102,13 +102,15 @@ struct LimitOptions: ParsableArguments {
     var uploadDir: String?
     @Option(help: "How long an upload may take to arrive, instead of --request-timeout (default 30m).") var uploadTimeout: String?
     @Option(help: "SBOM uploads decoded and stored at once by one gateway; more wait their turn (default 4).") var maxConcurrentUploads: String?
+    @Option(help: "Largest page of the operator API's lists (limit=), and the rows a findings export reads per query and writes per chunk (default 1000).")
+    var maxPageSize: String?
 
     var flags: [String: String?] {
         ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes,
          "maxReportEntities": maxReportEntities, "maxCompressionRatio": maxCompressionRatio, "maxJsonDepth": maxJsonDepth,
          "maxJsonStringBytes": maxJsonStringBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst,
          "maxFindingsPerRequest": maxFindingsPerRequest, "maxSbomBytes": maxSbomBytes, "uploadDir": uploadDir,
-         "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads]
+         "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads, "maxPageSize": maxPageSize]
     }
 }
 
