@@ -116,6 +116,12 @@ extension Worker {
 
     /// Logs a failed write of `items` (of `what`: reports, findings) and says what to do.
     func failure(_ error: any Error, items: Int, node: String?, what: String) -> WriteFailure {
+        if let mismatch = error as? PlacementStore.ScanKindMismatch {
+            if items > 1 { return .oneByOne }
+            logger.warning("records name a scan of another kind", metadata: ["node": "\(node ?? "")", "scan": "\(mismatch.scanID)"])
+            return .refused(.invalidRequest(
+                "scan \(mismatch.scanID) is a \(mismatch.stored) scan; \(mismatch.sent) records cannot name it; nothing of the request was written"))
+        }
         let state = sqlState(of: error) ?? ""
         if isDataError(error) && items > 1 {
             logger.warning("a batch was refused for its data; writing its items one by one",

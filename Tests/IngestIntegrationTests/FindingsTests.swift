@@ -369,9 +369,19 @@ struct FindingsTests {
                 body: .init(bytes: Gzip.compress(Array("[\(good)]".utf8))))
             #expect(gzipped.status == .ok)
             #expect(try await console.database.count("SELECT count(*) FROM vulnerability_findings") == 1)
+            // Records naming a scan of another kind are refused, with the rest of their request.
+            let other = ScanID.make(nodeID: "bad-host", at: console.clock.now().advanced(by: .seconds(1)))
+            let mixed = try await session.post("secrets", [
+                #"{"scan_id":"\#(other)","Rule":{"id":1},"Severity":{"level":"high"}}"#,
+                #"{"scan_id":"\#(scan)","Rule":{"id":2},"Severity":{"level":"high"}}"#,
+            ])
+            #expect(mixed.status == .badRequest)
+            #expect(mixed.text.contains("is a vulnerability scan"), "\(mixed.text)")
+            #expect(try await console.database.count("SELECT count(*) FROM secret_findings") == 0)
+            #expect(try await console.database.count("SELECT count(*) FROM scans") == 1)
             // A file name from a scanned host that a spreadsheet would run as a formula is
             // exported inert; commas and quotes are quoted.
-            let hostile = #"[{"scan_id":"\#(scan)","rule_name":"r1","complete_filename":"=HYPERLINK(\"http://x\")","summary":"a,b"}]"#
+            let hostile = #"[{"scan_id":"\#(other)","rule_name":"r1","complete_filename":"=HYPERLINK(\"http://x\")","summary":"a,b"}]"#
             let posted = try await session.post("malware", [String(hostile.dropFirst().dropLast())])
             #expect(posted.status == .ok, "\(posted.text)")
             let exported = try await session.get("/api/v1/nodes/bad-host/findings?kind=malware&format=csv").text

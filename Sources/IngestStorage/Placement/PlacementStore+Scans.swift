@@ -23,15 +23,23 @@ extension PlacementStore {
         let at = batch.at
         let scans = batch.scans
         if !scans.ids.isEmpty {
-            try await connection.query(
+            // A scan stored under another kind (vulnerability records naming a secret scan) is
+            // "updated" to itself, so the statement returns it: the whole batch is refused.
+            let rows = try await connection.query(
                 """
-                INSERT INTO scans (scan_id, node_id, shard, kind, status, created_at, started_at, updated_at, written_epoch)
+                INSERT INTO scans AS s (scan_id, node_id, shard, kind, status, created_at, started_at, updated_at, written_epoch)
                 SELECT u.id, u.node, u.shard, u.kind, 'IN_PROGRESS', \(at), \(at), \(at), u.epoch
                 FROM UNNEST(\(scans.ids)::text[], \(scans.nodeIDs)::text[], \(scans.shards)::int4[], \(scans.kinds)::text[],
                             \(scans.epochs)::int8[]) AS u(id, node, shard, kind, epoch)
-                ON CONFLICT (scan_id) DO NOTHING
-                """, logger: logger
-            ).consume()
+                ON CONFLICT (scan_id) DO UPDATE SET kind = s.kind WHERE s.kind <> EXCLUDED.kind
+                RETURNING s.scan_id, s.kind, s.xmax::text <> '0'
+                """, logger: logger)
+            var mismatch: ScanKindMismatch?
+            for try await (scanID, stored, conflicted) in rows.decode((String, String, Bool).self) where conflicted && mismatch == nil {
+                let sent = scans.ids.firstIndex(of: scanID).map { scans.kinds[$0] } ?? "?"
+                mismatch = ScanKindMismatch(scanID: scanID, stored: stored, sent: sent)
+            }
+            if let mismatch { throw mismatch }
         }
         let statuses = batch.statuses
         if !statuses.scanIDs.isEmpty {
@@ -93,6 +101,13 @@ extension PlacementStore {
                 """, logger: logger
             ).consume()
         }
+    }
+
+    /// Records of one kind naming a scan stored as another: nothing of the batch is written.
+    public struct ScanKindMismatch: Error, Sendable, Hashable {
+        public var scanID: String
+        public var stored: String
+        public var sent: String
     }
 
     // MARK: Queuing and ending scans
