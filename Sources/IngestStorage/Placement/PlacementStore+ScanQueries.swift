@@ -117,15 +117,37 @@ extension PlacementStore {
         let text = csv
             ? "concat_ws(',', " + columns.map { "csv_field(\($0))" }.joined(separator: ", ") + ")"
             : "json_build_object('scan_id', scan_id, 'node_id', node_id, 'key', finding_key, 'severity', severity, 'received_at', received_at, 'finding', body)::text"
-        let rows = try await database.query(
+        // Keyset pages in (scan_id, finding_key) byte order, read from an index in that order
+        // (the columns are "C"). After a cursor, the rest of its scan and the scans after it are
+        // two ordered range scans: a row comparison instead is estimated at a row or two and
+        // planned as a sort of everything after the cursor, per page.
+        let table = filter.kind.tableName
+        var binds = PostgresBindings(capacity: 6)
+        binds.append(scan)  // $1
+        binds.append(node)  // $2
+        binds.append(severity)  // $3
+        binds.append(Int64(filter.limit))  // $4
+        let filters = """
+            ($1::text IS NULL OR (scan_id = $1::text AND scan_created_at = (SELECT created_at FROM scans WHERE scan_id = $1::text)))
+            AND ($2::text IS NULL OR node_id = $2::text) AND ($3::text IS NULL OR severity = $3::text)
             """
-            SELECT scan_id, finding_key, \(unescaped: text) FROM \(unescaped: filter.kind.tableName)
-            WHERE (\(scan)::text IS NULL OR scan_id = \(scan)::text)
-              AND (\(node)::text IS NULL OR node_id = \(node)::text)
-              AND (\(severity)::text IS NULL OR severity = \(severity)::text)
-              AND (\(afterScan)::text IS NULL OR (scan_id COLLATE "C", finding_key COLLATE "C") > (\(afterScan)::text COLLATE "C", \(afterKey)::text COLLATE "C"))
-            ORDER BY scan_id COLLATE "C", finding_key COLLATE "C" LIMIT \(Int64(filter.limit))
-            """, logger: logger)
+        let sql: String
+        if let afterScan, let afterKey {
+            binds.append(afterScan)  // $5
+            binds.append(afterKey)  // $6
+            sql = """
+                SELECT scan_id, finding_key, \(text) FROM (
+                    (SELECT * FROM \(table) WHERE \(filters) AND scan_id = $5::text AND finding_key > $6::text
+                     ORDER BY scan_id, finding_key LIMIT $4)
+                    UNION ALL
+                    (SELECT * FROM \(table) WHERE \(filters) AND scan_id > $5::text ORDER BY scan_id, finding_key LIMIT $4)
+                ) page ORDER BY scan_id, finding_key LIMIT $4
+                """
+        } else {
+            sql = "SELECT scan_id, finding_key, \(text) FROM \(table) WHERE \(filters) ORDER BY scan_id, finding_key LIMIT $4"
+        }
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let rows = try await database.query(query, logger: logger)
         var items: [FindingItem] = []
         for try await (scanID, key, line) in rows.decode((String, String, String).self) {
             items.append(FindingItem(scanID: scanID, key: key, text: line))
