@@ -176,6 +176,9 @@ public final class HTTPServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Reads of at most 4 KiB: the buffer a connection keeps between reads stays small
+            // (NIO's default grows it to 64 KiB after one large read, and keeps it).
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4096))
             .childChannelInitializer { channel in
                 guard activity.connectionOpened(channel, maxPerAddress: limits.maxConnectionsPerAddress) else {
                     return channel.close()
@@ -197,6 +200,7 @@ public final class HTTPServer: Service, Sendable {
                 }.flatMap {
                     channel.configureHTTP2SecureUpgrade(
                         h2ChannelConfigurator: { channel in
+                            try? channel.pipeline.syncOperations.addHandler(ReadCompactor())
                             if configuration.http2Mode == .frames {
                                 return channel.eventLoop.makeCompletedFuture { try addFramesHandlers(channel.pipeline.syncOperations) }
                             }

@@ -6,5 +6,5 @@ struct Fleet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "Load-test a ThreatMapper console.",
-        subcommands: [Run.self, Blast.self, Generate.self])
+        subcommands: [Run.self, Blast.self, Hold.self, Generate.self])
 }
