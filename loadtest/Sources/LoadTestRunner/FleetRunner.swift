@@ -29,6 +29,10 @@ public final class FleetRunner: Sendable {
         public var consoleLog = "/tmp/fleet-console.log"
         /// More processes whose CPU and memory to report (for example the console's PostgreSQL).
         public var watchPIDs: [Int32] = []
+        /// Processes to watch by a text their command line contains, matched again every second
+        /// (PostgreSQL's backends come and go). Processes named `postgres` count as the database,
+        /// the others as the console.
+        public var watchPatterns: [String] = []
         public var requestTimeout: Duration = .seconds(30)
         public var gzipLevel: Int32 = 1
         /// Keep the reports the console may hold last (compressed) and parse them when the run
@@ -53,7 +57,15 @@ public final class FleetRunner: Sendable {
     let statistics = RunStatistics()
     let sampler = ProcessSampler()
     let consoleProcess = Mutex<ChildProcess?>(nil)
-    let samples = Mutex<[Int: (cpu: Double, rss: Int)]>([:])
+    let samples = Mutex<[Int: Sample]>([:])
+
+    /// One second's CPU (% of one core) of the console (its RSS too), its database and the fleet.
+    struct Sample {
+        var cpu: Double
+        var rss: Int
+        var databaseCPU: Double?
+        var fleetCPU: Double?
+    }
     let running = Atomic<Int>(0)
     let faultRecords = Mutex<[RunResult.FaultRecord]>([])
     let timestamp = Mutex<String>("")
@@ -463,9 +475,13 @@ public final class FleetRunner: Sendable {
             let next = start.advanced(by: .seconds(second + 1))
             try? await Task.sleep(until: next, clock: .continuous)
             updateTimestamp()
-            let pids = watchedPIDs()
-            if let sample = sampler.sample(pids) {
-                samples.withLock { $0[second] = (sample.cpuPercent, sample.rssBytes) }
+            let (console, database) = watchedPIDs()
+            let fleet = sampler.sample([getpid()])?.cpuPercent
+            let databaseCPU = database.isEmpty ? nil : sampler.sample(database)?.cpuPercent
+            if let sample = sampler.sample(console) {
+                samples.withLock { $0[second] = Sample(cpu: sample.cpuPercent, rss: sample.rssBytes, databaseCPU: databaseCPU, fleetCPU: fleet) }
+            } else {
+                samples.withLock { $0[second] = Sample(cpu: 0, rss: 0, databaseCPU: databaseCPU, fleetCPU: fleet) }
             }
             if configuration.statusLine { printStatus(second: second) }
             second += 1
@@ -473,10 +489,13 @@ public final class FleetRunner: Sendable {
         }
     }
 
-    func watchedPIDs() -> [Int32] {
-        var pids = configuration.watchPIDs
-        if let process = consoleProcess.withLock({ $0 }), process.poll() == nil { pids.append(process.pid) }
-        return pids
+    /// The console's processes and its database's (by name, `postgres`), each once.
+    func watchedPIDs() -> (console: [Int32], database: [Int32]) {
+        var pids = Set(configuration.watchPIDs + configuration.watchPatterns.flatMap { ProcessSampler.pids(matching: $0) })
+        pids.remove(getpid())
+        if let process = consoleProcess.withLock({ $0 }), process.poll() == nil { pids.insert(process.pid) }
+        let database = pids.filter { ProcessSampler.name(of: $0) == "postgres" }
+        return (pids.subtracting(database).sorted(), database.sorted())
     }
 
     func printStatus(second: Int) {
@@ -487,6 +506,8 @@ public final class FleetRunner: Sendable {
             + (summary.sendLagP99Micros.map { "  fleet lag p99 " + Self.fixed(Double($0) / 1000, 1) + "ms" } ?? "")
         if let sample = samples.withLock({ $0[second] }) {
             line += "  console CPU \(Self.fixed(sample.cpu, 0))% RSS \(Self.fixed(Double(sample.rss) / 1_048_576, 0)) MB"
+                + (sample.databaseCPU.map { "  database CPU \(Self.fixed($0, 0))%" } ?? "")
+                + (sample.fleetCPU.map { "  fleet CPU \(Self.fixed($0, 0))%" } ?? "")
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
@@ -584,6 +605,15 @@ public final class FleetRunner: Sendable {
             let span = Double(max(to - from, 1))
             let statuses = statistics.statuses(from: from, to: to)
             let cpu = (from..<to).compactMap { sampled[$0]?.cpu }
+            let databaseCPU = (from..<to).compactMap { sampled[$0]?.databaseCPU }
+            let fleetCPU = (from..<to).compactMap { sampled[$0]?.fleetCPU }
+            let reports = statistics.acknowledged(.report, from: from, to: to)
+            func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+            // CPU time over the seconds sampled, per report acknowledged in them (ms).
+            func perReport(_ values: [Double]) -> Double? {
+                guard reports > 0, !values.isEmpty else { return nil }
+                return values.reduce(0, +) * 10 / Double(reports) * span / Double(values.count)
+            }
             return RunResult.Window(
                 from: from, to: to, sensors: seconds[min(max(from, 0), max(seconds.count - 1, 0))...].prefix(max(to - from, 1)).map(\.sensors).max() ?? 0,
                 reportsPerSecond: Double(statistics.acknowledged(.report, from: from, to: to)) / span,
@@ -591,9 +621,12 @@ public final class FleetRunner: Sendable {
                 report: statistics.latency(.report, from: from, to: to), poll: statistics.latency(.poll, from: from, to: to),
                 statuses: Dictionary(uniqueKeysWithValues: statuses.map { (String($0.key), $0.value) }),
                 nonSuccess: statuses.filter { !(200..<300).contains($0.key) }.reduce(0) { $0 + $1.value },
-                consoleCPUPercent: cpu.isEmpty ? nil : cpu.reduce(0, +) / Double(cpu.count),
+                consoleCPUPercent: mean(cpu),
                 consoleRSSBytesMax: (from..<to).compactMap { sampled[$0]?.rss }.max(),
-                sendLag: statistics.sendLag(from: from, to: to))
+                sendLag: statistics.sendLag(from: from, to: to),
+                cpu: RunResult.CPU(
+                    databasePercent: mean(databaseCPU), fleetPercent: mean(fleetCPU),
+                    consoleMillisPerReport: perReport(cpu), databaseMillisPerReport: perReport(databaseCPU)))
         }
         // Steady: after every sensor of the first phase started plus one beat, until the first stops.
         let lastStart = schedule.map(\.start).filter(\.isFinite).max() ?? 0

@@ -40,6 +40,11 @@ public final class ProcessSampler: @unchecked Sendable {
         return read ? (cpu, rss) : nil
     }
 
+    /// The process's name (`/proc/<pid>/comm`), nil if it is gone.
+    public static func name(of pid: Int32) -> String? {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Process IDs whose command line contains `text` (for watching an embedded PostgreSQL).
     public static func pids(matching text: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -49,7 +49,7 @@ struct Run: AsyncParsableCommand {
     var consoleCommand: String?
     @Option(help: "Where the started console's output goes.") var consoleLog = "/tmp/fleet-console.log"
     @Option(help: "Also report CPU and memory of this process ID (repeatable).") var watchPID: [Int32] = []
-    @Option(help: "Also report CPU and memory of processes whose command line contains this text (repeatable).")
+    @Option(help: "Also report CPU and memory of processes whose command line contains this text, matched again every second (repeatable); those named postgres are reported as the database, with its CPU per report.")
     var watchProcess: [String] = []
     @Option(help: "Sensors sharing one connection (1: one connection per sensor).") var sensorsPerConnection = 1
     @Option(help: "Give up on a request after this long.") var requestTimeout = "30s"
@@ -78,7 +78,8 @@ struct Run: AsyncParsableCommand {
         configuration.consoleCommand = consoleCommand.map { $0.split(separator: " ").map(String.init) }
         configuration.consoleLog = consoleLog
         // Once each, though several patterns match it (a cluster role's command line names its database URL).
-        configuration.watchPIDs = Array(Set(watchPID + watchProcess.flatMap { ProcessSampler.pids(matching: $0) })).sorted()
+        configuration.watchPIDs = watchPID
+        configuration.watchPatterns = watchProcess
         guard let timeout = Scenario.seconds(requestTimeout) else { throw ValidationError("--request-timeout: a duration") }
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.gzipLevel = gzipLevel
@@ -133,6 +134,10 @@ struct Run: AsyncParsableCommand {
                 + (window.sendLag.map { "; fleet send lag p99 \(ms($0.p99)) max \(ms($0.max))" } ?? "")
                 + (window.consoleCPUPercent.map { String(format: "; console CPU %.0f%%", $0) } ?? "")
                 + (window.consoleRSSBytesMax.map { String(format: ", RSS max %.0f MB", Double($0) / 1_048_576) } ?? "")
+                + (window.cpu?.databasePercent.map { String(format: "; database CPU %.0f%%", $0) } ?? "")
+                + (window.cpu?.consoleMillisPerReport.map { String(format: "; CPU per report: console %.3f ms", $0) } ?? "")
+                + (window.cpu?.databaseMillisPerReport.map { String(format: ", database %.3f ms", $0) } ?? "")
+                + (window.cpu?.fleetPercent.map { String(format: "; fleet CPU %.0f%%", $0) } ?? "")
         }
         print(line("whole run", result.overall))
         if let steady = result.steady { print(line("steady", steady)) }

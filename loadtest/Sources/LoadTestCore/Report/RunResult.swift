@@ -15,11 +15,13 @@ public struct RunResult: Sendable, Codable {
         public var consoleRSSBytesMax: Int?
         /// How late the fleet itself sent reports and polls (its own saturation, not the console's).
         public var sendLag: LatencySummary?
+        /// The database's and the fleet's CPU, and CPU per report acknowledged.
+        public var cpu: CPU?
 
         public init(
             from: Int, to: Int, sensors: Int, reportsPerSecond: Double, pollsPerSecond: Double, report: LatencySummary?,
             poll: LatencySummary?, statuses: [String: Int], nonSuccess: Int, consoleCPUPercent: Double?, consoleRSSBytesMax: Int?,
-            sendLag: LatencySummary? = nil
+            sendLag: LatencySummary? = nil, cpu: CPU? = nil
         ) {
             self.from = from
             self.to = to
@@ -33,6 +35,25 @@ public struct RunResult: Sendable, Codable {
             self.consoleCPUPercent = consoleCPUPercent
             self.consoleRSSBytesMax = consoleRSSBytesMax
             self.sendLag = sendLag
+            self.cpu = cpu
+        }
+    }
+
+    /// CPU beside the console's: its database's (processes named `postgres` among those
+    /// watched) and the fleet's own, as % of one core; and console and database CPU time per
+    /// report acknowledged, in ms (everything they did in the window, polls and logins
+    /// included, over the reports).
+    public struct CPU: Sendable, Codable {
+        public var databasePercent: Double?
+        public var fleetPercent: Double?
+        public var consoleMillisPerReport: Double?
+        public var databaseMillisPerReport: Double?
+
+        public init(databasePercent: Double?, fleetPercent: Double?, consoleMillisPerReport: Double?, databaseMillisPerReport: Double?) {
+            self.databasePercent = databasePercent
+            self.fleetPercent = fleetPercent
+            self.consoleMillisPerReport = consoleMillisPerReport
+            self.databaseMillisPerReport = databaseMillisPerReport
         }
     }
 
