@@ -44,15 +44,16 @@ else
     # Swift Testing runs every suite at once. The suites that measure time against a load of
     # their own run in passes of their own after the rest, so that on 2 cores none of them
     # measures the others: the fleet runs (hundreds of sensors in this process), the hostile
-    # clients and idle timeouts (seconds-long deadlines), and the cluster test (seven processes
+    # clients, idle timeouts and findings exports (seconds-long deadlines: a reader that stops
+    # reading is cut off after a 1 s request timeout), and the cluster test (seven processes
     # and a 1,000-sensor fleet, on both cores). The console process tests (a key's revocation
     # within a second) and the 500 MB SBOM upload (the console's memory while it streams to
     # disk) run apart too.
-    timed=(FleetRunTests FleetFaultTests HostileClientTests IdleConnectionTests ClusterProcessTests SBOMUploadProcessTests
-           ConsoleProcessTests ClusterFindingsTests)
+    timed=(FleetRunTests FleetFaultTests HostileClientTests IdleConnectionTests FindingsExportTests ClusterProcessTests
+           SBOMUploadProcessTests ConsoleProcessTests ClusterFindingsTests)
     swift test --skip-build "${timed[@]/#/--skip=}"
     swift test --skip-build --filter FleetRunTests --filter FleetFaultTests
-    swift test --skip-build --filter HostileClientTests --filter IdleConnectionTests
+    swift test --skip-build --filter HostileClientTests --filter IdleConnectionTests --filter FindingsExportTests
     swift test --skip-build --filter ConsoleProcessTests
     swift test --skip-build --filter SBOMUploadProcessTests
     swift test --skip-build --filter ClusterFindingsTests
