@@ -50,7 +50,7 @@ struct AuthMatrixTests {
         Route(.POST, "/deepfence/controls/kubernetes-cluster", .access, body: #"{"node_id":"matrix-cluster","available_workload":0}"#),
         Route(.POST, "/deepfence/controls/cloud-node", .access, body: #"{"cloud_provider":"aws","compliance_type":"cis"}"#),
         Route(.POST, "/deepfence/ingest/vulnerabilities", .access, body: #"[{"scan_id":"matrix-host-1","cve_id":"CVE-1"}]"#),
-        Route(.POST, "/deepfence/ingest/secret-scan-logs", .access, body: #"[{"scan_id":"matrix-host-1","scan_status":"IN_PROGRESS"}]"#),
+        Route(.POST, "/deepfence/ingest/secret-scan-logs", .access, body: #"[{"scan_id":"matrix-host-2","scan_status":"IN_PROGRESS"}]"#),
         Route(.POST, "/deepfence/auth/token/refresh", .refresh),
         Route(.GET, "/api/v1/nodes", .admin),
         Route(.GET, "/api/v1/nodes/matrix-host", .admin),
