@@ -162,6 +162,13 @@ extension Gateway {
         var severity: String?
         var after: (scanID: String, key: String)?
         var limit = 100
+
+        /// The storage filter of the findings asked for, once their kind is known.
+        func filter(kind: FindingKind, scanID: String?, nodeID: String?) -> PlacementStore.FindingFilter {
+            var filter = PlacementStore.FindingFilter(kind: kind, scanID: scanID, nodeID: nodeID, severity: severity, limit: limit)
+            filter.after = after
+            return filter
+        }
     }
 
     /// The query of `GET …/findings` (`paged`) or `GET …/findings/export`: `kind=<kind>` (required
@@ -219,9 +226,7 @@ extension Gateway {
         }
         respondAsync(writer) { () throws(IngestError) in
             let (store, kind) = try await self.findingsSource(nodeID: nodeID, scanID: scanID, query: query)
-            var filter = PlacementStore.FindingFilter(kind: kind, scanID: scanID, nodeID: nodeID, severity: query.severity, limit: query.limit)
-            filter.after = query.after
-            let page = filter
+            let page = query.filter(kind: kind, scanID: scanID, nodeID: nodeID)
             let items = try await Self.storage { try await store.findingItems(page, csv: query.csv) }
             let next = items.count == query.limit ? items.last.map { Self.findingCursor(scanID: $0.scanID, key: $0.key) } : nil
             if query.csv {
@@ -257,8 +262,7 @@ extension Gateway {
             do throws(IngestError) {
                 let kind: FindingKind
                 (store, kind) = try await findingsSource(nodeID: nodeID, scanID: scanID, query: query)
-                filter = PlacementStore.FindingFilter(kind: kind, scanID: scanID, nodeID: nodeID, severity: query.severity, limit: query.limit)
-                filter.after = query.after
+                filter = query.filter(kind: kind, scanID: scanID, nodeID: nodeID)
                 let first = filter
                 items = try await Self.storage { try await store.findingItems(first, csv: query.csv) }
             } catch {

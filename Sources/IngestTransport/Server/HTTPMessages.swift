@@ -192,17 +192,15 @@ public struct StreamedBody: Sendable {
     }
 
     /// Ends the body: the answer is complete.
-    public func finish() {
-        let sink = self.sink
-        let stream = self.stream
-        eventLoop.execute { sink.endStream(stream, complete: true) }
-    }
+    public func finish() { end(complete: true) }
 
     /// Ends the answer as incomplete.
-    public func abort() {
+    public func abort() { end(complete: false) }
+
+    func end(complete: Bool) {
         let sink = self.sink
         let stream = self.stream
-        eventLoop.execute { sink.endStream(stream, complete: false) }
+        eventLoop.execute { sink.endStream(stream, complete: complete) }
     }
 }
 

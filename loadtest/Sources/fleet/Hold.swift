@@ -86,11 +86,5 @@ struct Hold: AsyncParsableCommand {
     }
 
     /// The resident bytes of `pid` (0 if it cannot be read).
-    static func rss(_ pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return 0 }
-        return kib * 1024
-    }
+    static func rss(_ pid: Int32) -> Int { ProcessSampler().sample([pid])?.rssBytes ?? 0 }
 }
