@@ -60,6 +60,7 @@ struct BatchBuilder {
         write.nodeKinds.append(report.nodeKind.rawValue)
         write.nodeReportIDs.append(report.reportID)
         write.nodeBeatRates.append(Int32(item.beatRate))
+        write.nodeVersions.append(previous?.version ?? 0)
         // A node's first report is its initial state, not a change: the log gets one row for the
         // node instead of one per entity (half the rows a fleet's first minute writes).
         let isNewNode = (previous?.snapshot.count ?? 0) == 0 && previous?.lastReportID == nil
@@ -82,7 +83,8 @@ struct BatchBuilder {
             lastSample = now
         }
         next[report.nodeID] = LaneNode(
-            shard: item.shard, snapshot: diff.next, lastReportID: report.reportID, lastSample: lastSample)
+            shard: item.shard, snapshot: diff.next, lastReportID: report.reportID, version: (previous?.version ?? 0) + 1,
+            lastSample: lastSample)
         writing.append(item)
     }
 

@@ -16,8 +16,10 @@ extension Worker {
 
     /// Writes one batch: diff, one fenced transaction, then acknowledge. Items on shards that
     /// moved fail with 503 (the sensor resends next beat); a batch the database refuses for its
-    /// data is retried report by report so one bad report cannot sink the others.
-    func write(_ items: [LaneItem], lane: WriteLane) async {
+    /// data is retried report by report so one bad report cannot sink the others; a batch with
+    /// nodes whose rows moved on since the lane read them is re-read and diffed again
+    /// (`reread` times at most, then answered 503).
+    func write(_ items: [LaneItem], lane: WriteLane, reread: Int = 1) async {
         let now = clock.now()
         // Nodes this lane has no state for (first report since start or since the shard came here).
         let known = lane.nodes.withLock { nodes in Set(items.map(\.report.nodeID).filter { nodes[$0] != nil }) }
@@ -41,7 +43,7 @@ extension Worker {
                         guard nodes[id] == nil else { continue }
                         nodes[id] = LaneNode(
                             shard: item.shard, snapshot: snapshots[id] ?? NodeSnapshot(),
-                            lastReportID: records[id]?.lastReportID, lastSample: nil)
+                            lastReportID: records[id]?.lastReportID, version: records[id]?.stateVersion ?? 0, lastSample: nil)
                     }
                 }
             } catch {
@@ -93,8 +95,16 @@ extension Worker {
                 let moved = (builder.writing + builder.duplicates).filter { staleShards.contains($0.shard) }
                 finish(moved, with: .failure(.shardMoved))
                 let remaining = (builder.writing + builder.duplicates).filter { !staleShards.contains($0.shard) }
-                if !remaining.isEmpty { await write(remaining, lane: lane) }
+                if !remaining.isEmpty { await write(remaining, lane: lane, reread: reread) }
             }
+        } catch let outdated as PlacementStore.OutdatedNodes {
+            // A write of these nodes answered in doubt (its commit timed out) committed after
+            // the lane re-read them: the diffs were made against state that is gone.
+            logger.warning("node rows moved on since they were read; reading them again",
+                           metadata: ["nodes": "\(outdated.nodeIDs.count)", "retry": "\(reread > 0)"])
+            lane.forget(nodes: outdated.nodeIDs)
+            let retrying = builder.writing + builder.duplicates
+            if reread > 0 { await write(retrying, lane: lane, reread: reread - 1) } else { finish(retrying, with: .failure(.unavailable)) }
         } catch {
             let retryable = builder.writing + builder.duplicates
             switch failure(error, items: retryable.count, node: retryable.first?.report.nodeID, what: "report") {

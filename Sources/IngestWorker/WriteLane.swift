@@ -28,11 +28,13 @@ struct LaneBatch: Sendable {
 }
 
 /// What a lane remembers of a node between reports: the snapshot its next report is diffed
-/// against, the last committed report ID, and when its metrics were last sampled.
+/// against, the last committed report ID, the row's `state_version` that snapshot is of, and
+/// when its metrics were last sampled.
 struct LaneNode: Sendable {
     var shard: Int
     var snapshot: NodeSnapshot
     var lastReportID: String?
+    var version: Int64
     var lastSample: Timestamp?
 }
 

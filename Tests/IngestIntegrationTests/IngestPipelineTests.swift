@@ -2,6 +2,7 @@ import Foundation
 import IngestCompression
 import IngestCore
 import Logging
+import PostgresNIO
 import IngestStorage
 import IngestTestSupport
 import IngestTransport
@@ -218,6 +219,7 @@ struct IngestPipelineTests {
             batch.nodeReportIDs = ["r"]
             batch.nodeBeatRates = [30]
             batch.nodeEpochs = [3]
+            batch.nodeVersions = [0]
             #expect(try await placement.write(batch) == .stale(shards: [5]))
             #expect(try await database.count("SELECT count(*) FROM nodes") == 0)
             batch.fences = [5: 3]
@@ -229,6 +231,98 @@ struct IngestPipelineTests {
             throw error
         }
         await database.drop()
+    }
+
+    @Test func writeFromAnOutdatedVersionCommitsNothing() async throws {
+        let database = try await TestDatabase.make("outdated")
+        do {
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let placement = PlacementStore(database: database.database, logger: logger)
+            _ = try await placement.claim([(shard: 5, epoch: 3)])
+            var batch = BatchWrite(at: Date())
+            try await placement.ensurePartitions(for: [batch.at])
+            batch.fences = [5: 3]
+            batch.nodeIDs = ["n"]
+            batch.nodeShards = [5]
+            batch.nodeKinds = ["host"]
+            batch.nodeReportIDs = ["r1"]
+            batch.nodeBeatRates = [30]
+            batch.nodeEpochs = [3]
+            batch.nodeVersions = [0]
+            #expect(try await placement.write(batch) == .committed)
+            #expect(try await database.scalar("SELECT state_version FROM nodes WHERE node_id = 'n'") == "1")
+            // A second writer that read the node before that write: nothing of its batch lands.
+            batch.nodeReportIDs = ["r2"]
+            batch.upserts[.process] = BatchWrite.EntityRows()
+            batch.upserts[.process]!.append(nodeID: "n", key: 7, id: "n;7", digest: 1, body: #"{"pid":7}"#)
+            await #expect(throws: PlacementStore.OutdatedNodes.self) { try await placement.write(batch) }
+            #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n'") == [["r1", "1"]])
+            #expect(try await database.count("SELECT count(*) FROM processes") == 0)
+            batch.nodeVersions = [1]
+            #expect(try await placement.write(batch) == .committed)
+            #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n'") == [["r2", "2"]])
+            #expect(try await database.count("SELECT count(*) FROM processes") == 1)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
+    /// A write answered in doubt (its commit timed out) that commits after the node's next report
+    /// was diffed must not leave entities that next report no longer has (seen in a fleet run
+    /// under load: nodes stored under their last acknowledged report ID with processes it had
+    /// dropped).
+    @Test func writeInDoubtThatCommitsLateLeavesNoStaleEntities() async throws {
+        let console = try await TestConsole.start("indoubt") { $0.worker.commitTimeout = .seconds(2) }
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            func report(_ id: String, pids: [Int]) -> [UInt8] {
+                let processes = pids.map { #""h-d;\#($0)":{"metadata":{"pid":\#($0)}}"# }.joined(separator: ",")
+                return Gzip.compress(Array(#"{"ID":"\#(id)","Host":{"h-d":{"metadata":{"node_id":"h-d"}}},"Process":{\#(processes)}}"#.utf8))
+            }
+            // Resent until acknowledged: beside other suites a first write can miss the short commit timeout.
+            var first = try await connection.postReport(report("r1", pids: [1]), token: token)
+            for _ in 0..<5 where first.status != .ok { first = try await connection.postReport(report("r1", pids: [1]), token: token) }
+            try #require(first.status == .ok)
+
+            // Hold the processes table: r2's write takes the node's row, then waits on it. The lock
+            // is held on a connection of its own, outside the console's pool and its settings.
+            let db = console.database
+            let blocker = try await PostgresConnection.connect(
+                configuration: .init(host: db.url.host, port: db.url.port, username: db.url.username, password: db.url.password,
+                                     database: db.url.database, tls: .disable),
+                id: 1, logger: Logger(label: "blocker"))
+            defer { Task { try? await blocker.close() } }
+            try await blocker.query("BEGIN", logger: Logger(label: "blocker")).consume()
+            try await blocker.query("LOCK TABLE processes IN EXCLUSIVE MODE", logger: Logger(label: "blocker")).consume()
+            // r2 adds process 2 and times out in doubt; r3 drops it again, is diffed against the
+            // state without r2, and waits for r2's row lock until it times out too.
+            #expect(try await connection.postReport(report("r2", pids: [1, 2]), token: token).status == .serviceUnavailable)
+            #expect(try await connection.postReport(report("r3", pids: [1]), token: token).status == .serviceUnavailable)
+            try await blocker.query("ROLLBACK", logger: Logger(label: "blocker")).consume()
+            // r2 commits after all; r3 must not commit on top of it.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await db.count(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()") > 0,
+                ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await db.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'h-d'") == [["r2", "2"]])
+
+            // The sensor resends r3 (it was never acknowledged): it is diffed against what is stored.
+            #expect(try await connection.postReport(report("r3", pids: [1]), token: token).status == .ok)
+            #expect(try await db.rows("SELECT entity_id FROM processes WHERE node_id = 'h-d' ORDER BY entity_id") == [["h-d;1"]])
+            #expect(try await db.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'h-d'") == [["r3", "3"]])
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
     }
 
     @Test func clusterSensorReport() async throws {

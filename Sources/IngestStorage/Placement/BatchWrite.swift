@@ -17,6 +17,9 @@ public struct BatchWrite: Sendable {
     public var nodeKinds: [String] = []
     public var nodeReportIDs: [String?] = []
     public var nodeBeatRates: [Int32] = []
+    /// The `state_version` each node's diff was made against (0 for a node without a row): the
+    /// row is written only from that version, and moves to the next.
+    public var nodeVersions: [Int64] = []
 
     /// Appeared or changed entities, per kind.
     public var upserts: [EntityKind: EntityRows] = [:]

@@ -58,7 +58,9 @@ public struct PlacementStore: Sendable {
     // MARK: The batch write
 
     /// Writes one batch in one transaction that first locks and checks the epochs of every shard
-    /// in it. If any epoch moved, nothing is written and the stale shards are returned.
+    /// in it. If any epoch moved, nothing is written and the stale shards are returned. If any
+    /// node's row is no longer at the version its diff was made against, nothing is written and
+    /// ``OutdatedNodes`` is thrown.
     public func write(_ batch: BatchWrite) async throws -> BatchOutcome {
         let logger = self.logger
         return try await database.transaction { connection in
@@ -69,24 +71,38 @@ public struct PlacementStore: Sendable {
         }
     }
 
+    /// A batch found these nodes' rows past the `state_version` their diffs were made against
+    /// (a write whose outcome was in doubt committed after all): it was rolled back.
+    public struct OutdatedNodes: Error, Sendable {
+        public let nodeIDs: [String]
+    }
+
     static func writeRows(_ batch: BatchWrite, on connection: PostgresConnection, logger: Logger) async throws {
         let at = batch.at
         if !batch.nodeIDs.isEmpty {
-            try await connection.query(
+            // A row moves only from the version the node's diff was made against (a new row
+            // starts at 1). The first statement of the transaction, so a row an earlier,
+            // still-running write holds is waited for and then checked at its new version.
+            let written = try await connection.query(
                 """
                 INSERT INTO nodes AS n (node_id, shard, kind, first_seen, last_seen, online, offline_since,
-                                        last_report_id, last_report_at, beat_rate, written_epoch)
-                SELECT u.id, u.shard, u.kind, \(at), \(at), true, NULL, u.report, \(at), u.beat, u.epoch
+                                        last_report_id, last_report_at, beat_rate, written_epoch, state_version)
+                SELECT u.id, u.shard, u.kind, \(at), \(at), true, NULL, u.report, \(at), u.beat, u.epoch, u.version + 1
                 FROM UNNEST(\(batch.nodeIDs)::text[], \(batch.nodeShards)::int4[], \(batch.nodeKinds)::text[],
                             \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[],
-                            \(batch.nodeEpochs)::int8[])
-                     AS u(id, shard, kind, report, beat, epoch)
+                            \(batch.nodeEpochs)::int8[], \(batch.nodeVersions)::int8[])
+                     AS u(id, shard, kind, report, beat, epoch, version)
                 ON CONFLICT (node_id) DO UPDATE SET shard = EXCLUDED.shard, kind = EXCLUDED.kind,
                     last_seen = EXCLUDED.last_seen, online = true, offline_since = NULL,
                     last_report_id = EXCLUDED.last_report_id, last_report_at = EXCLUDED.last_report_at,
-                    beat_rate = EXCLUDED.beat_rate, written_epoch = EXCLUDED.written_epoch
-                """, logger: logger
-            ).consume()
+                    beat_rate = EXCLUDED.beat_rate, written_epoch = EXCLUDED.written_epoch,
+                    state_version = EXCLUDED.state_version
+                WHERE n.state_version = EXCLUDED.state_version - 1
+                RETURNING n.node_id
+                """, logger: logger)
+            var moved = Set(batch.nodeIDs)
+            for try await nodeID in written.decode(String.self) { moved.remove(nodeID) }
+            if !moved.isEmpty { throw OutdatedNodes(nodeIDs: moved.sorted()) }
         }
         for kind in EntityKind.allCases {
             if let rows = batch.deletions[kind], rows.count > 0 {
@@ -164,29 +180,31 @@ public struct PlacementStore: Sendable {
         public var online: Bool
         public var lastReportID: String?
         public var beatRate: Int
+        /// How many report writes the row has seen (`state_version`).
+        public var stateVersion: Int64 = 0
     }
 
     /// The nodes of the given shards.
     public func nodes(inShards shards: [Int]) async throws -> [NodeRecord] {
         guard !shards.isEmpty else { return [] }
         return try await nodeRecords(
-            "SELECT node_id, shard, kind, last_seen, online, last_report_id, beat_rate FROM nodes WHERE shard = ANY(\(shards.map { Int32($0) })::int4[])")
+            "SELECT node_id, shard, kind, last_seen, online, last_report_id, beat_rate, state_version FROM nodes WHERE shard = ANY(\(shards.map { Int32($0) })::int4[])")
     }
 
     /// The named nodes (those that exist).
     public func nodes(named nodeIDs: [String]) async throws -> [NodeRecord] {
         guard !nodeIDs.isEmpty else { return [] }
         return try await nodeRecords(
-            "SELECT node_id, shard, kind, last_seen, online, last_report_id, beat_rate FROM nodes WHERE node_id = ANY(\(nodeIDs)::text[])")
+            "SELECT node_id, shard, kind, last_seen, online, last_report_id, beat_rate, state_version FROM nodes WHERE node_id = ANY(\(nodeIDs)::text[])")
     }
 
     func nodeRecords(_ query: PostgresQuery) async throws -> [NodeRecord] {
         var records: [NodeRecord] = []
-        for try await (id, shard, kind, lastSeen, online, report, beat) in try await database.query(query, logger: logger)
-            .decode((String, Int32, String, Date, Bool, String?, Int32).self)
+        for try await (id, shard, kind, lastSeen, online, report, beat, version) in try await database.query(query, logger: logger)
+            .decode((String, Int32, String, Date, Bool, String?, Int32, Int64).self)
         {
             records.append(NodeRecord(nodeID: id, shard: Int(shard), kind: kind, lastSeen: lastSeen, online: online,
-                                      lastReportID: report, beatRate: Int(beat)))
+                                      lastReportID: report, beatRate: Int(beat), stateVersion: version))
         }
         return records
     }

@@ -476,7 +476,8 @@ public final class FleetRunner: Sendable {
             try? await Task.sleep(until: next, clock: .continuous)
             updateTimestamp()
             let (console, database) = watchedPIDs()
-            let fleet = sampler.sample([getpid()])?.cpuPercent
+            // A console inside this process is the fleet's CPU too: not told apart then.
+            let fleet = console.contains(getpid()) ? nil : sampler.sample([getpid()])?.cpuPercent
             let databaseCPU = database.isEmpty ? nil : sampler.sample(database)?.cpuPercent
             if let sample = sampler.sample(console) {
                 samples.withLock { $0[second] = Sample(cpu: sample.cpuPercent, rss: sample.rssBytes, databaseCPU: databaseCPU, fleetCPU: fleet) }
@@ -491,8 +492,11 @@ public final class FleetRunner: Sendable {
 
     /// The console's processes and its database's (by name, `postgres`), each once.
     func watchedPIDs() -> (console: [Int32], database: [Int32]) {
-        var pids = Set(configuration.watchPIDs + configuration.watchPatterns.flatMap { ProcessSampler.pids(matching: $0) })
+        // A pattern may match the fleet's own command line; a PID named outright is watched as
+        // given (a console running inside this process).
+        var pids = Set(configuration.watchPatterns.flatMap { ProcessSampler.pids(matching: $0) })
         pids.remove(getpid())
+        pids.formUnion(configuration.watchPIDs)
         if let process = consoleProcess.withLock({ $0 }), process.poll() == nil { pids.insert(process.pid) }
         let database = pids.filter { ProcessSampler.name(of: $0) == "postgres" }
         return (pids.subtracting(database).sorted(), database.sorted())
