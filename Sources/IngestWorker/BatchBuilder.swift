@@ -77,7 +77,7 @@ struct BatchBuilder {
             write.deletions[vanished.kind, default: BatchWrite.KeyRows()].keys.append(Int64(bitPattern: vanished.key))
         }
         var lastSample = previous?.lastSample
-        if lastSample.map({ now.since($0) >= sampleInterval }) ?? true, let sample = Self.sample(of: report) {
+        if lastSample.map({ now.since($0) >= sampleInterval }) ?? true, let sample = MetricSample.json(of: report) {
             write.sampleNodeIDs.append(report.nodeID)
             write.sampleMetrics.append(sample)
             lastSample = now
@@ -108,25 +108,5 @@ struct BatchBuilder {
         write.changes.kinds.append(entity.kind.name)
         write.changes.entityIDs.append(entity.kind == .connection ? id + " -> " + body : id)
         write.changes.changes.append(change)
-    }
-
-    /// The report's volatile metrics as one JSON document,
-    /// `{"<kind>": {"<entity id>": {"cpu_usage": …, "memory_usage": …, "uptime": …, "open_files_count": …}}}`,
-    /// built from the raw JSON text of the IDs and values; nil if no entity carries a metric.
-    static func sample(of report: ParsedReport) -> String? {
-        var byKind: [EntityKind: [String]] = [:]
-        var order: [EntityKind] = []
-        for entity in report.entities where !entity.metrics.isEmpty {
-            var fields: [String] = []
-            let metrics = entity.metrics
-            for (name, span) in [("cpu_usage", metrics.cpuUsage), ("memory_usage", metrics.memoryUsage),
-                                 ("uptime", metrics.uptime), ("open_files_count", metrics.openFiles)] where !span.isEmpty {
-                fields.append("\"\(name)\":\(report.rawString(span))")
-            }
-            if byKind[entity.kind] == nil { order.append(entity.kind) }
-            byKind[entity.kind, default: []].append("\"\(report.rawString(entity.id))\":{\(fields.joined(separator: ","))}")
-        }
-        guard !order.isEmpty else { return nil }
-        return "{" + order.map { "\"\($0.name)\":{\(byKind[$0]!.joined(separator: ","))}" }.joined(separator: ",") + "}"
     }
 }
