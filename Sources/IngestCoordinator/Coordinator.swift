@@ -57,6 +57,8 @@ public final class Coordinator: Service {
     let onPublish: @Sendable () async -> Void
     let lease: Mutex<LeaderLease>
     let stopping = Mutex(false)
+    /// The shard map as last read: read again only when the stored map version moved.
+    let knownMap = Mutex<ShardMap?>(nil)
     let started = ContinuousClock.now
     let leaderChanges = Counter(label: "ingest.coordinator.leader.changes")
     let leaderGauge = Gauge(label: "ingest.coordinator.leader")
@@ -134,13 +136,23 @@ public final class Coordinator: Service {
         }
     }
 
+    /// The shard map: the one last read while the stored version is still its version (one
+    /// single-row read a cycle), else read whole again.
+    func currentMap() async throws -> ShardMap {
+        let version = try await catalog.shardMapVersion()
+        if let known = knownMap.withLock({ $0 }), known.version == version { return known }
+        let map = try await catalog.shardMap(shardCount: configuration.shardCount)
+        knownMap.withLock { $0 = map }
+        return map
+    }
+
     /// Plans and publishes shard changes; returns whether anything changed.
     @discardableResult
     public func rebalance() async throws -> Bool {
         let (members, now) = try await catalog.members()
         let membership = Membership(deadAfter: configuration.memberTimeout, restartGrace: configuration.restartGrace)
         let assignment = membership.assignment(members, now: now)
-        let map = try await catalog.shardMap(shardCount: configuration.shardCount)
+        let map = try await currentMap()
         mapVersionGauge.record(map.version)
         workersGauge.record(assignment.workers.count)
         unownedGauge.record(map.entries.filter { entry in entry.owner.map { assignment.workers[$0] == nil } ?? true }.count)

@@ -17,7 +17,7 @@ public func withDeadline<T: Sendable>(_ timeout: Duration, _ work: @escaping @Se
             }?.resume(returning: result)
         }
         let (seconds, attoseconds) = timeout.components
-        let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(
+        let timer = deadlineLoop.scheduleTask(
             in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { finish(nil) }
         Task {
             do { finish(.success(try await work())) } catch { finish(.failure(error)) }
@@ -26,3 +26,10 @@ public func withDeadline<T: Sendable>(_ timeout: Duration, _ work: @escaping @Se
     }
     return try outcome?.get()
 }
+
+/// The event loop the deadlines' timers run on: one of their own. On the connections' loops a
+/// cancelled timer is removed from a heap that also holds every connection's idle timer
+/// (thousands at 10,000 sensors), and each write batch cancels one; here the heap holds only the
+/// deadlines in flight.
+private let deadlineGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+private var deadlineLoop: any EventLoop { deadlineGroup.next() }

@@ -53,14 +53,9 @@ struct BatchBuilder {
     private mutating func add(_ item: LaneItem, previous: LaneNode?) {
         let report = item.report
         let diff = ReportDiff(previous: previous?.snapshot, report: report)
-        write.fences[Int32(item.shard)] = item.epoch
-        write.nodeIDs.append(report.nodeID)
-        write.nodeShards.append(Int32(item.shard))
-        write.nodeEpochs.append(item.epoch)
-        write.nodeKinds.append(report.nodeKind.rawValue)
-        write.nodeReportIDs.append(report.reportID)
-        write.nodeBeatRates.append(Int32(item.beatRate))
-        write.nodeVersions.append(previous?.version ?? 0)
+        write.addNode(
+            report.nodeID, shard: item.shard, epoch: item.epoch, kind: report.nodeKind.rawValue, reportID: report.reportID,
+            beatRate: item.beatRate, version: previous?.version ?? 0)
         // A node's first report is its initial state, not a change: the log gets one row for the
         // node instead of one per entity (half the rows a fleet's first minute writes).
         let isNewNode = (previous?.snapshot.count ?? 0) == 0 && previous?.lastReportID == nil

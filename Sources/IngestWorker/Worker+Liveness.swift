@@ -3,6 +3,9 @@ import IngestCore
 import IngestStorage
 
 extension Worker {
+    /// Nodes swept per hold of the worker's lock.
+    static let sweepSlice = 512
+
     /// Marks nodes that missed their beats offline and deletes those past retention.
     public func sweep() async throws {
         for lane in allLanes {
@@ -25,18 +28,26 @@ extension Worker {
             metrics.backlog.record(counts.backlog)
             metrics.beatRate.record(counts.beatRate)
         }
-        state.withLock { state in
+        // The node IDs are copied once; the nodes are then swept in slices, each under the lock
+        // for a moment, so reports and polls of other nodes never wait for the whole sweep.
+        let ids = state.withLock { state in
             counts = (state.nodes.count, 0, state.ownership.owned.count, state.pending, state.beatRate.beatRate)
-            for id in Array(state.nodes.keys) {
-                switch state.nodes[id]!.liveness.sweep(now: now, configuration: liveness) {
-                case .wentOffline:
-                    wentOffline.append((id, state.placement(of: state.nodes[id]!.shard)))
-                    counts.offline += 1
-                case .expired:
-                    let shard = state.nodes[id]!.shard
-                    if let epoch = state.ownership.owned[shard] { expired.append((id, shard, epoch, state.placement(of: shard))) }
-                case .offline: counts.offline += 1
-                case .online: break
+            return Array(state.nodes.keys)
+        }
+        for slice in stride(from: 0, to: ids.count, by: Self.sweepSlice).map({ ids[$0..<min($0 + Self.sweepSlice, ids.count)] }) {
+            state.withLock { state in
+                for id in slice {
+                    guard let outcome = state.nodes[id]?.liveness.sweep(now: now, configuration: liveness) else { continue }
+                    switch outcome {
+                    case .wentOffline:
+                        wentOffline.append((id, state.placement(of: state.nodes[id]!.shard)))
+                        counts.offline += 1
+                    case .expired:
+                        let shard = state.nodes[id]!.shard
+                        if let epoch = state.ownership.owned[shard] { expired.append((id, shard, epoch, state.placement(of: shard))) }
+                    case .offline: counts.offline += 1
+                    case .online: break
+                    }
                 }
             }
         }

@@ -228,7 +228,12 @@ public final class Worker: ShardOwner, Service {
         -> AgentCommand
     {
         if let failure = state.withLock({ $0.refusal(shard: shard, epoch: epoch) }) { throw failure }
-        let record = try await store(of: shard).queueCommand(nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload)
+        guard let record = try await store(of: shard).queueCommand(
+            nodeID: nodeID, shard: shard, epoch: epoch, actionID: actionID, requestPayload: requestPayload)
+        else {
+            lost(shards: [shard: epoch])
+            throw IngestError.shardMoved
+        }
         let command = AgentCommand(commandID: record.id, actionID: actionID, requestPayload: requestPayload)
         remember(command, for: nodeID, shard: shard, at: clock.now())
         return command

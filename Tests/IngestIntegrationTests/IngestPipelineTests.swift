@@ -212,20 +212,77 @@ struct IngestPipelineTests {
             let placement = PlacementStore(database: database.database, logger: logger)
             _ = try await placement.claim([(shard: 5, epoch: 3)])
             var batch = BatchWrite(at: Date())
+            batch.addNode("n", shard: 5, epoch: 3, kind: "host", reportID: "r", beatRate: 30, version: 0)
             batch.fences = [5: 2]
-            batch.nodeIDs = ["n"]
-            batch.nodeShards = [5]
-            batch.nodeKinds = ["host"]
-            batch.nodeReportIDs = ["r"]
-            batch.nodeBeatRates = [30]
-            batch.nodeEpochs = [3]
-            batch.nodeVersions = [0]
             #expect(try await placement.write(batch) == .stale(shards: [5]))
             #expect(try await database.count("SELECT count(*) FROM nodes") == 0)
             batch.fences = [5: 3]
             try await placement.ensurePartitions(for: [batch.at])
             #expect(try await placement.write(batch) == .committed)
             #expect(try await database.count("SELECT count(*) FROM nodes") == 1)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
+    /// The batch write names entity kinds by number: each kind lands in its own table, and its
+    /// deletions are logged under its own name.
+    @Test func everyEntityKindIsWrittenToItsTableAndDeletedFromIt() async throws {
+        let database = try await TestDatabase.make("everykind")
+        do {
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let placement = PlacementStore(database: database.database, logger: logger)
+            _ = try await placement.claim([(shard: 9, epoch: 1), (shard: 10, epoch: 4)])
+            var batch = BatchWrite(at: Date())
+            try await placement.ensurePartitions(for: [batch.at])
+            batch.addNode("n9", shard: 9, epoch: 1, kind: "host", reportID: "r1", beatRate: 30, version: 0)
+            batch.addNode("n10", shard: 10, epoch: 4, kind: "kubernetes_cluster", reportID: nil, beatRate: 30, version: 0)
+            for kind in EntityKind.allCases {
+                var rows = BatchWrite.EntityRows()
+                for node in ["n9", "n10"] {
+                    rows.append(nodeID: node, key: Int64(kind.rawValue) * 10, id: "\(kind.name)-\(node)", digest: Int64(kind.rawValue),
+                                body: kind == .connection ? "to-\(node)" : #"{"metadata":{"node_name":"\#(kind.name)"}}"#)
+                }
+                batch.upserts[kind] = rows
+            }
+            batch.changes.nodeIDs = ["n9"]
+            batch.changes.kinds = ["host"]
+            batch.changes.entityIDs = ["host-n9"]
+            batch.changes.changes = ["appeared"]
+            batch.sampleNodeIDs = ["n9"]
+            batch.sampleMetrics = [#"{"cpu":1}"#]
+            #expect(try await placement.write(batch) == .committed)
+            for kind in EntityKind.allCases {
+                let id = kind == .connection ? "source" : "entity_id"
+                #expect(try await database.rows(
+                    "SELECT node_id, entity_key::text, \(id) FROM \(kind.tableName) ORDER BY node_id")
+                    == [["n10", "\(kind.rawValue * 10)", "\(kind.name)-n10"], ["n9", "\(kind.rawValue * 10)", "\(kind.name)-n9"]])
+            }
+            #expect(try await database.rows("SELECT kind, entity_id, change FROM entity_changes") == [["host", "host-n9", "appeared"]])
+            #expect(try await database.count("SELECT count(*) FROM metric_samples WHERE node_id = 'n9'") == 1)
+
+            // The next batch deletes n9's entities of every kind: each is logged under its kind.
+            var next = BatchWrite(at: batch.at)
+            next.addNode("n9", shard: 9, epoch: 1, kind: "host", reportID: "r2", beatRate: 30, version: 1)
+            for kind in EntityKind.allCases {
+                var keys = BatchWrite.KeyRows()
+                keys.nodeIDs = ["n9"]
+                keys.keys = [Int64(kind.rawValue) * 10]
+                next.deletions[kind] = keys
+            }
+            #expect(try await placement.write(next) == .committed)
+            for kind in EntityKind.allCases {
+                #expect(try await database.count("SELECT count(*) FROM \(kind.tableName) WHERE node_id = 'n9'") == 0)
+                #expect(try await database.count("SELECT count(*) FROM \(kind.tableName) WHERE node_id = 'n10'") == 1)
+            }
+            let vanished = try await database.rows("SELECT kind, entity_id FROM entity_changes WHERE change = 'vanished' ORDER BY kind")
+            #expect(vanished == EntityKind.allCases.sorted { $0.name < $1.name }.map { kind -> [String?] in
+                [kind.name, kind == .connection ? "connection-n9 -> to-n9" : "\(kind.name)-n9"]
+            })
+            #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n9'") == [["r2", "2"]])
         } catch {
             await database.drop()
             throw error
@@ -242,21 +299,15 @@ struct IngestPipelineTests {
             _ = try await placement.claim([(shard: 5, epoch: 3)])
             var batch = BatchWrite(at: Date())
             try await placement.ensurePartitions(for: [batch.at])
-            batch.fences = [5: 3]
-            batch.nodeIDs = ["n"]
-            batch.nodeShards = [5]
-            batch.nodeKinds = ["host"]
-            batch.nodeReportIDs = ["r1"]
-            batch.nodeBeatRates = [30]
-            batch.nodeEpochs = [3]
-            batch.nodeVersions = [0]
+            batch.addNode("n", shard: 5, epoch: 3, kind: "host", reportID: "r1", beatRate: 30, version: 0)
             #expect(try await placement.write(batch) == .committed)
             #expect(try await database.scalar("SELECT state_version FROM nodes WHERE node_id = 'n'") == "1")
             // A second writer that read the node before that write: nothing of its batch lands.
             batch.nodeReportIDs = ["r2"]
             batch.upserts[.process] = BatchWrite.EntityRows()
             batch.upserts[.process]!.append(nodeID: "n", key: 7, id: "n;7", digest: 1, body: #"{"pid":7}"#)
-            await #expect(throws: PlacementStore.OutdatedNodes.self) { try await placement.write(batch) }
+            let outdated = await #expect(throws: PlacementStore.OutdatedNodes.self) { try await placement.write(batch) }
+            #expect(outdated?.nodeIDs == ["n"])
             #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n'") == [["r1", "1"]])
             #expect(try await database.count("SELECT count(*) FROM processes") == 0)
             batch.nodeVersions = [1]

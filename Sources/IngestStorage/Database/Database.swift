@@ -92,6 +92,15 @@ public func sqlState(of error: any Error) -> String? {
     return nil
 }
 
+/// The server's DETAIL of a database error, if it came from the server.
+public func serverDetail(of error: any Error) -> String? {
+    if let error = error as? PSQLError { return error.serverInfo?[.detail] }
+    if let error = error as? PostgresTransactionError {
+        return (error.closureError ?? error.commitError ?? error.beginError).flatMap(serverDetail(of:))
+    }
+    return nil
+}
+
 /// Whether a database error was caused by the data sent (SQLSTATE classes 22 and 23), as
 /// opposed to the connection or the server.
 public func isDataError(_ error: any Error) -> Bool {

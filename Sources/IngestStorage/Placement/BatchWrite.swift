@@ -33,6 +33,21 @@ public struct BatchWrite: Sendable {
 
     public init(at: Date) { self.at = at }
 
+    /// Adds a reporting node's row, written under `epoch` (the batch is fenced on it too) and
+    /// moved from `version` to the next.
+    public mutating func addNode(
+        _ nodeID: String, shard: Int, epoch: Int64, kind: String, reportID: String?, beatRate: Int, version: Int64
+    ) {
+        fences[Int32(shard)] = epoch
+        nodeIDs.append(nodeID)
+        nodeShards.append(Int32(shard))
+        nodeEpochs.append(epoch)
+        nodeKinds.append(kind)
+        nodeReportIDs.append(reportID)
+        nodeBeatRates.append(Int32(beatRate))
+        nodeVersions.append(version)
+    }
+
     /// Entity rows of one kind. For connections, `ids` are sources and `bodies` destinations.
     public struct EntityRows: Sendable {
         public var nodeIDs: [String] = []
@@ -83,4 +98,14 @@ public enum BatchOutcome: Sendable, Hashable {
     case committed
     /// Nothing was written: these shards' epochs moved on (another worker owns them now).
     case stale(shards: [Int32])
+}
+
+extension BatchOutcome {
+    /// The outcome of a fenced transaction whose result is not needed.
+    init<Value>(_ fenced: PlacementStore.Fenced<Value>) {
+        switch fenced {
+        case .done: self = .committed
+        case .stale(let shards): self = .stale(shards: shards)
+        }
+    }
 }

@@ -14,19 +14,26 @@ extension PlacementStore {
         public var deliveredAt: Date?
     }
 
-    /// Queues a command; returns its row.
-    public func queueCommand(nodeID: String, shard: Int, actionID: Int, requestPayload: String) async throws -> CommandRecord {
-        let rows = try await database.query(
-            """
-            INSERT INTO node_commands (node_id, shard, action_id, request_payload)
-            VALUES (\(nodeID), \(Int32(shard)), \(Int32(actionID)), \(requestPayload))
-            RETURNING id, created_at
-            """, logger: logger)
-        for try await (id, created) in rows.decode((Int64, Date).self) {
-            return CommandRecord(id: id, nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload,
-                                 createdAt: created, deliveredAt: nil)
+    /// Queues a command under the shard's fence; returns its row, or nil if the shard's epoch
+    /// moved on (nothing was stored: the shard has another owner now).
+    public func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws
+        -> CommandRecord?
+    {
+        let outcome = try await fenced([Int32(shard): epoch]) { connection, logger -> CommandRecord in
+            let rows = try await connection.query(
+                """
+                INSERT INTO node_commands (node_id, shard, action_id, request_payload)
+                VALUES (\(nodeID), \(Int32(shard)), \(Int32(actionID)), \(requestPayload))
+                RETURNING id, created_at
+                """, logger: logger)
+            for try await (id, created) in rows.decode((Int64, Date).self) {
+                return CommandRecord(id: id, nodeID: nodeID, shard: shard, actionID: actionID, requestPayload: requestPayload,
+                                     createdAt: created, deliveredAt: nil)
+            }
+            throw MigrationRunner.Failure(description: "command insert returned no row")
         }
-        throw MigrationRunner.Failure(description: "command insert returned no row")
+        guard case .done(let record) = outcome else { return nil }
+        return record
     }
 
     /// The undelivered commands of the given shards, oldest first.
@@ -70,9 +77,7 @@ extension PlacementStore {
     /// if the fence failed.
     public func markDelivered(_ ids: [Int64], shard: Int, epoch: Int64, at: Date) async throws -> Delivery? {
         guard !ids.isEmpty else { return Delivery() }
-        let logger = self.logger
-        return try await database.transaction { connection in
-            guard try await Self.staleShards([Int32(shard): epoch], on: connection, logger: logger).isEmpty else { return nil }
+        let outcome = try await fenced([Int32(shard): epoch]) { connection, logger in
             var delivery = Delivery()
             for try await id in try await connection.query(
                 """
@@ -95,6 +100,8 @@ extension PlacementStore {
             }
             return delivery
         }
+        guard case .done(let delivery) = outcome else { return nil }
+        return delivery
     }
 
     /// The scans of the given shards handed to their sensors that have not been reported on

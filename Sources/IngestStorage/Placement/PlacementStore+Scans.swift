@@ -10,13 +10,9 @@ extension PlacementStore {
     /// batch's shard fences. Findings are inserted once per natural key (a resend stores
     /// nothing) and counted into their scan's totals in the same statement.
     public func write(_ batch: FindingsWrite) async throws -> BatchOutcome {
-        let logger = self.logger
-        return try await database.transaction { connection in
-            let stale = try await Self.staleShards(batch.fences, on: connection, logger: logger)
-            guard stale.isEmpty else { return .stale(shards: stale) }
+        BatchOutcome(try await fenced(batch.fences) { connection, logger in
             try await Self.writeFindingRows(batch, on: connection, logger: logger)
-            return .committed
-        }
+        })
     }
 
     static func writeFindingRows(_ batch: FindingsWrite, on connection: PostgresConnection, logger: Logger) async throws {
@@ -131,9 +127,7 @@ extension PlacementStore {
     public func queueScan(
         scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String, at: Date
     ) async throws -> QueuedScan {
-        let logger = self.logger
-        return try await database.transaction { connection in
-            guard try await Self.staleShards([Int32(shard): epoch], on: connection, logger: logger).isEmpty else { return .stale }
+        let outcome = try await fenced([Int32(shard): epoch]) { connection, logger -> QueuedScan in
             // Two operators queuing the same node's scan at once: one waits for the other.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\(nodeID + "\u{1}" + kind.rawValue), 0))", logger: logger
@@ -172,21 +166,35 @@ extension PlacementStore {
             ).consume()
             return .queued(commandID: commandID)
         }
+        guard case .done(let queued) = outcome else { return .stale }
+        return queued
     }
 
     /// Ends, as `ERROR`, the scans of the given shards that were handed to their sensor and made
     /// no progress since `cutoff`; returns their IDs, or nil if a fence failed (nothing written).
     /// Queued scans whose command was not delivered yet wait for their node instead.
+    ///
+    /// The shards that hold such scans are found first, without a lock (the open scans' partial
+    /// index); only those are fenced and updated, so a sweep of a worker owning thousands of
+    /// shards with no stalled scan is one index read, not a share lock on every shard's epoch.
     public func failStalledScans(fences: [Int32: Int64], before cutoff: Date, at: Date, message: String) async throws -> [String]? {
         guard !fences.isEmpty else { return [] }
-        let logger = self.logger
-        return try await database.transaction { connection in
-            guard try await Self.staleShards(fences, on: connection, logger: logger).isEmpty else { return nil }
+        var stalled: [Int32: Int64] = [:]
+        for try await shard in try await database.query(
+            """
+            SELECT DISTINCT shard FROM scans
+            WHERE shard = ANY(\(Array(fences.keys))::int4[]) AND finished_at IS NULL AND status <> 'QUEUED' AND updated_at < \(cutoff)
+            """, logger: logger
+        ).decode(Int32.self) {
+            stalled[shard] = fences[shard]
+        }
+        guard !stalled.isEmpty else { return [] }
+        let outcome = try await fenced(stalled) { connection, logger in
             var failed: [String] = []
             for try await id in try await connection.query(
                 """
                 UPDATE scans SET status = 'ERROR', message = \(message), finished_at = \(at), updated_at = \(at)
-                WHERE shard = ANY(\(Array(fences.keys))::int4[]) AND finished_at IS NULL AND status <> 'QUEUED'
+                WHERE shard = ANY(\(Array(stalled.keys))::int4[]) AND finished_at IS NULL AND status <> 'QUEUED'
                   AND updated_at < \(cutoff)
                 RETURNING scan_id
                 """, logger: logger
@@ -195,6 +203,8 @@ extension PlacementStore {
             }
             return failed
         }
+        guard case .done(let failed) = outcome else { return nil }
+        return failed
     }
 
     /// Deletes the scans created before `cutoff` and their SBOM rows (their findings go with

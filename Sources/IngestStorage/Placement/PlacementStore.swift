@@ -34,9 +34,33 @@ public struct PlacementStore: Sendable {
         return claimed
     }
 
+    /// How a fenced transaction ended.
+    public enum Fenced<Value: Sendable>: Sendable {
+        /// The epochs held and the body ran; the transaction committed with its result.
+        case done(Value)
+        /// These shards' epochs moved on (another worker owns them now): nothing was written.
+        case stale(shards: [Int32])
+    }
+
+    /// Runs `body` in one transaction that first locks the stored epochs of the shards in
+    /// `fences` (`FOR SHARE`, held until the transaction ends) and compares them with the ones
+    /// given: if any moved on, `body` does not run and nothing is written. Every write of a
+    /// shard's data goes through here, except batches of reports: `write_report_batch` does the
+    /// same check in the database, in the one statement that writes the batch.
+    func fenced<Value: Sendable>(
+        _ fences: [Int32: Int64], _ body: (PostgresConnection, Logger) async throws -> Value
+    ) async throws -> Fenced<Value> {
+        let logger = self.logger
+        return try await database.transaction { connection in
+            let stale = try await Self.staleShards(fences, on: connection, logger: logger)
+            guard stale.isEmpty else { return .stale(shards: stale) }
+            return .done(try await body(connection, logger))
+        }
+    }
+
     /// The shards of `fences` whose stored epoch is not the one held, read under a share lock
     /// that holds the epochs until the transaction ends.
-    static func staleShards(_ fences: [Int32: Int64], on connection: PostgresConnection, logger: Logger) async throws -> [Int32] {
+    private static func staleShards(_ fences: [Int32: Int64], on connection: PostgresConnection, logger: Logger) async throws -> [Int32] {
         var held: [Int32: Int64] = [:]
         for try await (shard, epoch) in try await connection.query(
             "SELECT shard, epoch FROM shard_epochs WHERE shard = ANY(\(Array(fences.keys))::int4[]) FOR SHARE", logger: logger
@@ -57,19 +81,36 @@ public struct PlacementStore: Sendable {
 
     // MARK: The batch write
 
-    /// Writes one batch in one transaction that first locks and checks the epochs of every shard
-    /// in it. If any epoch moved, nothing is written and the stale shards are returned. If any
-    /// node's row is no longer at the version its diff was made against, nothing is written and
-    /// ``OutdatedNodes`` is thrown.
+    /// Writes one batch with one call of `write_report_batch` (migration 0009): one statement in
+    /// one round trip, its own transaction, which locks and checks the epochs of every shard in
+    /// the batch first. If any epoch moved, nothing is written and the stale shards are returned.
+    /// If any node's row is no longer at the version its diff was made against, nothing is
+    /// written and ``OutdatedNodes`` is thrown.
+    ///
+    /// The call runs outside `BEGIN`/`COMMIT`: the server commits it when it processes the Sync
+    /// that ends the call, and sends the call's answer (kept in its output buffer, a few dozen
+    /// bytes for a function returning nothing) only with the ready-for-query message after that
+    /// commit, so a caller that got the answer knows the batch is committed.
     public func write(_ batch: BatchWrite) async throws -> BatchOutcome {
-        let logger = self.logger
-        return try await database.transaction { connection in
-            let stale = try await Self.staleShards(batch.fences, on: connection, logger: logger)
-            guard stale.isEmpty else { return .stale(shards: stale) }
-            try await Self.writeRows(batch, on: connection, logger: logger)
+        do {
+            try await database.execute(Self.writeCall(batch))
             return .committed
+        } catch let error where sqlState(of: error) == Self.staleFenceState {
+            let shards = (serverDetail(of: error) ?? "").split(separator: ",").compactMap { Int32($0) }
+            return .stale(shards: shards)
+        } catch let error where sqlState(of: error) == Self.outdatedNodesState {
+            let detail = serverDetail(of: error) ?? "[]"
+            let nodeIDs = (try? JSONDecoder().decode([String].self, from: Data(detail.utf8))) ?? []
+            throw OutdatedNodes(nodeIDs: nodeIDs)
         }
     }
+
+    /// The SQLSTATE `write_report_batch` raises when a shard's epoch moved on (its detail lists
+    /// the stale shards, comma-separated).
+    static let staleFenceState = "TM001"
+    /// The SQLSTATE `write_report_batch` raises when node rows are past the versions named (its
+    /// detail lists the node IDs as a JSON array).
+    static let outdatedNodesState = "TM002"
 
     /// A batch found these nodes' rows past the `state_version` their diffs were made against
     /// (a write whose outcome was in doubt committed after all): it was rolled back.
@@ -77,96 +118,40 @@ public struct PlacementStore: Sendable {
         public let nodeIDs: [String]
     }
 
-    static func writeRows(_ batch: BatchWrite, on connection: PostgresConnection, logger: Logger) async throws {
-        let at = batch.at
-        if !batch.nodeIDs.isEmpty {
-            // A row moves only from the version the node's diff was made against (a new row
-            // starts at 1). The first statement of the transaction, so a row an earlier,
-            // still-running write holds is waited for and then checked at its new version.
-            let written = try await connection.query(
-                """
-                INSERT INTO nodes AS n (node_id, shard, kind, first_seen, last_seen, online, offline_since,
-                                        last_report_id, last_report_at, beat_rate, written_epoch, state_version)
-                SELECT u.id, u.shard, u.kind, \(at), \(at), true, NULL, u.report, \(at), u.beat, u.epoch, u.version + 1
-                FROM UNNEST(\(batch.nodeIDs)::text[], \(batch.nodeShards)::int4[], \(batch.nodeKinds)::text[],
-                            \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[],
-                            \(batch.nodeEpochs)::int8[], \(batch.nodeVersions)::int8[])
-                     AS u(id, shard, kind, report, beat, epoch, version)
-                ON CONFLICT (node_id) DO UPDATE SET shard = EXCLUDED.shard, kind = EXCLUDED.kind,
-                    last_seen = EXCLUDED.last_seen, online = true, offline_since = NULL,
-                    last_report_id = EXCLUDED.last_report_id, last_report_at = EXCLUDED.last_report_at,
-                    beat_rate = EXCLUDED.beat_rate, written_epoch = EXCLUDED.written_epoch,
-                    state_version = EXCLUDED.state_version
-                WHERE n.state_version = EXCLUDED.state_version - 1
-                RETURNING n.node_id
-                """, logger: logger)
-            var moved = Set(batch.nodeIDs)
-            for try await nodeID in written.decode(String.self) { moved.remove(nodeID) }
-            if !moved.isEmpty { throw OutdatedNodes(nodeIDs: moved.sorted()) }
-        }
+    /// The call that writes `batch`: every table's rows as parallel arrays, the entity rows of
+    /// all kinds in one set ordered by kind, with the index (1-based) where each kind's rows
+    /// start and one past the last.
+    static func writeCall(_ batch: BatchWrite) -> PostgresQuery {
+        let fences = batch.fences.sorted { $0.key < $1.key }
+        var deleteFrom: [Int32] = [1], deleteNodes: [String] = [], deleteKeys: [Int64] = []
+        var upsertFrom: [Int32] = [1], upserts = BatchWrite.EntityRows()
         for kind in EntityKind.allCases {
-            if let rows = batch.deletions[kind], rows.count > 0 {
-                let table = kind.tableName
-                let idExpression = kind == .connection ? "t.source || ' -> ' || t.destination" : "t.entity_id"
-                try await connection.query(
-                    """
-                    WITH gone AS (
-                        DELETE FROM \(unescaped: table) t
-                        USING UNNEST(\(rows.nodeIDs)::text[], \(rows.keys)::int8[]) AS u(node, key)
-                        WHERE t.node_id = u.node AND t.entity_key = u.key
-                        RETURNING t.node_id, \(unescaped: idExpression) AS entity_id)
-                    INSERT INTO entity_changes (changed_at, node_id, kind, entity_id, change)
-                    SELECT \(at), node_id, \(kind.name), entity_id, 'vanished' FROM gone
-                    """, logger: logger
-                ).consume()
+            if let rows = batch.deletions[kind] {
+                deleteNodes.append(contentsOf: rows.nodeIDs)
+                deleteKeys.append(contentsOf: rows.keys)
             }
-            if let rows = batch.upserts[kind], rows.count > 0 {
-                if kind == .connection {
-                    try await connection.query(
-                        """
-                        INSERT INTO connections (node_id, entity_key, source, destination, first_seen)
-                        SELECT u.node, u.key, u.source, u.destination, \(at)
-                        FROM UNNEST(\(rows.nodeIDs)::text[], \(rows.keys)::int8[], \(rows.ids)::text[], \(rows.bodies)::text[])
-                             AS u(node, key, source, destination)
-                        ON CONFLICT (node_id, entity_key) DO UPDATE SET source = EXCLUDED.source,
-                            destination = EXCLUDED.destination
-                        """, logger: logger
-                    ).consume()
-                } else {
-                    try await connection.query(
-                        """
-                        INSERT INTO \(unescaped: kind.tableName) AS t
-                            (node_id, entity_key, entity_id, digest, body, first_seen, changed_at)
-                        SELECT u.node, u.key, u.id, u.digest, u.body::jsonb, \(at), \(at)
-                        FROM UNNEST(\(rows.nodeIDs)::text[], \(rows.keys)::int8[], \(rows.ids)::text[],
-                                    \(rows.digests)::int8[], \(rows.bodies)::text[]) AS u(node, key, id, digest, body)
-                        ON CONFLICT (node_id, entity_key) DO UPDATE SET entity_id = EXCLUDED.entity_id,
-                            digest = EXCLUDED.digest, body = EXCLUDED.body, changed_at = EXCLUDED.changed_at
-                        """, logger: logger
-                    ).consume()
-                }
+            deleteFrom.append(Int32(deleteKeys.count + 1))
+            if let rows = batch.upserts[kind] {
+                upserts.nodeIDs.append(contentsOf: rows.nodeIDs)
+                upserts.keys.append(contentsOf: rows.keys)
+                upserts.ids.append(contentsOf: rows.ids)
+                upserts.digests.append(contentsOf: rows.digests)
+                upserts.bodies.append(contentsOf: rows.bodies)
             }
+            upsertFrom.append(Int32(upserts.keys.count + 1))
         }
-        if batch.changes.count > 0 {
-            let changes = batch.changes
-            try await connection.query(
-                """
-                INSERT INTO entity_changes (changed_at, node_id, kind, entity_id, change)
-                SELECT \(at), u.node, u.kind, u.id, u.change
-                FROM UNNEST(\(changes.nodeIDs)::text[], \(changes.kinds)::text[], \(changes.entityIDs)::text[],
-                            \(changes.changes)::text[]) AS u(node, kind, id, change)
-                """, logger: logger
-            ).consume()
-        }
-        if !batch.sampleNodeIDs.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO metric_samples (sampled_at, node_id, metrics)
-                SELECT \(at), u.node, u.metrics::jsonb
-                FROM UNNEST(\(batch.sampleNodeIDs)::text[], \(batch.sampleMetrics)::text[]) AS u(node, metrics)
-                """, logger: logger
-            ).consume()
-        }
+        let changes = batch.changes
+        return """
+            SELECT write_report_batch(\(batch.at), \(fences.map(\.key))::int4[], \(fences.map(\.value))::int8[],
+                \(batch.nodeIDs)::text[], \(batch.nodeShards)::int4[], \(batch.nodeKinds)::text[],
+                \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[],
+                \(batch.nodeEpochs)::int8[], \(batch.nodeVersions)::int8[],
+                \(deleteFrom)::int4[], \(deleteNodes)::text[], \(deleteKeys)::int8[],
+                \(upsertFrom)::int4[], \(upserts.nodeIDs)::text[], \(upserts.keys)::int8[], \(upserts.ids)::text[],
+                \(upserts.digests)::int8[], \(upserts.bodies)::text[],
+                \(changes.nodeIDs)::text[], \(changes.kinds)::text[], \(changes.entityIDs)::text[], \(changes.changes)::text[],
+                \(batch.sampleNodeIDs)::text[], \(batch.sampleMetrics)::text[])
+            """
     }
 
     // MARK: Loading state
@@ -243,17 +228,14 @@ public struct PlacementStore: Sendable {
     /// Deletes nodes past retention with everything stored about them, under the shards' fences.
     public func expire(_ nodeIDs: [String], fences: [Int32: Int64]) async throws -> BatchOutcome {
         guard !nodeIDs.isEmpty else { return .committed }
-        let logger = self.logger
-        return try await database.transaction { connection in
-            let stale = try await Self.staleShards(fences, on: connection, logger: logger)
-            guard stale.isEmpty else { return .stale(shards: stale) }
+        let outcome = try await fenced(fences) { connection, logger in
             for table in EntityKind.allCases.map(\.tableName) + ["node_commands", "nodes"] {
                 try await connection.query(
                     "DELETE FROM \(unescaped: table) WHERE node_id = ANY(\(nodeIDs)::text[])", logger: logger
                 ).consume()
             }
-            return .committed
         }
+        return BatchOutcome(outcome)
     }
 
     // MARK: Partitions

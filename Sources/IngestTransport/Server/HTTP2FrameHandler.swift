@@ -150,16 +150,20 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
                 streams[id] = stream
             }
         case .data(let payload):
-            guard var stream = streams[id], case .byteBuffer(var chunk) = payload.data else { return }
+            guard streams[id] != nil, case .byteBuffer(var chunk) = payload.data else { return }
             if chunk.readableBytes == 0 && !payload.endStream {
                 emptyDataFrames += 1
                 if emptyDataFrames > emptyDataFrameLimit { return closeCalmly(context: context) }
             }
+            // Taken out of the table while it grows, so the body buffer has one owner and each
+            // chunk is appended in place (a copy left in the table made every append copy the
+            // body so far); every path below puts it back or drops it.
+            var stream = streams.removeValue(forKey: id)!
             if stream.refused {
                 // A frame's header counts too: a drain of one-byte frames is work, not bytes.
                 stream.discarded += chunk.readableBytes + 9
                 if stream.discarded > stream.discardAllowance {
-                    drop(id)
+                    stream.spool?.discard()
                     context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
                     needsFlush = true
                 } else {

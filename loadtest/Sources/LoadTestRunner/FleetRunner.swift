@@ -76,8 +76,12 @@ public final class FleetRunner: Sendable {
     /// Answers to the hostile mix, by request and status.
     let hostileAnswers = Mutex<[HostileRequest: [Int: Int]]>([:])
 
+    /// The deflate streams the sensors' report pieces are compressed with.
+    let compressors: CompressorPool
+
     public init(configuration: Configuration) {
         self.configuration = configuration
+        self.compressors = CompressorPool(level: configuration.gzipLevel)
     }
 
     // MARK: The run
@@ -214,6 +218,7 @@ public final class FleetRunner: Sendable {
         let seed = (scenario.seed ?? 1) &* 0x9E37_79B9 &+ UInt64(index)
         var machine = SensorStateMachine(start: window.start, isClusterSensor: profile.kind == .cluster, beatOverride: scenario.beat, seed: seed)
         var world = SimulatedSensor(nodeID: nodeID, profile: profile, seed: seed ^ 0xC0FFEE)
+        var bodies = ReportBodies()
         var tokens: (access: String, refresh: String)?
         var lastReportAt: Double?
         var rng = SplitMix64(seed: seed ^ 0xBEEF)
@@ -295,8 +300,7 @@ public final class FleetRunner: Sendable {
                 world.advance(seconds: Int(at - (lastReportAt ?? at)))
                 lastReportAt = at
                 let reportID = String(rng.next() >> 1)
-                let json = world.render(reportID: reportID, timestamp: timestamp.withLock { $0 })
-                let gzipped = Gzip.compress(json, level: configuration.gzipLevel)
+                let gzipped = bodies.body(of: world, reportID: reportID, timestamp: timestamp.withLock { $0 }, compressors: compressors)
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
                 // A gateway that gave up waiting for its worker cannot tell whether the report was
@@ -630,7 +634,8 @@ public final class FleetRunner: Sendable {
                 sendLag: statistics.sendLag(from: from, to: to),
                 cpu: RunResult.CPU(
                     databasePercent: mean(databaseCPU), fleetPercent: mean(fleetCPU),
-                    consoleMillisPerReport: perReport(cpu), databaseMillisPerReport: perReport(databaseCPU)))
+                    consoleMillisPerReport: perReport(cpu), databaseMillisPerReport: perReport(databaseCPU),
+                    fleetMillisPerReport: perReport(fleetCPU)))
         }
         // Steady: after every sensor of the first phase started plus one beat, until the first stops.
         let lastStart = schedule.map(\.start).filter(\.isFinite).max() ?? 0

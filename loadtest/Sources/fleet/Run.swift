@@ -138,6 +138,7 @@ struct Run: AsyncParsableCommand {
                 + (window.cpu?.consoleMillisPerReport.map { String(format: "; CPU per report: console %.3f ms", $0) } ?? "")
                 + (window.cpu?.databaseMillisPerReport.map { String(format: ", database %.3f ms", $0) } ?? "")
                 + (window.cpu?.fleetPercent.map { String(format: "; fleet CPU %.0f%%", $0) } ?? "")
+                + (window.cpu?.fleetMillisPerReport.map { String(format: ", %.3f ms per report", $0) } ?? "")
         }
         print(line("whole run", result.overall))
         if let steady = result.steady { print(line("steady", steady)) }

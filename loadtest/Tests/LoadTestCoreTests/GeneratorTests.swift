@@ -78,6 +78,36 @@ struct GeneratorTests {
             != after.rawString(after.entities.first { $0.kind == .host }!.metrics.memoryUsage))
     }
 
+    /// A fleet sends a piece as it rendered it before while the piece's version stayed: that
+    /// is only right if every change of the world moves the version of each piece it shows in.
+    @Test(arguments: ["host", "busy", "cluster"])
+    func piecesWhoseVersionStayedRenderAsBefore(profileName: String) throws {
+        var profile = try #require(SensorProfile.named(profileName))
+        profile.churn = 0.03
+        var sensor = SimulatedSensor(nodeID: "pieces-\(profileName)", profile: profile, seed: 21)
+        var previous = Dictionary(uniqueKeysWithValues: zip(sensor.pieces(), sensor.render(sensor.pieces(), reportID: "1", timestamp: "t")).map {
+            ($0.0.key, (version: $0.0.version, text: $0.1))
+        })
+        var kept = 0
+        for beat in 2...8 {
+            sensor.advance(seconds: 30)
+            let pieces = sensor.pieces()
+            let texts = sensor.render(pieces, reportID: String(beat), timestamp: "t")
+            #expect(Array(texts.joined()) == sensor.render(reportID: String(beat), timestamp: "t"))
+            for (piece, text) in zip(pieces, texts) {
+                if let version = piece.version, let before = previous[piece.key], before.version == version {
+                    #expect(before.text == text, "piece \(piece.key) changed at version \(version)")
+                    kept += 1
+                }
+            }
+            previous = Dictionary(uniqueKeysWithValues: zip(pieces, texts).map { ($0.0.key, (version: $0.0.version, text: $0.1)) })
+        }
+        // Most pieces stay from one beat to the next; the report still parses whole.
+        #expect(kept > 7 * (previous.count / 3))
+        let report = try parser.parse(sensor.render(reportID: "last", timestamp: "t"))
+        #expect(report.reportID == "last")
+    }
+
     @Test func jsonWriterEscapesAndPlacesCommas() throws {
         var json = JSONWriter()
         json.beginObject()

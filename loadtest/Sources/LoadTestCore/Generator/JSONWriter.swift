@@ -12,6 +12,14 @@ public struct JSONWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A writer for a fragment that continues a document: `open` lists the containers open
+    /// where the fragment starts, outermost first, and whether each already holds an item (the
+    /// fragment's first member then starts with a comma). It may close them.
+    public init(capacity: Int, continuing open: [Bool]) {
+        self.init(capacity: capacity)
+        hasItems = open
+    }
+
     @inline(__always) mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }

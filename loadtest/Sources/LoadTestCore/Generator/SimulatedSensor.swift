@@ -61,6 +61,16 @@ public struct SimulatedSensor: Sendable {
     let publicIP: String
     let privateIP: String
     let netns = 4_026_532_529
+    /// Beats the world moved on: the pieces holding volatile metrics change with it.
+    var beat: UInt64 = 0
+    /// Per slice of ``sliceSize`` processes, endpoints and pods: moved on whenever what the
+    /// slice renders changes, so a slice whose version stayed can be sent as rendered before.
+    var processSlices: [UInt64] = []
+    var endpointSlices: [UInt64] = []
+    var podSlices: [UInt64] = []
+
+    /// Entities per slice of a section (a piece of the report; see ``pieces()``).
+    static let sliceSize = 8
 
     /// A sensor named `nodeID` with its own random stream.
     public init(nodeID: String, profile: SensorProfile, seed: UInt64) {
@@ -75,7 +85,13 @@ public struct SimulatedSensor: Sendable {
         case .host: populateHost()
         case .cluster: populateCluster()
         }
+        processSlices = Array(repeating: 0, count: Self.slices(processes.count))
+        endpointSlices = Array(repeating: 0, count: Self.slices(endpoints.count))
+        podSlices = Array(repeating: 0, count: Self.slices(pods.count))
     }
+
+    /// Slices for `count` entities (one, empty, when there are none).
+    static func slices(_ count: Int) -> Int { max(1, (count + sliceSize - 1) / sliceSize) }
 
     // MARK: Building the world
 
@@ -150,335 +166,45 @@ public struct SimulatedSensor: Sendable {
 
     // MARK: One beat
 
-    /// Moves the world one beat on: metrics move; about `churn` of the processes exit and as
-    /// many start, connections close and open, pods are replaced.
+    /// Moves the world one beat on: the host's and containers' metrics move; the processes of
+    /// one slice (in turn) update theirs, so each process's metrics move every few beats; about
+    /// `churn` of the processes exit and as many start, connections close and open, pods are
+    /// replaced.
     public mutating func advance(seconds: Int) {
+        beat &+= 1
         uptime += seconds
         cpu = max(0.5, min(95, cpu + Double(Int(rng.next() % 200) - 100) / 40))
         memory = max(500_000_000, memory + Int(rng.next() % 20_000_000) - 10_000_000)
         let churn = profile.churn
-        for index in processes.indices {
-            processes[index].memory = max(100_000, processes[index].memory + Int(rng.next() % 2_000_000) - 1_000_000)
-            processes[index].openFiles = max(0, processes[index].openFiles + Int(rng.next() % 5) - 2)
-            if rng.chance(churn) { processes[index] = newProcess() }
+        let size = Self.sliceSize
+        if !processes.isEmpty {
+            let refreshed = Int(beat % UInt64(processSlices.count))
+            for index in refreshed * size..<min((refreshed + 1) * size, processes.count) {
+                processes[index].memory = max(100_000, processes[index].memory + Int(rng.next() % 2_000_000) - 1_000_000)
+                processes[index].openFiles = max(0, processes[index].openFiles + Int(rng.next() % 5) - 2)
+            }
+            processSlices[refreshed] &+= 1
         }
+        for index in processes.indices where rng.chance(churn) {
+            processes[index] = newProcess()
+            processSlices[index / size] &+= 1
+        }
+        // A connection renders in its source endpoint's adjacency, by its destination's ID.
         for index in connections.indices where rng.chance(churn * 2) {
-            if let edge = newConnection() { connections[index] = edge }
+            if let edge = newConnection() {
+                endpointSlices[connections[index].0 / size] &+= 1
+                endpointSlices[edge.0 / size] &+= 1
+                connections[index] = edge
+            }
         }
         for index in endpoints.indices where rng.chance(churn) {
             endpoints[index] = newEndpoint()
+            endpointSlices[index / size] &+= 1
+            for (from, to) in connections where to == index { endpointSlices[from / size] &+= 1 }
         }
         for index in pods.indices where rng.chance(churn) {
             pods[index] = newPod(index)
-        }
-    }
-
-    // MARK: Rendering
-
-    /// The report as JSON, as a ThreatMapper sensor sends it before gzip.
-    public func render(reportID: String, timestamp: String) -> [UInt8] {
-        var json = JSONWriter(capacity: profile.kind == .host ? 120_000 + 350 * profile.endpoints : 60_000)
-        json.beginObject()
-        json.member("TS", timestamp)
-        switch profile.kind {
-        case .host: renderHost(&json, timestamp: timestamp)
-        case .cluster: renderCluster(&json, timestamp: timestamp)
-        }
-        json.key("Overlay")
-        json.beginObject()
-        json.endObject()
-        json.member("Window", 30_000_000_000)
-        json.member("Shortcut", false)
-        json.member("ID", reportID)
-        json.endObject()
-        return json.bytes
-    }
-
-    func renderHost(_ json: inout JSONWriter, timestamp: String) {
-        let region = "region-\(nodeID.utf8.count % 7)"
-        var adjacency = [[Int]](repeating: [], count: endpoints.count)
-        for (from, to) in connections where from < endpoints.count && to < endpoints.count { adjacency[from].append(to) }
-        json.key("Endpoint")
-        json.beginObject()
-        for (index, endpoint) in endpoints.enumerated() {
-            json.key(endpoint.id)
-            json.beginObject()
-            json.key("metadata")
-            json.beginObject()
-            json.member("node_id", endpoint.id)
-            json.member("timestamp", timestamp)
-            json.member("pseudo", false)
-            json.member("host_name", nodeID)
-            json.member("pid", endpoint.pid)
-            json.endObject()
-            let peers = adjacency[index].map { endpoints[$0].id }
-            if !peers.isEmpty { json.member("adjacency", strings: peers) }
-            json.endObject()
-        }
-        json.endObject()
-
-        json.key("Process")
-        json.beginObject()
-        for process in processes {
-            let executable = Catalog.executables[process.executable]
-            let id = "\(nodeID);\(process.pid)"
-            json.key(id)
-            json.beginObject()
-            json.key("metadata")
-            json.beginObject()
-            json.member("node_id", id)
-            json.member("node_type", "process")
-            json.member("node_name", executable.path)
-            json.member("timestamp", timestamp)
-            json.member("pseudo", false)
-            json.member("cpu_max", 200)
-            json.member("memory_max", -1)
-            json.member("memory_usage", process.memory)
-            json.member("open_files_count", process.openFiles)
-            json.member("host_name", nodeID)
-            json.member("pid", process.pid)
-            json.member("cmdline", executable.arguments.isEmpty ? executable.path : executable.path + " " + executable.arguments)
-            json.member("ppid", process.ppid)
-            json.member("threads", process.threads)
-            json.endObject()
-            json.key("parents")
-            json.beginObject()
-            json.member("host", nodeID)
-            if process.container >= 0 {
-                let container = containers[process.container]
-                json.member("container", container.id)
-                if container.image >= 0 { json.member("container_image", "sha256:" + images[container.image].id) }
-            }
-            json.endObject()
-            json.endObject()
-        }
-        json.endObject()
-
-        json.key("Container")
-        json.beginObject()
-        for container in containers {
-            json.key(container.id)
-            json.beginObject()
-            json.key("metadata")
-            json.beginObject()
-            json.member("node_id", container.id)
-            json.member("node_type", "container")
-            json.member("node_name", "\(container.name) / \(nodeID)")
-            json.member("timestamp", timestamp)
-            json.member("uptime", uptime - 1000)
-            json.member("pseudo", false)
-            json.member("cpu_max", 100)
-            json.member("cpu_usage", cpu / 10)
-            json.member("memory_max", 4_127_395_840)
-            json.member("memory_usage", container.memory)
-            json.member("host_name", nodeID)
-            json.member("docker_container_name", container.name)
-            json.member("docker_container_command", "/entrypoint.sh run")
-            json.member("docker_container_state", "running")
-            json.member("docker_container_state_human", "Up 3 weeks")
-            json.member("docker_container_network_mode", "default")
-            json.member("docker_container_created", "2023-0\(container.created % 9 + 1)-1\(container.created % 9)T10:00:00Z")
-            json.member("docker_label", "{}")
-            if container.image >= 0 { json.member("docker_image_id", images[container.image].id) }
-            json.endObject()
-            json.key("parents")
-            json.beginObject()
-            json.member("host", nodeID)
-            if container.image >= 0 { json.member("container_image", images[container.image].id) }
-            json.endObject()
-            json.endObject()
-        }
-        json.endObject()
-
-        json.key("CloudProvider")
-        json.beginObject()
-        json.key("aws")
-        json.beginObject()
-        json.key("metadata")
-        json.beginObject()
-        json.member("node_id", "aws")
-        json.member("node_type", "cloud_provider")
-        json.member("node_name", "AWS")
-        json.member("timestamp", timestamp)
-        json.member("pseudo", false)
-        json.endObject()
-        json.endObject()
-        json.endObject()
-
-        json.key("CloudRegion")
-        json.beginObject()
-        json.key("\(region)-aws")
-        json.beginObject()
-        json.key("metadata")
-        json.beginObject()
-        json.member("node_id", "\(region)-aws")
-        json.member("node_type", "cloud_region")
-        json.member("node_name", region)
-        json.member("timestamp", timestamp)
-        json.member("cloud_provider", "aws")
-        json.member("pseudo", false)
-        json.endObject()
-        json.key("parents")
-        json.beginObject()
-        json.member("cloud_provider", "aws")
-        json.endObject()
-        json.endObject()
-        json.endObject()
-
-        for empty in ["KubernetesCluster", "Pod", "Service", "Namespace"] {
-            json.key(empty)
-            json.beginObject()
-            json.endObject()
-        }
-
-        json.key("ContainerImage")
-        json.beginObject()
-        for image in images {
-            let repository = Catalog.imageRepositories[image.repository]
-            let tag = Catalog.tags[image.tag]
-            json.key(image.id)
-            json.beginObject()
-            json.key("metadata")
-            json.beginObject()
-            json.member("node_id", image.id)
-            json.member("node_type", "container_image")
-            json.member("node_name", "\(repository):\(tag)")
-            json.member("timestamp", timestamp)
-            json.member("pseudo", false)
-            json.member("host_name", nodeID)
-            json.member("docker_label", "null")
-            json.member("docker_image_name", repository)
-            json.member("docker_image_name_with_tag", "\(repository):\(tag)")
-            json.member("docker_image_tag", tag)
-            json.member("docker_image_size", "\(40 + image.repository * 13) MB")
-            json.member("docker_image_created_at", "2023-01-0\(image.tag % 9 + 1)T00:00:00Z")
-            json.endObject()
-            json.key("parents")
-            json.beginObject()
-            json.member("host", nodeID)
-            json.endObject()
-            json.endObject()
-        }
-        json.endObject()
-
-        json.key("Host")
-        json.beginObject()
-        json.key(nodeID)
-        json.beginObject()
-        json.key("metadata")
-        json.beginObject()
-        json.member("node_id", nodeID)
-        json.member("node_type", "host")
-        json.member("node_name", nodeID)
-        json.member("timestamp", timestamp)
-        json.member("instance_id", "i-\(String(publicIP.utf8.count * 7919, radix: 16))")
-        json.member("cloud_provider", "aws")
-        json.member("public_ip", strings: [publicIP])
-        json.member("private_ip", strings: [privateIP])
-        json.member("cloud_region", region)
-        json.member("uptime", uptime)
-        json.member("pseudo", false)
-        json.member("cpu_max", 100)
-        json.member("cpu_usage", cpu)
-        json.member("memory_max", 8_254_791_680)
-        json.member("memory_usage", memory)
-        json.member("version", "v2.5.6-loadtest")
-        json.member("agent_running", true)
-        json.member("kernel_version", "6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1")
-        json.member("host_name", nodeID)
-        json.member("os", "linux")
-        json.member("interface_names", strings: ["lo", "eth0", "docker0"])
-        json.member("interface_ips", strings: [publicIP, privateIP, "172.17.0.1"])
-        json.member("local_cidr", strings: ["127.0.0.1/8", "\(privateIP)/20", "172.17.0.1/16"])
-        json.endObject()
-        json.key("parents")
-        json.beginObject()
-        json.member("cloud_provider", "aws")
-        json.member("cloud_region", "\(region)-aws")
-        json.endObject()
-        json.endObject()
-        json.endObject()
-    }
-
-    func renderCluster(_ json: inout JSONWriter, timestamp: String) {
-        let clusterName = "cluster-\(nodeID.suffix(6))"
-        for empty in ["Endpoint", "Process", "Container", "Host", "ContainerImage", "CloudProvider", "CloudRegion"] {
-            json.key(empty)
-            json.beginObject()
-            json.endObject()
-        }
-        json.key("KubernetesCluster")
-        json.beginObject()
-        json.key(nodeID)
-        json.beginObject()
-        json.key("metadata")
-        json.beginObject()
-        json.member("node_id", nodeID)
-        json.member("node_type", "kubernetes_cluster")
-        json.member("node_name", clusterName)
-        json.member("timestamp", timestamp)
-        json.member("agent_running", true)
-        json.member("pseudo", false)
-        json.endObject()
-        json.endObject()
-        json.endObject()
-
-        json.key("Namespace")
-        json.beginObject()
-        for index in 0..<profile.namespaces {
-            let name = Catalog.namespaceNames[index % Catalog.namespaceNames.count] + (index >= Catalog.namespaceNames.count ? "-\(index)" : "")
-            let id = "\(nodeID)-\(name)"
-            json.key(id)
-            json.beginObject()
-            json.key("metadata")
-            json.beginObject()
-            json.member("node_id", id)
-            json.member("node_type", "namespace")
-            json.member("node_name", "\(name) / \(clusterName)")
-            json.member("timestamp", timestamp)
-            json.member("kubernetes_cluster_id", nodeID)
-            json.member("kubernetes_cluster_name", clusterName)
-            json.endObject()
-            json.key("parents")
-            json.beginObject()
-            json.member("kubernetes_cluster", nodeID)
-            json.endObject()
-            json.endObject()
-        }
-        json.endObject()
-
-        for (topology, items, type) in [("Pod", pods, "pod"), ("Service", services, "service")] {
-            json.key(topology)
-            json.beginObject()
-            for item in items {
-                let namespace = Catalog.namespaceNames[item.namespace % Catalog.namespaceNames.count]
-                json.key(item.uid)
-                json.beginObject()
-                json.key("metadata")
-                json.beginObject()
-                json.member("node_id", item.uid)
-                json.member("node_type", type)
-                json.member("node_name", "\(item.name) / \(namespace) / \(clusterName)")
-                json.member("timestamp", timestamp)
-                json.member("kubernetes_namespace", namespace)
-                json.member("kubernetes_cluster_id", nodeID)
-                json.member("kubernetes_cluster_name", clusterName)
-                json.member("kubernetes_ip", item.ip)
-                if type == "pod" {
-                    json.member("kubernetes_state", "Running")
-                    json.member("host_name", "\(clusterName)-node-\(item.namespace % 3)")
-                } else {
-                    json.member("kubernetes_type", "ClusterIP")
-                }
-                json.endObject()
-                json.key("parents")
-                json.beginObject()
-                json.member("kubernetes_cluster", nodeID)
-                json.member("namespace", "\(nodeID)-\(namespace)")
-                json.endObject()
-                json.endObject()
-            }
-            json.endObject()
+            podSlices[index / size] &+= 1
         }
     }
 }

@@ -21,7 +21,7 @@ public enum HTMLReport {
             """
         html += "<h2>Windows</h2><table><tr><th>window</th><th>seconds</th><th>sensors</th><th>reports/s</th><th>polls/s</th>"
             + "<th>report p50</th><th>p99</th><th>p99.9</th><th>max</th><th>poll p99</th><th>non-2xx</th><th>console CPU</th><th>console RSS max</th><th>database CPU</th>"
-            + "<th>CPU per report: console</th><th>database</th><th>fleet CPU</th><th>fleet send lag p99</th></tr>"
+            + "<th>CPU per report: console</th><th>database</th><th>fleet CPU</th><th>fleet CPU per report</th><th>fleet send lag p99</th></tr>"
         for (name, window) in [("whole run", result.overall as RunResult.Window?), ("steady", result.steady)] {
             guard let window else { continue }
             html += "<tr><td>\(name)</td><td>\(window.from)–\(window.to)</td><td>\(window.sensors)</td>"
@@ -34,6 +34,7 @@ public enum HTMLReport {
                 + "<td>\(window.cpu?.consoleMillisPerReport.map { format($0, 3) + " ms" } ?? "–")</td>"
                 + "<td>\(window.cpu?.databaseMillisPerReport.map { format($0, 3) + " ms" } ?? "–")</td>"
                 + "<td>\(window.cpu?.fleetPercent.map { format($0, 0) + " %" } ?? "–")</td>"
+                + "<td>\(window.cpu?.fleetMillisPerReport.map { format($0, 3) + " ms" } ?? "–")</td>"
                 + "<td>\(ms(window.sendLag?.p99))</td></tr>"
         }
         html += "</table>"

@@ -40,20 +40,25 @@ public struct RunResult: Sendable, Codable {
     }
 
     /// CPU beside the console's: its database's (processes named `postgres` among those
-    /// watched) and the fleet's own, as % of one core; and console and database CPU time per
-    /// report acknowledged, in ms (everything they did in the window, polls and logins
+    /// watched) and the fleet's own, as % of one core; and console, database and fleet CPU time
+    /// per report acknowledged, in ms (everything they did in the window, polls and logins
     /// included, over the reports).
     public struct CPU: Sendable, Codable {
         public var databasePercent: Double?
         public var fleetPercent: Double?
         public var consoleMillisPerReport: Double?
         public var databaseMillisPerReport: Double?
+        public var fleetMillisPerReport: Double?
 
-        public init(databasePercent: Double?, fleetPercent: Double?, consoleMillisPerReport: Double?, databaseMillisPerReport: Double?) {
+        public init(
+            databasePercent: Double?, fleetPercent: Double?, consoleMillisPerReport: Double?, databaseMillisPerReport: Double?,
+            fleetMillisPerReport: Double? = nil
+        ) {
             self.databasePercent = databasePercent
             self.fleetPercent = fleetPercent
             self.consoleMillisPerReport = consoleMillisPerReport
             self.databaseMillisPerReport = databaseMillisPerReport
+            self.fleetMillisPerReport = fleetMillisPerReport
         }
     }
 

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# A/B of two console binaries under the same fleet, on this machine, in one session.
+#
+# usage: loadtest/ab.sh BASELINE CANDIDATE [--rounds 3] [--sensors 6000] [--ramp 30s] [--duration 120s]
+#                       [--mix host=0.9,busy=0.05,cluster=0.05] [--fleet .build/release/fleet]
+#                       [--fleet-a FLEET] [--fleet-args "…"] [--out /tmp/ab] [--port 18443]
+#                       [-- extra all-in-one arguments]
+#
+# Each round starts a fresh `all-in-one` of each binary on its embedded PostgreSQL (a new data
+# directory, so both start from an empty database), runs `fleet run` against it, and stops it; the
+# binaries alternate (A B, B A, A B, ...) so a drift of the machine does not favour one. Per run it
+# prints the steady window's console / PostgreSQL / fleet CPU per acknowledged report and report
+# p50 / p99, then the medians of each binary and the ratio candidate / baseline of the medians.
+# Every run's fleet result is kept as <out>/<label>-<round>.json (and .html); the table is also
+# written to <out>/summary.txt. A run whose loss check fails is marked, and the script exits 1.
+# --fleet-a runs the baseline's rounds with another fleet binary (to compare two fleets, name the
+# same console twice); --fleet-args adds arguments to every `fleet run` (e.g. "--beat 30").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[[ $# -ge 2 ]] || { sed -n '2,13p' "$0" >&2; exit 2; }
+baseline=$(realpath "$1") candidate=$(realpath "$2"); shift 2
+rounds=3 sensors=6000 ramp=30s duration=120s mix="host=0.9,busy=0.05,cluster=0.05"
+fleet=.build/release/fleet fleet_a="" fleet_args="" out=/tmp/ab port=18443 extra=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --rounds) rounds="$2"; shift 2 ;;
+        --sensors) sensors="$2"; shift 2 ;;
+        --ramp) ramp="$2"; shift 2 ;;
+        --duration) duration="$2"; shift 2 ;;
+        --mix) mix="$2"; shift 2 ;;
+        --fleet) fleet="$2"; shift 2 ;;
+        --fleet-a) fleet_a="$2"; shift 2 ;;
+        --fleet-args) fleet_args="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --port) port="$2"; shift 2 ;;
+        --) shift; extra=("$@"); break ;;
+        *) echo "unknown argument $1 (see $0 without arguments)" >&2; exit 2 ;;
+    esac
+done
+fleet_a="${fleet_a:-$fleet}"
+for binary in "$baseline" "$candidate" "$fleet" "$fleet_a"; do
+    [[ -x "$binary" ]] || { echo "not an executable: $binary" >&2; exit 2; }
+done
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$out"
+console_pid=""
+stop_console() {
+    [[ -n "$console_pid" ]] || return 0
+    kill -TERM "$console_pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$console_pid" 2>/dev/null || break; sleep 1; done
+    kill -KILL "$console_pid" 2>/dev/null || true
+    wait "$console_pid" 2>/dev/null || true
+    console_pid=""
+}
+trap stop_console EXIT
+
+# One run: a fresh console of binary $1, labelled $2, round $3.
+run_one() {
+    local binary="$1" label="$2" round="$3" data="$out/$2-$3.data"
+    rm -rf "$data"
+    mkdir -p "$data"
+    "$binary" all-in-one --port "$port" --data-dir "$data" --log-level warning \
+        --max-connections-per-address 0 "${extra[@]}" > "$out/$label-$round.console.log" 2>&1 &
+    console_pid=$!
+    for _ in $(seq 1 120); do
+        [[ -s "$data/credentials.env" ]] && curl -skf "https://127.0.0.1:$port/deepfence/ping" > /dev/null && break
+        kill -0 "$console_pid" 2>/dev/null || { echo "console $label exited; see $out/$label-$round.console.log" >&2; exit 1; }
+        sleep 1
+    done
+    local status=0 runner="$fleet"
+    [[ "$label" == A ]] && runner="$fleet_a"
+    # shellcheck disable=SC2086 # --fleet-args is split into arguments on purpose
+    (set -a; . "$data/credentials.env"; set +a
+     "$runner" run $fleet_args --url "https://127.0.0.1:$port" --sensors "$sensors" --ramp "$ramp" --duration "$duration" \
+        --mix "$mix" --quiet --watch-pid "$console_pid" --watch-process postgres \
+        --output "$out/$label-$round") > "$out/$label-$round.fleet.txt" 2>&1 || status=$?
+    stop_console
+    rm -rf "$data"
+    [[ $status -eq 0 ]] || echo "run $label-$round: fleet exited $status (see $out/$label-$round.fleet.txt)" >&2
+    return 0
+}
+
+for round in $(seq 1 "$rounds"); do
+    if (( round % 2 == 1 )); then order=("A:$baseline" "B:$candidate"); else order=("B:$candidate" "A:$baseline"); fi
+    for entry in "${order[@]}"; do
+        echo "round $round: ${entry%%:*} (${entry#*:})" >&2
+        run_one "${entry#*:}" "${entry%%:*}" "$round"
+    done
+done
+
+python3 - "$out" "$rounds" "$baseline" "$candidate" <<'PY' | tee "$out/summary.txt"
+import json, statistics, sys
+out, rounds, names = sys.argv[1], int(sys.argv[2]), {"A": sys.argv[3], "B": sys.argv[4]}
+columns = ["console", "postgres", "fleet", "p50", "p99", "reports/s"]
+rows, failed = {"A": [], "B": []}, False
+print("run  | CPU ms/report: console  postgres  fleet | report p50 / p99 ms | reports/s | loss check")
+for label in "AB":
+    for r in range(1, rounds + 1):
+        try:
+            result = json.load(open(f"{out}/{label}-{r}.json"))
+        except (OSError, ValueError):
+            print(f"{label}-{r}  | no result"); failed = True; continue
+        w = result.get("steady") or result["overall"]
+        cpu = w.get("cpu") or {}
+        report = w.get("report") or {}
+        loss = result.get("lossCheck")
+        passed = bool(loss) and loss["missingNodes"] == 0 and not loss["mismatches"] and not result.get("failures")
+        failed |= not passed
+        row = [cpu.get("consoleMillisPerReport"), cpu.get("databaseMillisPerReport"), cpu.get("fleetMillisPerReport"),
+               report.get("p50", 0) / 1000, report.get("p99", 0) / 1000, w.get("reportsPerSecond")]
+        rows[label].append(row)
+        f = lambda v, d=3: "-" if v is None else f"{v:.{d}f}"
+        print(f"{label}-{r}  | {f(row[0]):>8} {f(row[1]):>9} {f(row[2]):>6} | {f(row[3],1):>7} / {f(row[4],1):>7} | "
+              f"{f(row[5],1):>9} | {'passed' if passed else 'FAILED'}")
+def median(label, i):
+    values = [row[i] for row in rows[label] if row[i] is not None]
+    return statistics.median(values) if values else None
+print()
+print("medians      " + "  ".join(f"{c:>9}" for c in columns))
+for label in "AB":
+    print(f"{label} {'baseline ' if label == 'A' else 'candidate'}  " +
+          "  ".join(f"{m:9.3f}" if (m := median(label, i)) is not None else f"{'-':>9}" for i in range(len(columns))))
+ratios = []
+for i in range(len(columns)):
+    a, b = median("A", i), median("B", i)
+    ratios.append(f"{b / a:9.2f}x" if a and b is not None else f"{'-':>10}")
+print("B / A        " + " ".join(ratios))
+sums = [median(l, 0) and median(l, 1) and median(l, 0) + median(l, 1) for l in "AB"]
+if all(sums):
+    print(f"console + PostgreSQL per report: A {sums[0]:.3f} ms, B {sums[1]:.3f} ms ({sums[1] / sums[0]:.2f}x)")
+print(f"A: {names['A']}\nB: {names['B']}")
+sys.exit(1 if failed else 0)
+PY
