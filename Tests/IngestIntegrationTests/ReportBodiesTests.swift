@@ -39,6 +39,18 @@ struct ReportBodiesTests {
         #expect(assembled.count < whole.count * 3 / 2, "\(assembled.count) bytes against \(whole.count)")
     }
 
+    /// The default: the whole document gzipped on a pooled stream, the size a gzip of it is.
+    @Test func wholeReportsGzipOnAPooledStream() throws {
+        let pool = CompressorPool(level: 1)
+        let world = SimulatedSensor(nodeID: "whole", profile: .host, seed: 8)
+        for reportID in ["a", "b"] {
+            let json = world.render(reportID: reportID, timestamp: "2026-12-06T00:00:00Z")
+            let body = pool.gzip(json)
+            #expect(try Gzip.decompress(body, limit: 1 << 26) == json)
+            #expect(body.count < Gzip.compress(json, level: 1).count + 16)
+        }
+    }
+
     @Test func piecesLaidEndToEndMakeOneGzipStream() throws {
         let compressor = GzipPieces.Compressor(level: 6)
         let texts: [[UInt8]] = [Array("{\"a\":".utf8), [], Array(repeating: UInt8(ascii: "x"), count: 100_000), Array("}".utf8)]

@@ -35,6 +35,10 @@ public final class FleetRunner: Sendable {
         public var watchPatterns: [String] = []
         public var requestTimeout: Duration = .seconds(30)
         public var gzipLevel: Int32 = 1
+        /// Build each report from pieces kept gzipped (``ReportBodies``) instead of gzipping the
+        /// whole document: cheaper for the fleet, larger and dearer for the console (see
+        /// docs/load-testing.md), so off unless the fleet is the bottleneck.
+        public var piecedBodies = false
         /// Keep the reports the console may hold last (compressed) and parse them when the run
         /// ends, for the loss check's entity comparison (`--no-content-check` turns it off).
         public var checkContent = true
@@ -300,7 +304,10 @@ public final class FleetRunner: Sendable {
                 world.advance(seconds: Int(at - (lastReportAt ?? at)))
                 lastReportAt = at
                 let reportID = String(rng.next() >> 1)
-                let gzipped = bodies.body(of: world, reportID: reportID, timestamp: timestamp.withLock { $0 }, compressors: compressors)
+                let now = timestamp.withLock { $0 }
+                let gzipped = configuration.piecedBodies
+                    ? bodies.body(of: world, reportID: reportID, timestamp: now, compressors: compressors)
+                    : compressors.gzip(world.render(reportID: reportID, timestamp: now))
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
                 // A gateway that gave up waiting for its worker cannot tell whether the report was

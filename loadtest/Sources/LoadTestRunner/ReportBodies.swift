@@ -83,6 +83,12 @@ package final class CompressorPool: Sendable {
 
     package init(level: Int32) { self.level = level }
 
+    /// `text` gzipped whole, as a sensor sends it, on a pooled stream (making a stream per
+    /// report cost more than a small report's compression).
+    package func gzip(_ text: [UInt8]) -> [UInt8] {
+        with { GzipPieces.assemble([$0.piece(text)]) }
+    }
+
     func with<T>(_ body: (GzipPieces.Compressor) -> T) -> T {
         let compressor = idle.withLock { $0.popLast() } ?? GzipPieces.Compressor(level: level)
         defer { idle.withLock { $0.append(compressor) } }

@@ -54,6 +54,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Sensors sharing one connection (1: one connection per sensor).") var sensorsPerConnection = 1
     @Option(help: "Give up on a request after this long.") var requestTimeout = "30s"
     @Option(help: "gzip level of the reports.") var gzipLevel: Int32 = 1
+    @Flag(help: "Build each report from pieces kept gzipped between reports (cheaper for the fleet; the bodies are about 1.4 times larger and cost the console more to read: see docs/load-testing.md).")
+    var piecedBodies = false
     @Flag(inversion: .prefixedNo, help: "Compare the entities the console holds per node with the last report acknowledged, in the loss check (the fleet keeps each sensor's last reports compressed and parses them when the run ends).")
     var contentCheck = true
     @Option(help: "Node names are <prefix>-<n> (default: sim-<random>).") var namePrefix: String?
@@ -83,6 +85,7 @@ struct Run: AsyncParsableCommand {
         guard let timeout = Scenario.seconds(requestTimeout) else { throw ValidationError("--request-timeout: a duration") }
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.gzipLevel = gzipLevel
+        configuration.piecedBodies = piecedBodies
         configuration.checkContent = contentCheck
         configuration.statusLine = !quiet
 
