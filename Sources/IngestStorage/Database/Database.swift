@@ -84,19 +84,16 @@ extension PostgresRowSequence {
 }
 
 /// The SQLSTATE of a database error, if it came from the server.
-public func sqlState(of error: any Error) -> String? {
-    if let error = error as? PSQLError { return error.serverInfo?[.sqlState] }
-    if let error = error as? PostgresTransactionError {
-        return (error.closureError ?? error.commitError ?? error.beginError).flatMap(sqlState(of:))
-    }
-    return nil
-}
+public func sqlState(of error: any Error) -> String? { serverInfo(.sqlState, of: error) }
 
 /// The server's DETAIL of a database error, if it came from the server.
-public func serverDetail(of error: any Error) -> String? {
-    if let error = error as? PSQLError { return error.serverInfo?[.detail] }
+public func serverDetail(of error: any Error) -> String? { serverInfo(.detail, of: error) }
+
+/// A field of the server's error report, looked for through a failed transaction too.
+func serverInfo(_ field: PSQLError.ServerInfo.Field, of error: any Error) -> String? {
+    if let error = error as? PSQLError { return error.serverInfo?[field] }
     if let error = error as? PostgresTransactionError {
-        return (error.closureError ?? error.commitError ?? error.beginError).flatMap(serverDetail(of:))
+        return (error.closureError ?? error.commitError ?? error.beginError).flatMap { serverInfo(field, of: $0) }
     }
     return nil
 }

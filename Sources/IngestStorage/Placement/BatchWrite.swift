@@ -58,6 +58,15 @@ public struct BatchWrite: Sendable {
         public init() {}
         public var count: Int { keys.count }
 
+        /// Adds the rows of `other` after these.
+        public mutating func append(contentsOf other: EntityRows) {
+            nodeIDs.append(contentsOf: other.nodeIDs)
+            keys.append(contentsOf: other.keys)
+            ids.append(contentsOf: other.ids)
+            digests.append(contentsOf: other.digests)
+            bodies.append(contentsOf: other.bodies)
+        }
+
         /// Adds one row.
         public mutating func append(nodeID: String, key: Int64, id: String, digest: Int64, body: String) {
             nodeIDs.append(nodeID)
@@ -74,6 +83,12 @@ public struct BatchWrite: Sendable {
         public var keys: [Int64] = []
         public init() {}
         public var count: Int { keys.count }
+
+        /// Adds the keys of `other` after these.
+        public mutating func append(contentsOf other: KeyRows) {
+            nodeIDs.append(contentsOf: other.nodeIDs)
+            keys.append(contentsOf: other.keys)
+        }
     }
 
     /// Change-log rows.

@@ -19,7 +19,7 @@ extension PlacementStore {
     public func queueCommand(nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String) async throws
         -> CommandRecord?
     {
-        let outcome = try await fenced([Int32(shard): epoch]) { connection, logger -> CommandRecord in
+        try await fenced([Int32(shard): epoch]) { connection, logger -> CommandRecord in
             let rows = try await connection.query(
                 """
                 INSERT INTO node_commands (node_id, shard, action_id, request_payload)
@@ -31,9 +31,7 @@ extension PlacementStore {
                                      createdAt: created, deliveredAt: nil)
             }
             throw MigrationRunner.Failure(description: "command insert returned no row")
-        }
-        guard case .done(let record) = outcome else { return nil }
-        return record
+        }.value
     }
 
     /// The undelivered commands of the given shards, oldest first.
@@ -77,7 +75,7 @@ extension PlacementStore {
     /// if the fence failed.
     public func markDelivered(_ ids: [Int64], shard: Int, epoch: Int64, at: Date) async throws -> Delivery? {
         guard !ids.isEmpty else { return Delivery() }
-        let outcome = try await fenced([Int32(shard): epoch]) { connection, logger in
+        return try await fenced([Int32(shard): epoch]) { connection, logger in
             var delivery = Delivery()
             for try await id in try await connection.query(
                 """
@@ -99,9 +97,7 @@ extension PlacementStore {
                 }
             }
             return delivery
-        }
-        guard case .done(let delivery) = outcome else { return nil }
-        return delivery
+        }.value
     }
 
     /// The scans of the given shards handed to their sensors that have not been reported on

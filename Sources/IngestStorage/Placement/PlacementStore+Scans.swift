@@ -127,7 +127,7 @@ extension PlacementStore {
     public func queueScan(
         scanID: String, kind: FindingKind, nodeID: String, shard: Int, epoch: Int64, actionID: Int, requestPayload: String, at: Date
     ) async throws -> QueuedScan {
-        let outcome = try await fenced([Int32(shard): epoch]) { connection, logger -> QueuedScan in
+        try await fenced([Int32(shard): epoch]) { connection, logger -> QueuedScan in
             // Two operators queuing the same node's scan at once: one waits for the other.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\(nodeID + "\u{1}" + kind.rawValue), 0))", logger: logger
@@ -165,9 +165,7 @@ extension PlacementStore {
                 "UPDATE scans SET command_id = \(commandID) WHERE scan_id = \(scanID)", logger: logger
             ).consume()
             return .queued(commandID: commandID)
-        }
-        guard case .done(let queued) = outcome else { return .stale }
-        return queued
+        }.value ?? .stale
     }
 
     /// Ends, as `ERROR`, the scans of the given shards that were handed to their sensor and made
@@ -189,7 +187,7 @@ extension PlacementStore {
             stalled[shard] = fences[shard]
         }
         guard !stalled.isEmpty else { return [] }
-        let outcome = try await fenced(stalled) { connection, logger in
+        return try await fenced(stalled) { connection, logger in
             var failed: [String] = []
             for try await id in try await connection.query(
                 """
@@ -202,9 +200,7 @@ extension PlacementStore {
                 failed.append(id)
             }
             return failed
-        }
-        guard case .done(let failed) = outcome else { return nil }
-        return failed
+        }.value
     }
 
     /// Deletes the scans created before `cutoff` and their SBOM rows (their findings go with

@@ -40,6 +40,12 @@ public struct PlacementStore: Sendable {
         case done(Value)
         /// These shards' epochs moved on (another worker owns them now): nothing was written.
         case stale(shards: [Int32])
+
+        /// The body's result, or nil if a fence failed.
+        public var value: Value? {
+            guard case .done(let value) = self else { return nil }
+            return value
+        }
     }
 
     /// Runs `body` in one transaction that first locks the stored epochs of the shards in
@@ -123,22 +129,13 @@ public struct PlacementStore: Sendable {
     /// start and one past the last.
     static func writeCall(_ batch: BatchWrite) -> PostgresQuery {
         let fences = batch.fences.sorted { $0.key < $1.key }
-        var deleteFrom: [Int32] = [1], deleteNodes: [String] = [], deleteKeys: [Int64] = []
+        var deleteFrom: [Int32] = [1], deletes = BatchWrite.KeyRows()
         var upsertFrom: [Int32] = [1], upserts = BatchWrite.EntityRows()
         for kind in EntityKind.allCases {
-            if let rows = batch.deletions[kind] {
-                deleteNodes.append(contentsOf: rows.nodeIDs)
-                deleteKeys.append(contentsOf: rows.keys)
-            }
-            deleteFrom.append(Int32(deleteKeys.count + 1))
-            if let rows = batch.upserts[kind] {
-                upserts.nodeIDs.append(contentsOf: rows.nodeIDs)
-                upserts.keys.append(contentsOf: rows.keys)
-                upserts.ids.append(contentsOf: rows.ids)
-                upserts.digests.append(contentsOf: rows.digests)
-                upserts.bodies.append(contentsOf: rows.bodies)
-            }
-            upsertFrom.append(Int32(upserts.keys.count + 1))
+            if let rows = batch.deletions[kind] { deletes.append(contentsOf: rows) }
+            deleteFrom.append(Int32(deletes.count + 1))
+            if let rows = batch.upserts[kind] { upserts.append(contentsOf: rows) }
+            upsertFrom.append(Int32(upserts.count + 1))
         }
         let changes = batch.changes
         return """
@@ -146,7 +143,7 @@ public struct PlacementStore: Sendable {
                 \(batch.nodeIDs)::text[], \(batch.nodeShards)::int4[], \(batch.nodeKinds)::text[],
                 \(PostgresNullableArray(batch.nodeReportIDs))::text[], \(batch.nodeBeatRates)::int4[],
                 \(batch.nodeEpochs)::int8[], \(batch.nodeVersions)::int8[],
-                \(deleteFrom)::int4[], \(deleteNodes)::text[], \(deleteKeys)::int8[],
+                \(deleteFrom)::int4[], \(deletes.nodeIDs)::text[], \(deletes.keys)::int8[],
                 \(upsertFrom)::int4[], \(upserts.nodeIDs)::text[], \(upserts.keys)::int8[], \(upserts.ids)::text[],
                 \(upserts.digests)::int8[], \(upserts.bodies)::text[],
                 \(changes.nodeIDs)::text[], \(changes.kinds)::text[], \(changes.entityIDs)::text[], \(changes.changes)::text[],
