@@ -32,8 +32,9 @@ let package = Package(
     targets: [
         .target(name: "IngestCore", swiftSettings: strict),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CMalloc"),
-        .target(name: "IngestCompression", dependencies: ["CZlib", "IngestCore"], swiftSettings: strict),
+        .target(name: "IngestCompression", dependencies: ["CZlib", "CLibDeflate", "IngestCore"], swiftSettings: strict),
         .target(
             name: "IngestAuth", dependencies: ["IngestCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
@@ -46,7 +47,7 @@ let package = Package(
         .target(
             name: "IngestStorage",
             dependencies: [
-                "IngestCore",
+                "IngestCore", "IngestCompression",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -173,6 +174,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "ingest-bench", dependencies: ["IngestCore"], path: "Benchmarks/ingest-bench", swiftSettings: strict),
+        .executableTarget(
+            name: "body-bench", dependencies: ["IngestCore", "IngestCompression", "LoadTestCore", "LoadTestRunner"],
+            path: "Benchmarks/body-bench", swiftSettings: strict),
         .target(
             name: "IngestTestSupport",
             dependencies: [

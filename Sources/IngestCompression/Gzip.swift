@@ -1,69 +1,67 @@
-internal import CZlib
+internal import CLibDeflate
+import Synchronization
 
-/// gzip for request bodies and generated reports, on the system's zlib.
+/// gzip for request bodies and generated reports, on libdeflate (Debian's `libdeflate0`): whole
+/// buffers in and out, about three times zlib's speed at inflating a report (docs/benchmarks.md).
 public enum Gzip {
     /// Why a body could not be decompressed.
     public enum Failure: Error, Sendable, Hashable {
-        /// The input is not a complete, valid gzip (or zlib) stream.
+        /// The input is not a complete, valid gzip stream (its CRC-32 and length included).
         case malformed
         /// The output would be larger than the limit; decompression stopped there.
         case tooLarge
     }
+
+    /// A libdeflate (de)compressor: one call at a time uses it (a pool hands it out).
+    struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+
+        /// libdeflate answers nil only when memory ran out.
+        init(_ pointer: OpaquePointer?) {
+            guard let pointer else { fatalError("libdeflate could not allocate its state: out of memory") }
+            self.pointer = pointer
+        }
+    }
+
+    /// Decompressors and compressors (by level) no call is using: allocating one costs more
+    /// than inflating a small report, so they are kept. There are at most as many as calls
+    /// that ran at once.
+    static let decompressors = Mutex<[Handle]>([])
+    static let compressors = Mutex<[Int32: [Handle]]>([:])
 
     /// Whether `bytes` start with the gzip magic number.
     public static func hasGzipMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
     }
 
-    /// Decompresses one gzip (or zlib) stream, never producing more than `limit` bytes: a
-    /// decompression bomb stops at the limit, and memory grows at most to it.
+    /// Decompresses one gzip stream, never producing more than `limit` bytes: a decompression
+    /// bomb stops at the limit, and memory grows at most to it. Bytes after the stream's end
+    /// are not read.
     public static func decompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
-        guard let inputBase = input.baseAddress, input.count > 0 else { throw .malformed }
-        var stream = z_stream()
-        stream.next_in = UnsafeMutablePointer(mutating: inputBase.assumingMemoryBound(to: Bytef.self))
-        stream.avail_in = uInt(clamping: input.count)
-        // 15 window bits + 32: detect gzip or zlib headers automatically.
-        guard inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw .malformed
-        }
-        defer { inflateEnd(&stream) }
-        // gzip's trailer holds the size mod 2^32: a good first guess, never trusted beyond the limit.
-        var capacity = 64 * 1024
-        if hasGzipMagic(input), input.count >= 18 {
-            let trailer = input.count - 4
-            let size = Int(input[trailer]) | Int(input[trailer + 1]) << 8 | Int(input[trailer + 2]) << 16
-                | Int(input[trailer + 3]) << 24
-            capacity = max(size + 1, 1024)
-        }
-        capacity = min(capacity, limit + 1)
-        var output = [UInt8]()
-        var produced = 0
+        guard let inputBase = input.baseAddress, hasGzipMagic(input), input.count >= 18, limit >= 0 else { throw .malformed }
+        // The trailer holds the size mod 2^32: a good first guess, never trusted beyond the
+        // limit; a guess too small costs another pass with twice the room (and a size that
+        // does not match what the stream inflates to is refused, as a wrong CRC is).
+        let trailer = input.count - 4
+        let size = Int(input[trailer]) | Int(input[trailer + 1]) << 8 | Int(input[trailer + 2]) << 16 | Int(input[trailer + 3]) << 24
+        var capacity = min(max(size, 1024), limit)
+        let decompressor = decompressors.withLock { $0.popLast() } ?? Handle(libdeflate_alloc_decompressor())
+        defer { decompressors.withLock { $0.append(decompressor) } }
         while true {
-            if output.count < capacity { output.append(contentsOf: repeatElement(0, count: capacity - output.count)) }
-            let status: Int32 = output.withUnsafeMutableBytes { buffer in
-                stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced
-                stream.avail_out = uInt(clamping: buffer.count - produced)
-                let status = inflate(&stream, Z_NO_FLUSH)
-                produced = buffer.count - Int(stream.avail_out)
-                return status
+            var result = LIBDEFLATE_SUCCESS
+            // Not zero-filled first: libdeflate writes every byte it reports.
+            let output = [UInt8](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, count in
+                var used = 0
+                var produced = 0
+                result = libdeflate_gzip_decompress_ex(decompressor.pointer, inputBase, input.count, buffer.baseAddress, capacity, &used, &produced)
+                count = result == LIBDEFLATE_SUCCESS ? produced : 0
             }
-            if produced > limit { throw .tooLarge }
-            switch status {
-            case Z_STREAM_END:
-                output.removeSubrange(produced...)
+            switch result {
+            case LIBDEFLATE_SUCCESS:
                 return output
-            case Z_OK:
-                if stream.avail_out == 0 {
-                    guard capacity <= limit else { throw .tooLarge }
-                    capacity = min(capacity * 2, limit + 1)
-                } else if stream.avail_in == 0 {
-                    throw .malformed  // input ended before the stream did
-                }
-            case Z_BUF_ERROR where stream.avail_in == 0:
-                throw .malformed
-            case Z_BUF_ERROR:
-                guard capacity <= limit else { throw .tooLarge }
-                capacity = min(capacity * 2, limit + 1)
+            case LIBDEFLATE_INSUFFICIENT_SPACE:
+                guard capacity < limit else { throw .tooLarge }
+                capacity = capacity > limit / 2 ? limit : max(capacity * 2, 1024)
             default:
                 throw .malformed
             }
@@ -78,23 +76,17 @@ public enum Gzip {
         return try result.get()
     }
 
-    /// Compresses `input` into one gzip stream.
+    /// Compresses `input` into one gzip stream at libdeflate's `level` (0 to 12; 1 is fastest,
+    /// 6 about zlib's default ratio).
     public static func compress(_ input: UnsafeRawBufferPointer, level: Int32 = 6) -> [UInt8] {
-        var stream = z_stream()
-        // 15 window bits + 16: write a gzip header and trailer.
-        let initialized = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
-                                        Int32(MemoryLayout<z_stream>.size))
-        precondition(initialized == Z_OK, "zlib deflateInit2 failed: \(initialized)")
-        defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(input.count))) + 32
+        let level = min(max(level, 0), 12)
+        let compressor = compressors.withLock { $0[level]?.popLast() }
+            ?? Handle(libdeflate_alloc_compressor(level))
+        defer { compressors.withLock { $0[level, default: []].append(compressor) } }
+        let bound = libdeflate_gzip_compress_bound(compressor.pointer, input.count)
         return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.avail_in = uInt(input.count)
-            stream.next_out = buffer.baseAddress
-            stream.avail_out = uInt(bound)
-            let status = deflate(&stream, Z_FINISH)
-            precondition(status == Z_STREAM_END, "zlib deflate did not finish: \(status)")
-            count = bound - Int(stream.avail_out)
+            count = libdeflate_gzip_compress(compressor.pointer, input.baseAddress, input.count, buffer.baseAddress, bound)
+            precondition(count > 0, "libdeflate could not compress \(input.count) bytes into its own bound of \(bound)")
         }
     }
 

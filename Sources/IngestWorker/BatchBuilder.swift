@@ -1,3 +1,4 @@
+import IngestCompression
 import IngestCore
 import IngestStorage
 
@@ -74,7 +75,9 @@ struct BatchBuilder {
         var lastSample = previous?.lastSample
         if lastSample.map({ now.since($0) >= sampleInterval }) ?? true, let sample = MetricSample.json(of: report) {
             write.sampleNodeIDs.append(report.nodeID)
-            write.sampleMetrics.append(sample)
+            // Gzipped here: PostgreSQL stores the bytes as they come (no jsonb to build, nothing
+            // for it to compress), in about a quarter of the space.
+            write.sampleMetrics.append(Gzip.compress(sample, level: 1))
             lastSample = now
         }
         next[report.nodeID] = LaneNode(

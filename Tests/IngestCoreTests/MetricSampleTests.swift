@@ -12,7 +12,7 @@ struct MetricSampleTests {
                         "h\"3":{"metadata":{"pid":3,"cpu_usage":2.50}}},
              "Container":{"c":{"metadata":{"cpu_usage":7}}}}
             """#.utf8))
-        let json = try #require(MetricSample.json(of: report))
+        let json = String(decoding: try #require(MetricSample.json(of: report)), as: UTF8.self)
         #expect(json == #"{"host":{"h":{"cpu_usage":1.5,"uptime":10}},"process":{"h;1":{"memory_usage":100,"open_files_count":3},"h\"3":{"cpu_usage":2.50}},"container":{"c":{"cpu_usage":7}}}"#)
     }
 
@@ -24,7 +24,7 @@ struct MetricSampleTests {
     @Test func theRealFixturesSampleIsValidJSONWithEveryMeteredEntity() throws {
         let report = try parser.parse(Fixture.agentReport(hostname: "host-a"))
         let json = try #require(MetricSample.json(of: report))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: [String: [String: Any]]])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: [String: [String: Any]]])
         let metered = report.entities.filter { !$0.metrics.isEmpty }
         #expect(object.values.reduce(0) { $0 + $1.count } == metered.count)
         #expect(metered.count > 90)

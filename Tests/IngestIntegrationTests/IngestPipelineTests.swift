@@ -41,6 +41,11 @@ struct IngestPipelineTests {
             // The operator API shows the same.
             let admin = try await console.login(console.adminKey, on: connection)
             let detail = try json(try await connection.get("/api/v1/nodes/host-a", token: admin.access))
+            // The metric sample, stored gzipped, read back as the report carried it.
+            let latest = try #require(detail["latest_metrics"] as? [String: Any])
+            #expect(latest["sampled_at"] is String)
+            let sampled = try #require((latest["metrics"] as? [String: [String: [String: Any]]])?["process"]?["host-a;31127"])
+            #expect(sampled["memory_usage"] as? Int == 499712 && sampled["open_files_count"] as? Int == 5)
             let counts = try #require(detail["counts"] as? [String: Int])
             #expect(counts["hosts"] == 1 && counts["processes"] == 163 && counts["containers"] == 8 && counts["container_images"] == 12)
             let processes = try #require(detail["processes"] as? [[String: Any]])
@@ -253,8 +258,11 @@ struct IngestPipelineTests {
             batch.changes.entityIDs = ["host-n9"]
             batch.changes.changes = ["appeared"]
             batch.sampleNodeIDs = ["n9"]
-            batch.sampleMetrics = [#"{"cpu":1}"#]
+            batch.sampleMetrics = [Gzip.compress(Array(#"{"cpu":1}"#.utf8))]
             #expect(try await placement.write(batch) == .committed)
+            // The sample is stored as the worker gzipped it (migration 0010).
+            #expect(try await database.rows("SELECT (metrics IS NULL)::text, (length(metrics_gzip) = \(batch.sampleMetrics[0].count))::text FROM metric_samples")
+                == [["true", "true"]])
             for kind in EntityKind.allCases {
                 let id = kind == .connection ? "source" : "entity_id"
                 #expect(try await database.rows(
@@ -283,6 +291,36 @@ struct IngestPipelineTests {
                 [kind.name, kind == .connection ? "connection-n9 -> to-n9" : "\(kind.name)-n9"]
             })
             #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n9'") == [["r2", "2"]])
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
+    /// A worker of the version before migration 0010 calls the form whose samples are JSON text
+    /// (jsonb): during a rolling upgrade it keeps writing, and the node detail reads its sample.
+    @Test func theFormBeforeGzippedSamplesStillWrites() async throws {
+        let database = try await TestDatabase.make("oldform")
+        do {
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let placement = PlacementStore(database: database.database, logger: logger)
+            _ = try await placement.claim([(shard: 3, epoch: 1)])
+            try await placement.ensurePartitions(for: [Date()])
+            let none = "array_fill(1, ARRAY[13])::int4[]"
+            _ = try await database.rows("""
+                SELECT write_report_batch(now(), ARRAY[3]::int4[], ARRAY[1]::int8[],
+                    ARRAY['old-1']::text[], ARRAY[3]::int4[], ARRAY['host']::text[], ARRAY['r1']::text[], ARRAY[30]::int4[],
+                    ARRAY[1]::int8[], ARRAY[0]::int8[], \(none), '{}'::text[], '{}'::int8[],
+                    \(none), '{}'::text[], '{}'::int8[], '{}'::text[], '{}'::int8[], '{}'::text[],
+                    '{}'::text[], '{}'::text[], '{}'::text[], '{}'::text[],
+                    ARRAY['old-1']::text[], ARRAY['{"host":{"old-1":{"cpu_usage":2.5}}}']::text[])::text
+                """)
+            #expect(try await database.rows("SELECT metrics->'host'->'old-1'->>'cpu_usage', (metrics_gzip IS NULL)::text FROM metric_samples")
+                == [["2.5", "true"]])
+            let detail = try #require(try await placement.nodeDetail("old-1"))
+            #expect(detail.contains(#""metrics":{"host": {"old-1": {"cpu_usage": 2.5}}}"#))
         } catch {
             await database.drop()
             throw error

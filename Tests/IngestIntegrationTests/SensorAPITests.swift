@@ -213,6 +213,26 @@ struct SensorAPITests {
         #expect(try Gzip.decompress(bomb, limit: 32 << 20).count == 32 << 20)
         #expect(throws: Gzip.Failure.malformed) { try Gzip.decompress(Array(bomb.prefix(100)), limit: 1 << 30) }
     }
+
+    /// The size in the trailer is only a first guess: a body that lies about it (smaller or
+    /// larger) is refused as malformed, and one that tells the truth is read to the byte.
+    @Test func gunzipReadsTheSizeInTheTrailerAsAGuess() throws {
+        let text = Array(String(repeating: #"{"node_id":"host-1;4242","threads":12},"#, count: 5_000).utf8)
+        let body = Gzip.compress(text, level: 1)
+        #expect(try Gzip.decompress(body, limit: text.count) == text)
+        #expect(throws: Gzip.Failure.tooLarge) { try Gzip.decompress(body, limit: text.count - 1) }
+        // Bytes after the stream's end are not read.
+        #expect(try Gzip.decompress(body + [1, 2, 3], limit: text.count) == text)
+        for claimed in [UInt32(10), UInt32(text.count * 4)] {
+            var lying = body
+            withUnsafeBytes(of: claimed.littleEndian) { lying.replaceSubrange(lying.count - 4..<lying.count, with: $0) }
+            #expect(throws: Gzip.Failure.malformed) { try Gzip.decompress(lying, limit: 1 << 24) }
+        }
+        var flipped = body
+        flipped[flipped.count / 2] ^= 0x10
+        #expect(throws: Gzip.Failure.malformed) { try Gzip.decompress(flipped, limit: 1 << 24) }
+        #expect(throws: Gzip.Failure.malformed) { try Gzip.decompress(Array(text.prefix(100)), limit: 1 << 24) }
+    }
 }
 
 @Suite(.timeLimit(.minutes(2)))

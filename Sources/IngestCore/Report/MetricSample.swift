@@ -1,14 +1,15 @@
 /// A report's volatile metrics as one JSON document, the row a metric sample stores:
 /// `{"<kind>": {"<entity id>": {"cpu_usage": …, "memory_usage": …, "uptime": …, "open_files_count": …}}}`,
 /// kinds in the order their first entity with a metric appears, entities in report order, each
-/// value copied as the raw JSON text the report carried.
+/// value copied as the raw JSON text the report carried (the parser validated the whole report,
+/// so the document is valid JSON). Workers store it gzipped (`metric_samples.metrics_gzip`).
 public enum MetricSample {
     static let kindSlots = Int(EntityKind.allCases.map(\.rawValue).max() ?? 0) + 1
 
     /// The document, or nil if no entity carries a metric. Written byte by byte into one buffer
     /// (a sample is built for every node once a `--metric-sample-interval`; building it from
     /// interpolated strings cost more than parsing the report).
-    public static func json(of report: ParsedReport) -> String? {
+    public static func json(of report: ParsedReport) -> [UInt8]? {
         var buckets = [[Int32]](repeating: [], count: kindSlots)
         var order: [EntityKind] = []
         var size = 2
@@ -58,6 +59,6 @@ public enum MetricSample {
             }
             out.append(UInt8(ascii: "}"))
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }

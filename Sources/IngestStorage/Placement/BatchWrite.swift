@@ -27,9 +27,9 @@ public struct BatchWrite: Sendable {
     public var deletions: [EntityKind: KeyRows] = [:]
     /// Appeared and changed entries of the change log (vanished ones come from the deletions).
     public var changes = ChangeRows()
-    /// Metric samples: one JSON document per node.
+    /// Metric samples: one JSON document per node (``MetricSample``), gzipped.
     public var sampleNodeIDs: [String] = []
-    public var sampleMetrics: [String] = []
+    public var sampleMetrics: [[UInt8]] = []
 
     public init(at: Date) { self.at = at }
 

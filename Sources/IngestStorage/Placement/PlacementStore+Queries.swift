@@ -1,10 +1,15 @@
 import Foundation
+import IngestCompression
 import IngestCore
 import PostgresNIO
 
 /// Read paths of the operator API. Results come back as JSON text built by PostgreSQL, so large
 /// entity lists go from the database to the client without a decode and re-encode here.
 extension PlacementStore {
+    /// The most a stored metric sample is inflated to when read: a sample is a small part of a
+    /// report, and reports stop at `--max-report-bytes`.
+    static let sampleLimit = 1 << 30
+
     /// Which nodes to list.
     public struct NodeFilter: Sendable, Hashable {
         public var kind: NodeKind?
@@ -83,13 +88,19 @@ extension PlacementStore {
             counts.append("\"\(kind.tableName)\":\(json.count)")
         }
         parts.append("\"counts\":{\(counts.joined(separator: ","))}")
+        // Samples are stored gzipped (migration 0010); older ones, until retention drops them, as jsonb.
         let sample = try await database.query(
             """
-            SELECT json_build_object('sampled_at', sampled_at, 'metrics', metrics)::text FROM metric_samples
+            SELECT to_json(sampled_at)::text, metrics::text, metrics_gzip FROM metric_samples
             WHERE node_id = \(nodeID) ORDER BY sampled_at DESC LIMIT 1
             """, logger: logger)
         var sampleJSON = "null"
-        for try await json in sample.decode(String.self) { sampleJSON = json }
+        for try await (at, json, gzipped) in sample.decode((String, String?, ByteBuffer?).self) {
+            let metrics = json ?? gzipped.flatMap { buffer in
+                (try? Gzip.decompress(Array(buffer.readableBytesView), limit: Self.sampleLimit)).map { String(decoding: $0, as: UTF8.self) }
+            }
+            sampleJSON = "{\"sampled_at\":\(at),\"metrics\":\(metrics ?? "null")}"
+        }
         parts.append("\"latest_metrics\":\(sampleJSON)")
         let commands = try await database.query(
             """

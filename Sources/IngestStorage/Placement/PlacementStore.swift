@@ -87,7 +87,7 @@ public struct PlacementStore: Sendable {
 
     // MARK: The batch write
 
-    /// Writes one batch with one call of `write_report_batch` (migration 0009): one statement in
+    /// Writes one batch with one call of `write_report_batch` (migrations 0009, 0010): one statement in
     /// one round trip, its own transaction, which locks and checks the epochs of every shard in
     /// the batch first. If any epoch moved, nothing is written and the stale shards are returned.
     /// If any node's row is no longer at the version its diff was made against, nothing is
@@ -147,7 +147,7 @@ public struct PlacementStore: Sendable {
                 \(upsertFrom)::int4[], \(upserts.nodeIDs)::text[], \(upserts.keys)::int8[], \(upserts.ids)::text[],
                 \(upserts.digests)::int8[], \(upserts.bodies)::text[],
                 \(changes.nodeIDs)::text[], \(changes.kinds)::text[], \(changes.entityIDs)::text[], \(changes.changes)::text[],
-                \(batch.sampleNodeIDs)::text[], \(batch.sampleMetrics)::text[])
+                \(batch.sampleNodeIDs)::text[], \(batch.sampleMetrics.map { ByteBuffer(bytes: $0) })::bytea[])
             """
     }
 

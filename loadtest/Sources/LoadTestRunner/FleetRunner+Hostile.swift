@@ -20,7 +20,9 @@ struct HostileBodies: Sendable {
         // Noise does not compress: the gzip stays over the limit.
         bodies[.oversize] = [0x1F, 0x8B, 8, 0] + (0..<configuration.hostileOversizeBytes).map { _ in UInt8.random(in: 0...255, using: &random) }
         bodies[.junkJSON] = Gzip.compress(HostileRequest.junkJSON.plainBody(using: &random), level: 1)
-        bodies[.deepJSON] = Gzip.compress(HostileRequest.deepJSON.plainBody(using: &random), level: 1)
+        // Stored, not compressed: 20,000 brackets compress past --max-compression-ratio, and the
+        // nesting, not the ratio, is what this request tries.
+        bodies[.deepJSON] = Gzip.compress(HostileRequest.deepJSON.plainBody(using: &random), level: 0)
         self.bodies = bodies
         let sensor = SimulatedSensor(nodeID: "hostile-forged", profile: .host, seed: seed)
         report = Gzip.compress(sensor.render(reportID: "1", timestamp: "2026-01-01T00:00:00Z"), level: 1)

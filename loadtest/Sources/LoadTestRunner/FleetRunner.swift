@@ -35,10 +35,6 @@ public final class FleetRunner: Sendable {
         public var watchPatterns: [String] = []
         public var requestTimeout: Duration = .seconds(30)
         public var gzipLevel: Int32 = 1
-        /// Build each report from pieces kept gzipped (``ReportBodies``) instead of gzipping the
-        /// whole document: cheaper for the fleet, larger and dearer for the console (see
-        /// docs/load-testing.md), so off unless the fleet is the bottleneck.
-        public var piecedBodies = false
         /// Keep the reports the console may hold last (compressed) and parse them when the run
         /// ends, for the loss check's entity comparison (`--no-content-check` turns it off).
         public var checkContent = true
@@ -79,13 +75,11 @@ public final class FleetRunner: Sendable {
     let scanQueueAnswers = Mutex<[Int: Int]>([:])
     /// Answers to the hostile mix, by request and status.
     let hostileAnswers = Mutex<[HostileRequest: [Int: Int]]>([:])
-
-    /// The deflate streams the sensors' report pieces are compressed with.
-    let compressors: CompressorPool
+    /// The requests in flight, for `--request-timeout`.
+    let deadlines = RequestDeadlines()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        self.compressors = CompressorPool(level: configuration.gzipLevel)
     }
 
     // MARK: The run
@@ -112,6 +106,13 @@ public final class FleetRunner: Sendable {
         let share = scenario.hostile ?? 0
         let attackers = share > 0 ? max(1, Int((Double(scenario.peakSensors) * share).rounded())) : 0
         let hostileBodies = attackers > 0 ? HostileBodies(configuration: configuration, seed: scenario.seed ?? 1) : nil
+        let sweeper = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self.deadlines.sweep()
+            }
+        }
+        defer { sweeper.cancel() }
         let ledgers = await withTaskGroup(of: LossCheck.Ledger?.self) { group -> [LossCheck.Ledger] in
             group.addTask {
                 await self.monitor(start: start, duration: duration)
@@ -305,9 +306,7 @@ public final class FleetRunner: Sendable {
                 lastReportAt = at
                 let reportID = String(rng.next() >> 1)
                 let now = timestamp.withLock { $0 }
-                let gzipped = configuration.piecedBodies
-                    ? bodies.body(of: world, reportID: reportID, timestamp: now, compressors: compressors)
-                    : compressors.gzip(world.render(reportID: reportID, timestamp: now))
+                let gzipped = bodies.body(of: world, reportID: reportID, timestamp: now, level: configuration.gzipLevel)
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
                 // A gateway that gave up waiting for its worker cannot tell whether the report was
@@ -426,15 +425,10 @@ public final class FleetRunner: Sendable {
         var answer: ByteBuffer?
         do {
             let connection = try await slot.get()
-            let timeout = configuration.requestTimeout
-            let request = Task { try await connection.request(.POST, path, headers: headers, body: body) }
-            let watchdog = Task {
-                try await Task.sleep(for: timeout)
-                await slot.discard(connection)
-            }
-            defer { watchdog.cancel() }
+            let ticket = deadlines.open(.init(deadline: .now + configuration.requestTimeout, connection: connection, slot: slot))
+            defer { deadlines.close(ticket) }
             do {
-                let response = try await request.value
+                let response = try await connection.request(.POST, path, headers: headers, body: body)
                 status = Int(response.status.code)
                 answer = response.body
             } catch {

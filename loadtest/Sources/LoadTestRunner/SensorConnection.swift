@@ -3,6 +3,7 @@ import IngestTransport
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// Where the fleet connects, and how.
 public struct FleetTarget: Sendable {
@@ -40,28 +41,70 @@ public struct FleetError: Error, CustomStringConvertible {
 }
 
 /// One connection shared by a group of sensors (one sensor by default), connected on first use
-/// and again after it breaks.
-actor SensorConnection {
+/// and again after it breaks. Not an actor: a request takes the connection without a hop.
+final class SensorConnection: Sendable {
     let target: FleetTarget
-    var connection: HTTPClientConnection?
+    let current = Mutex<HTTPClientConnection?>(nil)
 
     init(target: FleetTarget) { self.target = target }
 
     func get() async throws -> HTTPClientConnection {
-        if let connection, connection.isActive { return connection }
+        if let connection = current.withLock({ $0 }), connection.isActive { return connection }
         let fresh = try await target.connect()
-        connection = fresh
-        return fresh
+        // Another sensor of the slot may have connected meanwhile: one connection is kept.
+        let kept = current.withLock { current -> HTTPClientConnection in
+            if let existing = current, existing.isActive { return existing }
+            current = fresh
+            return fresh
+        }
+        if kept !== fresh { await fresh.close() }
+        return kept
     }
 
     /// Drops a connection that failed, so the next request connects anew.
     func discard(_ failed: HTTPClientConnection) async {
-        if connection === failed { connection = nil }
+        current.withLock { if $0 === failed { $0 = nil } }
         await failed.close()
     }
 
     func close() async {
-        if let connection { await connection.close() }
-        connection = nil
+        if let connection = current.withLock({ current in defer { current = nil }; return current }) { await connection.close() }
+    }
+}
+
+/// Requests in flight and when each gives up (`--request-timeout`): a sweep every second closes
+/// the connection of a request past its time, which fails the request. (A task and a timer per
+/// request, as before, cost the fleet more than the request's own work.)
+final class RequestDeadlines: Sendable {
+    struct Entry: Sendable {
+        let deadline: ContinuousClock.Instant
+        let connection: HTTPClientConnection
+        let slot: SensorConnection
+    }
+
+    let state = Mutex<(next: UInt64, open: [UInt64: Entry])>((0, [:]))
+
+    /// Registers a request; its ticket for ``close(_:)``.
+    func open(_ entry: Entry) -> UInt64 {
+        state.withLock { state in
+            state.next += 1
+            state.open[state.next] = entry
+            return state.next
+        }
+    }
+
+    func close(_ ticket: UInt64) {
+        state.withLock { _ = $0.open.removeValue(forKey: ticket) }
+    }
+
+    /// Closes the connections of the requests past their time; returns how many.
+    @discardableResult
+    func sweep(now: ContinuousClock.Instant = .now) async -> Int {
+        let expired = state.withLock { state in
+            let tickets = state.open.filter { $0.value.deadline <= now }.map(\.key)
+            return tickets.compactMap { state.open.removeValue(forKey: $0) }
+        }
+        for entry in expired { await entry.slot.discard(entry.connection) }
+        return expired.count
     }
 }

@@ -53,9 +53,7 @@ struct Run: AsyncParsableCommand {
     var watchProcess: [String] = []
     @Option(help: "Sensors sharing one connection (1: one connection per sensor).") var sensorsPerConnection = 1
     @Option(help: "Give up on a request after this long.") var requestTimeout = "30s"
-    @Option(help: "gzip level of the reports.") var gzipLevel: Int32 = 1
-    @Flag(help: "Build each report from pieces kept gzipped between reports (cheaper for the fleet; the bodies are about 1.4 times larger and cost the console more to read: see docs/load-testing.md).")
-    var piecedBodies = false
+    @Option(help: "gzip level of the reports, 0 to 9 (1: fastest).") var gzipLevel: Int32 = 1
     @Flag(inversion: .prefixedNo, help: "Compare the entities the console holds per node with the last report acknowledged, in the loss check (the fleet keeps each sensor's last reports compressed and parses them when the run ends).")
     var contentCheck = true
     @Option(help: "Node names are <prefix>-<n> (default: sim-<random>).") var namePrefix: String?
@@ -83,9 +81,9 @@ struct Run: AsyncParsableCommand {
         configuration.watchPIDs = watchPID
         configuration.watchPatterns = watchProcess
         guard let timeout = Scenario.seconds(requestTimeout) else { throw ValidationError("--request-timeout: a duration") }
+        guard (0...9).contains(gzipLevel) else { throw ValidationError("--gzip-level: 0 to 9, not \(gzipLevel)") }
         configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
         configuration.gzipLevel = gzipLevel
-        configuration.piecedBodies = piecedBodies
         configuration.checkContent = contentCheck
         configuration.statusLine = !quiet
 
