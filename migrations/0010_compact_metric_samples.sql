@@ -1,8 +1,9 @@
 -- target: placement
 -- Metric samples are stored gzipped: the worker compresses each sample (a JSON document of the
--- volatile metrics of a node's entities, ≈ 13 KB for a host) and PostgreSQL keeps the bytes as
--- they come, in about a quarter of the space, instead of building jsonb from the text and
--- compressing it for TOAST (the largest part of its CPU per report in a profile of the mixed load).
+-- volatile metrics of a node's entities, ≈ 12 KB for a host) and PostgreSQL keeps the bytes as
+-- they come, instead of building jsonb from the text and compressing it for TOAST (the hottest
+-- part of its CPU in a profile of the mixed load; about 17 times the CPU per sample, in about
+-- the same space: Benchmarks/metric-samples.py).
 -- STORAGE MAIN: PostgreSQL's own compression gains nothing on gzip and gives up after the first
 -- kilobyte; the value then stays in the row instead of moving to the TOAST table.
 --

@@ -76,7 +76,7 @@ struct BatchBuilder {
         if lastSample.map({ now.since($0) >= sampleInterval }) ?? true, let sample = MetricSample.json(of: report) {
             write.sampleNodeIDs.append(report.nodeID)
             // Gzipped here: PostgreSQL stores the bytes as they come (no jsonb to build, nothing
-            // for it to compress), in about a quarter of the space.
+            // for it to compress).
             write.sampleMetrics.append(Gzip.compress(sample, level: 1))
             lastSample = now
         }
