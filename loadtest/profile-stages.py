@@ -16,7 +16,7 @@ import sys
 
 STAGES = [
     ("TLS (BoringSSL)", r"BoringSSL|NIOSSL|aes_|gcm_|sha256|ChaCha|poly1305"),
-    ("gunzip (zlib)", r"inflate|crc32|adler32|Gzip|ReportBody|libz"),
+    ("gunzip (libdeflate)", r"inflate|crc32|adler32|Gzip|ReportBody|libz|libdeflate|deflate_decompress"),
     ("report parse + hash", r"ReportParser|JSONScanner|XXH64|JSONText"),
     ("diff + batch build", r"ReportDiff|NodeSnapshot|BatchBuilder|MetricSample"),
     ("PostgreSQL client (PostgresNIO)", r"PostgresNIO|PSQL|Postgres[A-Z]"),
