@@ -31,7 +31,7 @@ def main() -> None:
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     data, pid = sys.argv[1], sys.argv[2]
-    script = subprocess.run(["perf", "script", "-i", data, "--pid", pid, "-F", "tid,ip,sym"],
+    script = subprocess.run(["perf", "script", "-i", data, "--pid", pid, "-F", "tid,ip,sym,dso"],
                             capture_output=True, text=True, check=True).stdout
     patterns = [(name, re.compile(pattern, re.I if name.startswith("TLS") else 0)) for name, pattern in STAGES]
     counts: collections.Counter[str] = collections.Counter()
