@@ -209,12 +209,23 @@ struct IngestPipelineTests {
         await console.stop()
     }
 
-    @Test func fencedBatchWriteCommitsNothing() async throws {
-        let database = try await TestDatabase.make("fencedwrite")
+    /// Runs `body` on the placement store of a database of its own (warnings logged only), and
+    /// drops the database after it, whatever the outcome.
+    func withPlacement(_ label: String, _ body: (PlacementStore, TestDatabase) async throws -> Void) async throws {
+        let database = try await TestDatabase.make(label)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
         do {
-            var logger = Logger(label: "test")
-            logger.logLevel = .warning
-            let placement = PlacementStore(database: database.database, logger: logger)
+            try await body(PlacementStore(database: database.database, logger: logger), database)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
+    @Test func fencedBatchWriteCommitsNothing() async throws {
+        try await withPlacement("fencedwrite") { placement, database in
             _ = try await placement.claim([(shard: 5, epoch: 3)])
             var batch = BatchWrite(at: Date())
             batch.addNode("n", shard: 5, epoch: 3, kind: "host", reportID: "r", beatRate: 30, version: 0)
@@ -225,21 +236,13 @@ struct IngestPipelineTests {
             try await placement.ensurePartitions(for: [batch.at])
             #expect(try await placement.write(batch) == .committed)
             #expect(try await database.count("SELECT count(*) FROM nodes") == 1)
-        } catch {
-            await database.drop()
-            throw error
         }
-        await database.drop()
     }
 
     /// The batch write names entity kinds by number: each kind lands in its own table, and its
     /// deletions are logged under its own name.
     @Test func everyEntityKindIsWrittenToItsTableAndDeletedFromIt() async throws {
-        let database = try await TestDatabase.make("everykind")
-        do {
-            var logger = Logger(label: "test")
-            logger.logLevel = .warning
-            let placement = PlacementStore(database: database.database, logger: logger)
+        try await withPlacement("everykind") { placement, database in
             _ = try await placement.claim([(shard: 9, epoch: 1), (shard: 10, epoch: 4)])
             var batch = BatchWrite(at: Date())
             try await placement.ensurePartitions(for: [batch.at])
@@ -291,21 +294,13 @@ struct IngestPipelineTests {
                 [kind.name, kind == .connection ? "connection-n9 -> to-n9" : "\(kind.name)-n9"]
             })
             #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n9'") == [["r2", "2"]])
-        } catch {
-            await database.drop()
-            throw error
         }
-        await database.drop()
     }
 
     /// A worker of the version before migration 0010 calls the form whose samples are JSON text
     /// (jsonb): during a rolling upgrade it keeps writing, and the node detail reads its sample.
     @Test func theFormBeforeGzippedSamplesStillWrites() async throws {
-        let database = try await TestDatabase.make("oldform")
-        do {
-            var logger = Logger(label: "test")
-            logger.logLevel = .warning
-            let placement = PlacementStore(database: database.database, logger: logger)
+        try await withPlacement("oldform") { placement, database in
             _ = try await placement.claim([(shard: 3, epoch: 1)])
             try await placement.ensurePartitions(for: [Date()])
             let none = "array_fill(1, ARRAY[13])::int4[]"
@@ -321,19 +316,11 @@ struct IngestPipelineTests {
                 == [["2.5", "true"]])
             let detail = try #require(try await placement.nodeDetail("old-1"))
             #expect(detail.contains(#""metrics":{"host": {"old-1": {"cpu_usage": 2.5}}}"#))
-        } catch {
-            await database.drop()
-            throw error
         }
-        await database.drop()
     }
 
     @Test func writeFromAnOutdatedVersionCommitsNothing() async throws {
-        let database = try await TestDatabase.make("outdated")
-        do {
-            var logger = Logger(label: "test")
-            logger.logLevel = .warning
-            let placement = PlacementStore(database: database.database, logger: logger)
+        try await withPlacement("outdated") { placement, database in
             _ = try await placement.claim([(shard: 5, epoch: 3)])
             var batch = BatchWrite(at: Date())
             try await placement.ensurePartitions(for: [batch.at])
@@ -352,11 +339,7 @@ struct IngestPipelineTests {
             #expect(try await placement.write(batch) == .committed)
             #expect(try await database.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'n'") == [["r2", "2"]])
             #expect(try await database.count("SELECT count(*) FROM processes") == 1)
-        } catch {
-            await database.drop()
-            throw error
         }
-        await database.drop()
     }
 
     /// A write answered in doubt (its commit timed out) that commits after the node's next report
