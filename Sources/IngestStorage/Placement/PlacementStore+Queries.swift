@@ -97,7 +97,7 @@ extension PlacementStore {
         var sampleJSON = "null"
         for try await (at, json, gzipped) in sample.decode((String, String?, ByteBuffer?).self) {
             let metrics = json ?? gzipped.flatMap { buffer in
-                (try? Gzip.decompress(Array(buffer.readableBytesView), limit: Self.sampleLimit)).map { String(decoding: $0, as: UTF8.self) }
+                buffer.withUnsafeReadableBytes { try? Gzip.decompress($0, limit: Self.sampleLimit) }.map { String(decoding: $0, as: UTF8.self) }
             }
             sampleJSON = "{\"sampled_at\":\(at),\"metrics\":\(metrics ?? "null")}"
         }

@@ -305,8 +305,7 @@ public final class FleetRunner: Sendable {
                 world.advance(seconds: Int(at - (lastReportAt ?? at)))
                 lastReportAt = at
                 let reportID = String(rng.next() >> 1)
-                let now = timestamp.withLock { $0 }
-                let gzipped = bodies.body(of: world, reportID: reportID, timestamp: now, level: configuration.gzipLevel)
+                let gzipped = bodies.body(of: world, reportID: reportID, timestamp: timestamp.withLock { $0 }, level: configuration.gzipLevel)
                 let (status, body, answered) = await send(.report, "/deepfence/ingest/report", gzipped: gzipped, token: tokens?.access,
                                                           slot: slot, start: start)
                 // A gateway that gave up waiting for its worker cannot tell whether the report was

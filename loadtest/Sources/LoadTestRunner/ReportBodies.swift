@@ -31,9 +31,10 @@ package struct ReportBodies {
             // Pieces new in every report (the head) are not kept.
             if let version = piece.version { kept[piece.key] = Kept(version: version, text: text) } else { fresh[piece.key] = text }
         }
+        let texts = layout.map { fresh[$0.key] ?? kept[$0.key]!.text }
         var document: [UInt8] = []
-        document.reserveCapacity(layout.reduce(0) { $0 + (fresh[$1.key] ?? kept[$1.key]!.text).count })
-        for piece in layout { document.append(contentsOf: fresh[piece.key] ?? kept[piece.key]!.text) }
+        document.reserveCapacity(texts.reduce(0) { $0 + $1.count })
+        for text in texts { document.append(contentsOf: text) }
         return Gzip.compress(document, level: level)
     }
 }

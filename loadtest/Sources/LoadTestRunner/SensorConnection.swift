@@ -97,14 +97,13 @@ final class RequestDeadlines: Sendable {
         state.withLock { _ = $0.open.removeValue(forKey: ticket) }
     }
 
-    /// Closes the connections of the requests past their time; returns how many.
-    @discardableResult
-    func sweep(now: ContinuousClock.Instant = .now) async -> Int {
+    /// Closes the connections of the requests past their time.
+    func sweep() async {
+        let now = ContinuousClock.now
         let expired = state.withLock { state in
             let tickets = state.open.filter { $0.value.deadline <= now }.map(\.key)
             return tickets.compactMap { state.open.removeValue(forKey: $0) }
         }
         for entry in expired { await entry.slot.discard(entry.connection) }
-        return expired.count
     }
 }
