@@ -15,11 +15,12 @@ public struct ClientResponse: Sendable {
     public var text: String { String(buffer: body) }
 }
 
-/// One client connection to an HTTPS server: HTTP/2 (requests multiplexed as streams) or
-/// HTTP/1.1 (requests pipelined in order). Used by the load-test fleet and the tests.
+/// One client connection to an HTTPS server: HTTP/2 (requests multiplexed as streams, sent and
+/// read as frames by ``HTTP2ClientStreams``) or HTTP/1.1 (requests pipelined in order). Used by
+/// the load-test fleet, the tests and the gateway's forwarding to workers.
 public final class HTTPClientConnection: Sendable {
     enum Transport {
-        case http2(NIOHTTP2Handler.StreamMultiplexer)
+        case http2(HTTP2ClientStreams)
         case http1
     }
 
@@ -28,14 +29,10 @@ public final class HTTPClientConnection: Sendable {
     let transport: Transport
     let authority: String
 
-    /// Whether the connection runs over TLS.
-    let tlsInUse: Bool
-
-    init(channel: any Channel, transport: Transport, authority: String, tlsInUse: Bool) {
+    init(channel: any Channel, transport: Transport, authority: String) {
         self.channel = channel
         self.transport = transport
         self.authority = authority
-        self.tlsInUse = tlsInUse
     }
 
     /// Whether the connection speaks HTTP/2.
@@ -51,7 +48,8 @@ public final class HTTPClientConnection: Sendable {
         host: String, port: Int, tls: NIOSSLContext?, serverName: String?, http2: Bool,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: Duration = .seconds(10)
     ) async throws -> HTTPClientConnection {
-        let multiplexerPromise = group.next().makePromise(of: NIOHTTP2Handler.StreamMultiplexer?.self)
+        let authority = port == 443 ? (serverName ?? host) : "\(serverName ?? host):\(port)"
+        let streamsPromise = group.next().makePromise(of: HTTP2ClientStreams?.self)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -70,29 +68,25 @@ public final class HTTPClientConnection: Sendable {
                                 HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
                                 HTTP2Setting(parameter: .enablePush, value: 0),
                             ]
-                            connection.targetWindowSize = 1 << 22
-                            var stream = NIOHTTP2Handler.StreamConfiguration()
-                            stream.targetWindowSize = 1 << 20
-                            let multiplexer = try sync.configureHTTP2Pipeline(
-                                mode: .client, connectionConfiguration: connection, streamConfiguration: stream,
-                                inboundStreamInitializer: { $0.close() })
-                            multiplexerPromise.succeed(multiplexer)
+                            try sync.addHandler(NIOHTTP2Handler(
+                                mode: .client, connectionConfiguration: connection, streamConfiguration: .init()))
+                            let streams = HTTP2ClientStreams(authority: authority, tls: tls != nil)
+                            try sync.addHandler(streams)
+                            streamsPromise.succeed(streams)
                         } else {
                             try sync.addHTTPClientHandlers()
                             try sync.addHandler(PipelinedResponseHandler())
-                            multiplexerPromise.succeed(nil)
+                            streamsPromise.succeed(nil)
                         }
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            multiplexerPromise.fail(error)
+            streamsPromise.fail(error)
             throw error
         }
-        let multiplexer = try await multiplexerPromise.futureResult.get()
-        let authority = port == 443 ? (serverName ?? host) : "\(serverName ?? host):\(port)"
-        return HTTPClientConnection(
-            channel: channel, transport: multiplexer.map { .http2($0) } ?? .http1, authority: authority, tlsInUse: tls != nil)
+        let streams = try await streamsPromise.futureResult.get()
+        return HTTPClientConnection(channel: channel, transport: streams.map { .http2($0) } ?? .http1, authority: authority)
     }
 
     /// Sends one request and waits for its whole response.
@@ -100,32 +94,23 @@ public final class HTTPClientConnection: Sendable {
         _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil
     ) async throws -> ClientResponse {
         var headers = headers
-        headers.replaceOrAdd(name: "host", value: authority)
         if let body {
             headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         } else if method == .POST || method == .PUT {
             headers.replaceOrAdd(name: "content-length", value: "0")
         }
-        let head = HTTPRequestHead(version: isHTTP2 ? .http2 : .http1_1, method: method, uri: path, headers: headers)
         let promise = channel.eventLoop.makePromise(of: ClientResponse.self)
         switch transport {
-        case .http2(let multiplexer):
-            multiplexer.createStreamChannel { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandlers(
-                        HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: self.tlsInUse ? .https : .http), StreamResponseHandler(promise: promise))
-                }
-            }.whenComplete { result in
-                switch result {
-                case .success(let stream):
-                    stream.write(HTTPClientRequestPart.head(head), promise: nil)
-                    if let body { stream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-                    stream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                case .failure(let error):
-                    promise.fail(error)
-                }
+        case .http2(let streams):
+            let fields = headers
+            if channel.eventLoop.inEventLoop {
+                streams.send(method, path, headers: fields, body: body, promise: promise)
+            } else {
+                channel.eventLoop.execute { streams.send(method, path, headers: fields, body: body, promise: promise) }
             }
         case .http1:
+            headers.replaceOrAdd(name: "host", value: authority)
+            let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
             let channel = self.channel
             channel.eventLoop.execute {
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: PipelinedResponseHandler.self) else {
@@ -147,40 +132,6 @@ public final class HTTPClientConnection: Sendable {
     /// Closes the connection.
     public func close() async {
         try? await channel.close()
-    }
-}
-
-/// Collects one HTTP/2 stream's response.
-final class StreamResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-
-    let promise: EventLoopPromise<ClientResponse>
-    var head: HTTPResponseHead?
-    var body: ByteBuffer?
-
-    init(promise: EventLoopPromise<ClientResponse>) { self.promise = promise }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body(var chunk):
-            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
-        case .end:
-            if let head {
-                promise.succeed(ClientResponse(status: head.status, headers: head.headers, body: body ?? ByteBuffer()))
-            }
-            self.head = nil
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
-        context.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(ChannelError.eof)
-        context.fireChannelInactive()
     }
 }
 
