@@ -2,11 +2,12 @@
 # Installs the Debian packages the console and its tests need, when they are missing:
 # PostgreSQL (server binaries for the embedded database and the test database), libdeflate and
 # zlib headers (gzip), Python 3 (the tests' hostile HTTP/2 client, scripts/h2-abuse.py, is
-# standard-library Python) and curl (the tests' 500 MB SBOM upload).
+# standard-library Python), python3-venv (scripts/check-deploy.sh installs its linters into a
+# virtual environment) and curl (the tests' 500 MB SBOM upload).
 # Extra packages can be named as arguments (the benchmark scripts add nghttp2-client and nginx).
 set -euo pipefail
 
-packages=(postgresql libdeflate-dev zlib1g-dev python3 curl "$@")
+packages=(postgresql libdeflate-dev zlib1g-dev python3 python3-venv curl "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

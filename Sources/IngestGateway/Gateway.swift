@@ -79,6 +79,14 @@ public final class Gateway: HTTPResponder {
         writer.respond(.error(error))
     }
 
+    /// Answers 405 naming the methods the route takes (`Allow`, RFC 9110 §15.5.6).
+    func refuseMethod(_ writer: ResponseWriter, allow methods: [HTTPMethod]) {
+        metrics.error(.methodNotAllowed)
+        var response = HTTPResponse.error(.methodNotAllowed)
+        response.headers.add(name: "allow", value: methods.map(\.rawValue).joined(separator: ", "))
+        writer.respond(response)
+    }
+
     // MARK: Helpers
 
     /// Runs async work for a request and answers with its result (or its error).

@@ -23,7 +23,11 @@ public final class MetricsEndpoint: HTTPResponder {
     }
 
     public func handle(_ request: HTTPRequest, writer: ResponseWriter) {
-        guard request.method == .GET || request.method == .HEAD else { return writer.respond(.text(.methodNotAllowed, "GET only")) }
+        guard request.method == .GET || request.method == .HEAD else {
+            var refusal = HTTPResponse.text(.methodNotAllowed, "GET only")
+            refusal.headers.add(name: "allow", value: "GET, HEAD")
+            return writer.respond(refusal)
+        }
         switch request.path {
         case "/metrics": break
         case "/healthz": return writer.respond(.text(.ok, "ok\n"))

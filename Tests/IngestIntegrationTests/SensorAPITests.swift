@@ -68,6 +68,18 @@ struct SensorAPITests {
             #expect(try await connection.get("/api/v1/nodes", token: fresh.access).status == .forbidden)
             let admin = try await console.login(console.adminKey, on: connection)
             #expect(try await connection.get("/api/v1/nodes", token: admin.access).status == .ok)
+            // A route asked with a method it does not take says which it takes (RFC 9110 §15.5.6).
+            for (method, path, allowed) in [
+                (HTTPMethod.POST, "/api/v1/nodes", "GET"), (.DELETE, "/api/v1/nodes/h", "GET"),
+                (.GET, "/api/v1/nodes/h/commands", "POST"), (.GET, "/api/v1/nodes/h/scans", "POST"),
+                (.PUT, "/api/v1/scans/s/findings/export", "GET"), (.POST, "/api/v1/cluster", "GET"),
+            ] {
+                let refused = try await connection.request(method, path, headers: ["authorization": "Bearer \(admin.access)"])
+                #expect(refused.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(refused.text.contains(#""code":"method_not_allowed""#), "\(method) \(path)")
+                #expect(refused.headers.first(name: "allow") == allowed, "\(method) \(path)")
+            }
+            #expect(try await connection.get("/api/v1/nope", token: admin.access).status == .notFound)
 
             // A revoked key can no longer log in, and its tokens stop working.
             let keys = try await console.stack.catalog.apiKeys()
@@ -156,7 +168,12 @@ struct SensorAPITests {
             // Unknown routes and methods.
             try expectError(try await connection.get("/deepfence/nope", token: token), .notFound, "not_found")
             try expectError(try await connection.get("/nope", token: nil), .notFound, "not_found")
-            try expectError(try await connection.get(report, token: token), .methodNotAllowed, "method_not_allowed")
+            let wrongMethod = try await connection.get(report, token: token)
+            try expectError(wrongMethod, .methodNotAllowed, "method_not_allowed")
+            #expect(wrongMethod.headers.first(name: "allow") == "POST")
+            let pingPost = try await connection.postJSON("/deepfence/ping", "{}", token: nil)
+            try expectError(pingPost, .methodNotAllowed, "method_not_allowed")
+            #expect(pingPost.headers.first(name: "allow") == "GET, HEAD")
             try expectError(try await connection.postJSON("/deepfence/controls/agent", #"{"available_workload":1}"#, token: token), .badRequest, "invalid_request")
             try expectError(try await connection.postJSON("/deepfence/controls/agent", #"{"node_id":"h","available_workload":"x"}"#, token: token), .badRequest, "invalid_request")
 

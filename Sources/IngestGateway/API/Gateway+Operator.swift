@@ -15,38 +15,44 @@ extension Gateway {
             return respond(writer, error: error)
         }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(3)  // "", "api", "v1"
-        switch (request.method, Array(parts)) {
-        case (.GET, ["nodes"]):
-            listNodes(request, writer: writer)
-        case (.GET, let path) where path.count == 2 && path[0] == "nodes":
-            nodeDetail(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer)
-        case (.POST, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "commands":
-            queueCommand(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer)
-        case (.POST, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "scans":
-            queueScan(Self.segment(path[1]), request: request, writer: writer)
-        case (.GET, let path) where path.count == 3 && path[0] == "nodes" && path[2] == "findings":
-            listFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer)
-        case (.GET, let path) where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "export":
-            exportFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer)
-        case (.GET, let path) where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "counts":
-            findingCounts(Self.segment(path[1]), writer: writer)
-        case (.GET, ["scans"]):
-            listScans(request, writer: writer)
-        case (.GET, let path) where path.count == 2 && path[0] == "scans":
-            scanDetail(Self.segment(path[1]), writer: writer)
-        case (.GET, let path) where path.count == 3 && path[0] == "scans" && path[2] == "sbom":
-            sbom(Self.segment(path[1]), part: nil, writer: writer)
-        case (.GET, let path) where path.count == 5 && path[0] == "scans" && path[2] == "sbom" && path[3] == "parts":
-            guard let part = Int(path[4]), part >= 0 else { return respond(writer, error: .invalidRequest("part: a number from 0")) }
-            sbom(Self.segment(path[1]), part: part, writer: writer)
-        case (.GET, let path) where path.count == 3 && path[0] == "scans" && path[2] == "findings":
-            listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer)
-        case (.GET, let path) where path.count == 4 && path[0] == "scans" && path[2] == "findings" && path[3] == "export":
-            exportFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer)
-        case (.GET, ["cluster"]):
-            clusterStatus(writer: writer)
-        case (_, ["nodes"]), (_, ["cluster"]), (_, ["scans"]):
-            respond(writer, error: .methodNotAllowed)
+        let path = Array(parts)
+        /// Runs `handler` when the request's method is the route's; otherwise answers 405.
+        func on(_ method: HTTPMethod, _ handler: () -> Void) {
+            guard request.method == method else { return refuseMethod(writer, allow: [method]) }
+            handler()
+        }
+        switch path {
+        case ["nodes"]:
+            on(.GET) { listNodes(request, writer: writer) }
+        case _ where path.count == 2 && path[0] == "nodes":
+            on(.GET) { nodeDetail(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer) }
+        case _ where path.count == 3 && path[0] == "nodes" && path[2] == "commands":
+            on(.POST) { queueCommand(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer) }
+        case _ where path.count == 3 && path[0] == "nodes" && path[2] == "scans":
+            on(.POST) { queueScan(Self.segment(path[1]), request: request, writer: writer) }
+        case _ where path.count == 3 && path[0] == "nodes" && path[2] == "findings":
+            on(.GET) { listFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer) }
+        case _ where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "export":
+            on(.GET) { exportFindings(nodeID: Self.segment(path[1]), scanID: nil, request: request, writer: writer) }
+        case _ where path.count == 4 && path[0] == "nodes" && path[2] == "findings" && path[3] == "counts":
+            on(.GET) { findingCounts(Self.segment(path[1]), writer: writer) }
+        case ["scans"]:
+            on(.GET) { listScans(request, writer: writer) }
+        case _ where path.count == 2 && path[0] == "scans":
+            on(.GET) { scanDetail(Self.segment(path[1]), writer: writer) }
+        case _ where path.count == 3 && path[0] == "scans" && path[2] == "sbom":
+            on(.GET) { sbom(Self.segment(path[1]), part: nil, writer: writer) }
+        case _ where path.count == 5 && path[0] == "scans" && path[2] == "sbom" && path[3] == "parts":
+            on(.GET) {
+                guard let part = Int(path[4]), part >= 0 else { return respond(writer, error: .invalidRequest("part: a number from 0")) }
+                sbom(Self.segment(path[1]), part: part, writer: writer)
+            }
+        case _ where path.count == 3 && path[0] == "scans" && path[2] == "findings":
+            on(.GET) { listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer) }
+        case _ where path.count == 4 && path[0] == "scans" && path[2] == "findings" && path[3] == "export":
+            on(.GET) { exportFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer) }
+        case ["cluster"]:
+            on(.GET) { clusterStatus(writer: writer) }
         default:
             respond(writer, error: .notFound)
         }

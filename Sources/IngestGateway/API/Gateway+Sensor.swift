@@ -11,13 +11,13 @@ extension Gateway {
         let isPost = request.method == .POST
         switch request.path {
         case "/deepfence/ping":
-            guard request.method == .GET || request.method == .HEAD else { return respond(writer, error: .methodNotAllowed) }
+            guard request.method == .GET || request.method == .HEAD else { return refuseMethod(writer, allow: [.GET, .HEAD]) }
             writer.respond(.pong)
         case "/deepfence/auth/token":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             login(request, writer: writer)
         case "/deepfence/auth/token/refresh":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             do {
                 let pair = try authenticator.refresh(authorization: request.headers.first(name: "authorization"), now: clock.now())
                 writer.respond(Self.tokenResponse(pair))
@@ -25,26 +25,26 @@ extension Gateway {
                 respond(writer, error: error)
             }
         case "/deepfence/ingest/report":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             ingestReport(request, writer: writer)
         case "/deepfence/controls/agent-init":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             controls(request, route: .agentInit, writer: writer)
         case "/deepfence/controls/agent":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             controls(request, route: .agent, writer: writer)
         case "/deepfence/controls/kubernetes-cluster":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             controls(request, route: .kubernetesCluster, writer: writer)
         case "/deepfence/controls/cloud-node":
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             cloudNodeControls(request, writer: writer)
         case Self.sbomPath[...]:
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             ingestSBOM(request, writer: writer)
         case let path where path.hasPrefix("/deepfence/ingest/"):
             guard let route = IngestRoute(name: path.dropFirst("/deepfence/ingest/".count)) else { return respond(writer, error: .notFound) }
-            guard isPost else { return respond(writer, error: .methodNotAllowed) }
+            guard isPost else { return refuseMethod(writer, allow: [.POST]) }
             ingestFindings(request, route: route, writer: writer)
         default:
             respond(writer, error: .notFound)
