@@ -25,9 +25,9 @@ extension Gateway {
         case ["nodes"]:
             on(.GET) { listNodes(request, writer: writer) }
         case _ where path.count == 2 && path[0] == "nodes":
-            on(.GET) { nodeDetail(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer) }
+            on(.GET) { nodeDetail(Self.segment(path[1]), request: request, writer: writer) }
         case _ where path.count == 3 && path[0] == "nodes" && path[2] == "commands":
-            on(.POST) { queueCommand(String(path[1]).removingPercentEncoding ?? String(path[1]), request: request, writer: writer) }
+            on(.POST) { queueCommand(Self.segment(path[1]), request: request, writer: writer) }
         case _ where path.count == 3 && path[0] == "nodes" && path[2] == "scans":
             on(.POST) { queueScan(Self.segment(path[1]), request: request, writer: writer) }
         case _ where path.count == 3 && path[0] == "nodes" && path[2] == "findings":

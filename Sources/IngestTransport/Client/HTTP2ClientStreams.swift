@@ -103,11 +103,15 @@ final class HTTP2ClientStreams: ChannelInboundHandler, @unchecked Sendable {
             guard case .byteBuffer(var chunk) = payload.data else { return }
             let length = chunk.readableBytes
             returnWindow(.rootStream, &unreturned, adding: length, at: Self.connectionReturn, context: context)
-            guard var stream = pending[id] else { return }
-            if stream.body == nil { stream.body = chunk } else { stream.body!.writeBuffer(&chunk) }
-            if !payload.endStream { returnWindow(id, &stream.unreturned, adding: length, at: Self.streamReturn, context: context) }
-            pending[id] = stream
-            if payload.endStream { finish(id) }
+            guard pending[id] != nil else { return }
+            // Appended in place: a copy of the entry taken out and put back would share the body's
+            // storage with the table, and every append would copy the body so far.
+            if pending[id]!.body == nil { pending[id]!.body = chunk } else { pending[id]!.body!.writeBuffer(&chunk) }
+            if payload.endStream {
+                finish(id)
+            } else {
+                returnWindow(id, &pending[id]!.unreturned, adding: length, at: Self.streamReturn, context: context)
+            }
         case .rstStream(let code):
             fail(id, HTTP2ClientError.streamReset(code))
         case .goAway(let lastStreamID, let code, _):
