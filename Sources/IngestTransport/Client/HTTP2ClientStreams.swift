@@ -143,9 +143,8 @@ final class HTTP2ClientStreams: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func finish(_ id: HTTP2StreamID) {
-        guard let stream = pending.removeValue(forKey: id), let status = stream.status else {
-            return fail(id, HTTP2ClientError.malformedResponse)
-        }
+        guard let stream = pending.removeValue(forKey: id) else { return }
+        guard let status = stream.status else { return stream.promise.fail(HTTP2ClientError.malformedResponse) }
         stream.promise.succeed(ClientResponse(status: status, headers: stream.headers, body: stream.body ?? ByteBuffer()))
     }
 
