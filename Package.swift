@@ -180,7 +180,7 @@ let package = Package(
         .target(
             name: "IngestTestSupport",
             dependencies: [
-                "LoadTestRunner", "IngestConsole", "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
+                "LoadTestCore", "LoadTestRunner", "IngestConsole", "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestGateway",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -212,6 +212,6 @@ let package = Package(
         .testTarget(
             name: "IngestFuzzTargetsTests", dependencies: ["IngestFuzzTargets", "IngestCore", "IngestCompression"],
             swiftSettings: strict),
-        .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore"], swiftSettings: strict),
+        .testTarget(name: "IngestCoreTests", dependencies: ["IngestCore", "IngestTestSupport"], swiftSettings: strict),
     ]
 )

@@ -19,8 +19,8 @@ public struct OpenAPISchemas: Sendable {
 
     /// Reads the excerpt from the shared directory (`THREATMAPPER_SHARED` or `../shared`).
     public static func upstream() throws -> OpenAPISchemas {
-        let shared = ProcessInfo.processInfo.environment["THREATMAPPER_SHARED"] ?? FileManager.default.currentDirectoryPath + "/../shared"
-        return try OpenAPISchemas(text: String(contentsOfFile: shared + "/sensor-api/threatmapper-sensor-api.yaml", encoding: .utf8))
+        let url = SharedFixtures.directory.appendingPathComponent("sensor-api/threatmapper-sensor-api.yaml")
+        return try OpenAPISchemas(text: String(contentsOf: url, encoding: .utf8))
     }
 
     public init(text: String) {

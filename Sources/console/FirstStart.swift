@@ -115,10 +115,15 @@ enum FirstStart {
             file += "MGMT_CONSOLE_URL=\(advertiseHost)\nMGMT_CONSOLE_PORT=\(port)\n"
             if let sensor = newKeys.sensor { file += "DEEPFENCE_KEY=\(sensor.token)\n" }
             if let admin = newKeys.admin { file += "CONSOLE_ADMIN_KEY=\(admin.token)\n" }
-            if !FileManager.default.fileExists(atPath: credentials.path) {
-                try? write(file, to: credentials, mode: 0o600)
+            // An existing file (an earlier database's keys) is left as it is, and the banner says
+            // so rather than claiming these keys are in it.
+            if FileManager.default.fileExists(atPath: credentials.path) {
+                lines.append("  Keys not saved:   \(credentials.path) already exists (earlier keys); copy these now, they are not shown again")
+            } else if (try? write(file, to: credentials, mode: 0o600)) != nil {
+                lines.append("  Keys saved to:    \(credentials.path) (mode 0600)")
+            } else {
+                lines.append("  Keys not saved:   could not write \(credentials.path); copy these now, they are not shown again")
             }
-            lines.append("  Keys saved to:    \(credentials.path) (mode 0600)")
         } else {
             lines.append("  API keys:         created on first start, see \(credentials.path); `console apikey create` makes more")
         }

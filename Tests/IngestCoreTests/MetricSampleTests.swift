@@ -1,4 +1,5 @@
 import Foundation
+import IngestTestSupport
 import Testing
 @testable import IngestCore
 
@@ -21,8 +22,16 @@ struct MetricSampleTests {
         #expect(MetricSample.json(of: report) == nil)
     }
 
-    @Test func theRealFixturesSampleIsValidJSONWithEveryMeteredEntity() throws {
-        let report = try parser.parse(Fixture.agentReport(hostname: "host-a"))
+    @Test(.needsUpstreamArtefacts) func theRealFixturesSampleIsValidJSONWithEveryMeteredEntity() throws {
+        try expectSampleHoldsEveryMeteredEntity(of: SharedFixtures.agentReportText(hostname: "host-a"))
+    }
+
+    @Test func theSampleReportsSampleIsValidJSONWithEveryMeteredEntity() throws {
+        try expectSampleHoldsEveryMeteredEntity(of: SampleReport.text(hostname: "host-a"))
+    }
+
+    func expectSampleHoldsEveryMeteredEntity(of text: String) throws {
+        let report = try parser.parse(Array(text.utf8))
         let json = try #require(MetricSample.json(of: report))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: [String: [String: Any]]])
         let metered = report.entities.filter { !$0.metrics.isEmpty }

@@ -1,11 +1,12 @@
+import IngestTestSupport
 import Testing
 @testable import IngestCore
 
 struct ReportParserTests {
     let parser = ReportParser()
 
-    @Test func parsesTheRealFixture() throws {
-        let report = try parser.parse(Fixture.agentReport(hostname: "host-a"))
+    @Test(.needsUpstreamArtefacts) func parsesTheRealFixture() throws {
+        let report = try parser.parse(Array(SharedFixtures.agentReportText(hostname: "host-a").utf8))
         #expect(report.nodeID == "host-a")
         #expect(report.nodeKind == .host)
         #expect(report.reportID == "3594424253868088119")
@@ -22,8 +23,8 @@ struct ReportParserTests {
         #expect(counts[.pod] == nil)
     }
 
-    @Test func entityBodiesAreTheRawObjects() throws {
-        let report = try parser.parse(Fixture.agentReport(hostname: "host-a"))
+    @Test(.needsUpstreamArtefacts) func entityBodiesAreTheRawObjects() throws {
+        let report = try parser.parse(Array(SharedFixtures.agentReportText(hostname: "host-a").utf8))
         let process = try #require(report.entities.first { $0.kind == .process })
         #expect(report.id(of: process) == "host-a;31127")
         let body = report.rawString(process.body)

@@ -45,7 +45,7 @@ struct ClusterFindingsTests {
         let odd = try #require(candidates.first { function.shard(of: $0) % 2 == 1 })
         var scans: [String: String] = [:]
         for node in [even, odd] {
-            #expect(try await gateway.postReport(try gzippedReport(hostname: node), token: sensor).status == .ok)
+            #expect(try await gateway.postReport(gzippedReport(hostname: node), token: sensor).status == .ok)
             let queued = try await gateway.postJSON("/api/v1/nodes/\(node)/scans", #"{"kind":"vulnerability"}"#, token: admin)
             #expect(queued.status == .created, "\(queued.text)")
             scans[node] = try #require(try json(queued)["scan_id"] as? String)

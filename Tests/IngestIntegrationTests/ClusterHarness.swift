@@ -102,8 +102,8 @@ final class ClusterHarness: @unchecked Sendable {
     /// Starts `console` with `arguments`, without CAP_NET_ADMIN (as a container that drops every
     /// capability runs it), so the public and the internal listeners are tested as deployed.
     func spawn(_ arguments: [String], log: String) throws -> ChildProcess {
-        try ChildProcess(executable: "/usr/bin/setpriv", arguments: ["--bounding-set", "-net_admin", "--", binary] + arguments,
-                         outputPath: log)
+        let command = WithoutNetAdmin.command(binary, arguments)
+        return try ChildProcess(executable: command.executable, arguments: command.arguments, outputPath: log)
     }
 
     func launch(_ name: String, _ arguments: [String], metricsPort: Int, port: Int? = nil) throws {

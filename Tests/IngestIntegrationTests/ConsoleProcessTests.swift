@@ -83,12 +83,16 @@ struct ConsoleProcessTests {
         let tls = try TLSMaterial.clientContext(trusting: certificate)
         let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
         let sensor = try await Self.login(sensorKey, on: connection)
-        let report = Gzip.compress(Array(try SharedFixtures.agentReportText(hostname: "proc-host").utf8))
+        let text = SampleReport.text(hostname: "proc-host")
+        let entities = try ReportParser().parse(Array(text.utf8)).entities.count
+        let report = Gzip.compress(Array(text.utf8))
         let ingested = try await connection.postReport(report, token: sensor)
         #expect(ingested.status == .ok && ingested.text == #"{"beatrate":30}"#)
         let admin = try await Self.login(adminKey, on: connection)
         let detail = try json(try await connection.get("/api/v1/nodes/proc-host?kinds=host,process,container,container_image", token: admin))
-        #expect(detail["counts"] as? [String: Int] == ["hosts": 1, "processes": 163, "containers": 8, "container_images": 12])
+        let profile = SampleReport.profile
+        #expect(detail["counts"] as? [String: Int]
+            == ["hosts": 1, "processes": profile.processes, "containers": profile.containers, "container_images": profile.images])
         await connection.close()
 
         // Prometheus metrics on their own plain-HTTP listener.
@@ -96,7 +100,7 @@ struct ConsoleProcessTests {
         let metrics = try await scrape.get("/metrics", token: nil)
         #expect(metrics.status == .ok)
         #expect(metrics.text.contains("ingest_worker_reports_committed 1"), "\(metrics.text.prefix(2000))")
-        #expect(metrics.text.contains("ingest_worker_entity_rows 198"))
+        #expect(metrics.text.contains("ingest_worker_entity_rows \(entities)"))
         #expect(metrics.text.contains(#"ingest_gateway_requests{route="report"} 1"#))
         await scrape.close()
 
@@ -116,7 +120,7 @@ struct ConsoleProcessTests {
         let again = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
         let adminAgain = try await Self.login(adminKey, on: again)
         let kept = try json(try await again.get("/api/v1/nodes/proc-host?kinds=process", token: adminAgain))
-        #expect((kept["counts"] as? [String: Int])?["processes"] == 163)
+        #expect((kept["counts"] as? [String: Int])?["processes"] == SampleReport.profile.processes)
         let guessed = APIKey.generate().token
         #expect(try await again.postJSON("/deepfence/auth/token", #"{"api_token":"\#(guessed)"}"#, token: nil).status == .unauthorized)
         #expect(try await again.get("/api/v1/nodes", token: adminAgain + "x").status == .unauthorized)
@@ -190,11 +194,11 @@ extension ConsoleProcessTests {
         #expect(short.output.contains("the key needs at least 32"), "\(short.output)")
         // Without CAP_NET_ADMIN, as in a container that drops every capability: a socket option
         // that needs it (SO_DEBUG, once set by mistake for TCP_NODELAY) fails every connection.
+        let command = WithoutNetAdmin.command(binary, [
+            "all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost",
+            "--advertise-port", "443", "--token-signing-key-file", keyFile, "--database-password-file", passwordFile])
         let process = try ChildProcess(
-            executable: "/usr/bin/setpriv",
-            arguments: ["--bounding-set", "-net_admin", "--", binary,
-                        "all-in-one", "--data-dir", dataDirectory, "--port", String(port), "--advertise-host", "localhost",
-                        "--advertise-port", "443", "--token-signing-key-file", keyFile, "--database-password-file", passwordFile],
+            executable: command.executable, arguments: command.arguments,
             environment: ["CONSOLE_DATABASE_URL": urlText], outputPath: dataDirectory + ".log")
         defer { process.signal(SIGKILL) }
         #expect(await process.waitForOutput("MGMT_CONSOLE_PORT=443", timeout: .seconds(60)), "\(process.output)")
@@ -208,7 +212,7 @@ extension ConsoleProcessTests {
         let signer = TokenSigner(key: signingKey)
         #expect((try? signer.verify(Substring(token), kind: .access, now: Timestamp(seconds: Date().timeIntervalSince1970))) != nil, "the token is not signed with the file's key")
         #expect((try? TokenSigner(key: Array(repeating: 7, count: 32)).verify(Substring(token), kind: .access, now: Timestamp(seconds: Date().timeIntervalSince1970))) == nil)
-        let report = Gzip.compress(Array(try SharedFixtures.agentReportText(hostname: "external-host").utf8))
+        let report = Gzip.compress(Array(SampleReport.text(hostname: "external-host").utf8))
         #expect(try await connection.postReport(report, token: token).status == .ok)
 
         // A key created and revoked by `console apikey` (other processes): the running console
@@ -253,7 +257,7 @@ extension ConsoleProcessTests {
             processes = Int(count)
         }
         pool.cancel()
-        #expect(processes == 163)
+        #expect(processes == SampleReport.profile.processes)
         try? FileManager.default.removeItem(atPath: dataDirectory + ".log")
     }
 }

@@ -5,18 +5,9 @@ import IngestTestSupport
 import IngestTransport
 import Testing
 
-/// The fixture report for `hostname`, optionally edited, gzipped.
-func gzippedReport(hostname: String, edit: (String) -> String = { $0 }) throws -> [UInt8] {
-    Gzip.compress(Array(edit(try SharedFixtures.agentReportText(hostname: hostname)).utf8))
-}
-
-/// The same report as a new beat: a new report ID, new timestamps and moved metrics, nothing else.
-func nextBeat(_ text: String, beat: Int) -> String {
-    text.replacingOccurrences(of: "\"ID\": \"3594424253868088119\"", with: "\"ID\": \"beat-\(beat)\"")
-        .replacingOccurrences(of: "\"ID\":\"3594424253868088119\"", with: "\"ID\":\"beat-\(beat)\"")
-        .replacingOccurrences(of: "2023-05-05T14:1", with: "2023-05-05T1\(beat % 10):2")
-        .replacingOccurrences(of: "\"cpu_usage\": 3.4239677744209467", with: "\"cpu_usage\": \(beat).5")
-        .replacingOccurrences(of: "\"memory_usage\": 499712", with: "\"memory_usage\": \(499_712 + beat)")
+/// The sample report of `hostname` (beat 0), gzipped.
+func gzippedReport(hostname: String) -> [UInt8] {
+    Gzip.compress(Array(SampleReport.text(hostname: hostname).utf8))
 }
 
 /// (table, entity key, row version) of every stored entity of a node: equal before and after

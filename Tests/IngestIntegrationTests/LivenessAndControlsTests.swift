@@ -12,7 +12,7 @@ struct LivenessAndControlsTests {
         do {
             let connection = try await console.connect()
             let token = try await console.login(console.sensorKey, on: connection).access
-            let text = try SharedFixtures.agentReportText(hostname: "host-l")
+            let text = SampleReport.text(hostname: "host-l")
             #expect(try await connection.postReport(Gzip.compress(Array(text.utf8)), token: token).status == .ok)
             let db = console.database
             let worker = console.stack.worker
@@ -26,14 +26,14 @@ struct LivenessAndControlsTests {
             try await worker.sweep()
             #expect(try await db.scalar("SELECT online FROM nodes WHERE node_id = 'host-l'") == "false")
             #expect(try await db.scalar("SELECT offline_since IS NOT NULL FROM nodes WHERE node_id = 'host-l'") == "true")
-            #expect(try await db.count("SELECT count(*) FROM processes WHERE node_id = 'host-l'") == 163)
+            #expect(try await db.count("SELECT count(*) FROM processes WHERE node_id = 'host-l'") == SampleReport.profile.processes)
             let admin = try await console.login(console.adminKey, on: connection).access
             let offline = try json(try await connection.get("/api/v1/nodes?status=offline", token: admin))
             #expect((offline["nodes"] as? [[String: Any]])?.map { $0["id"] as? String } == ["host-l"])
             #expect((try json(try await connection.get("/api/v1/nodes?status=online", token: admin))["nodes"] as? [Any])?.isEmpty == true)
 
             // A report brings it back online.
-            #expect(try await connection.postReport(Gzip.compress(Array(nextBeat(text, beat: 1).utf8)), token: token).status == .ok)
+            #expect(try await connection.postReport(Gzip.compress(Array(SampleReport.text(hostname: "host-l", beat: 1).utf8)), token: token).status == .ok)
             #expect(try await db.scalar("SELECT online FROM nodes WHERE node_id = 'host-l'") == "true")
 
             // Past retention it is deleted with everything stored about it.
@@ -55,7 +55,7 @@ struct LivenessAndControlsTests {
             let connection = try await console.connect()
             let sensor = try await console.login(console.sensorKey, on: connection).access
             let admin = try await console.login(console.adminKey, on: connection).access
-            #expect(try await connection.postReport(try gzippedReport(hostname: "host-k"), token: sensor).status == .ok)
+            #expect(try await connection.postReport(gzippedReport(hostname: "host-k"), token: sensor).status == .ok)
 
             let payload = #"{"action":"StartVulnerabilityScan","request_payload":{"node_id":"host-k","node_type":2,"bin_args":{"scan_id":"scan-1"}}}"#
             let queued = try await connection.postJSON("/api/v1/nodes/host-k/commands", payload, token: admin)
@@ -99,7 +99,7 @@ struct LivenessAndControlsTests {
             let connection = try await first.connect()
             let sensor = try await first.login(first.sensorKey, on: connection).access
             let admin = try await first.login(first.adminKey, on: connection).access
-            #expect(try await connection.postReport(try gzippedReport(hostname: "host-s"), token: sensor).status == .ok)
+            #expect(try await connection.postReport(gzippedReport(hostname: "host-s"), token: sensor).status == .ok)
             #expect(try await connection.postJSON("/api/v1/nodes/host-s/commands", #"{"action":"SendAgentDiagnosticLogs"}"#, token: admin).status == .created)
             await connection.close()
         } catch {
@@ -117,10 +117,10 @@ struct LivenessAndControlsTests {
             #expect((poll["commands"] as? [[String: Any]])?.first?["id"] as? Int == 5)
             // The same report again: acknowledged without a write (its ID is the stored one).
             let versions = try await rowVersions(database, node: "host-s")
-            #expect(try await connection.postReport(try gzippedReport(hostname: "host-s"), token: sensor).status == .ok)
+            #expect(try await connection.postReport(gzippedReport(hostname: "host-s"), token: sensor).status == .ok)
             #expect(second.stack.worker.stats.reportsCommitted == 0)
             // A new beat with the same entities, diffed against the stored snapshot: no entity row written.
-            let beat = nextBeat(try SharedFixtures.agentReportText(hostname: "host-s"), beat: 2)
+            let beat = SampleReport.text(hostname: "host-s", beat: 2)
             #expect(try await connection.postReport(Gzip.compress(Array(beat.utf8)), token: sensor).status == .ok)
             #expect(try await rowVersions(database, node: "host-s") == versions)
             await connection.close()
@@ -144,7 +144,7 @@ struct LoadSheddingTests {
         do {
             let connection = try await console.connect()
             let token = try await console.login(console.sensorKey, on: connection).access
-            let reports = try (0..<6).map { try gzippedReport(hostname: "shed-\($0)") }
+            let reports = (0..<6).map { gzippedReport(hostname: "shed-\($0)") }
             let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for (index, report) in reports.enumerated() {
                     group.addTask { (index, Int(try await connection.postReport(report, token: token).status.code)) }
@@ -161,7 +161,7 @@ struct LoadSheddingTests {
             #expect(console.stack.worker.stats.reportsShed == 4)
             // Every acknowledged report is stored; none of the refused ones is.
             for index in accepted {
-                #expect(try await console.database.count("SELECT count(*) FROM processes WHERE node_id = 'shed-\(index)'") == 163)
+                #expect(try await console.database.count("SELECT count(*) FROM processes WHERE node_id = 'shed-\(index)'") == SampleReport.profile.processes)
             }
             for index in shed {
                 #expect(try await console.database.count("SELECT count(*) FROM nodes WHERE node_id = 'shed-\(index)'") == 0)
@@ -185,7 +185,7 @@ struct LoadSheddingTests {
         do {
             let connection = try await console.connect()
             let token = try await console.login(console.sensorKey, on: connection).access
-            let reports = try (0..<7).map { try gzippedReport(hostname: "standing-\($0)") }
+            let reports = (0..<7).map { gzippedReport(hostname: "standing-\($0)") }
             func post(_ index: Int) -> Task<String, any Error> {
                 Task { try await connection.postReport(reports[index], token: token).text }
             }
@@ -228,8 +228,8 @@ struct LoadSheddingTests {
             let connection = try await console.connect()
             let token = try await console.login(console.sensorKey, on: connection).access
             // Alone in its batch: the beat rate as configured.
-            #expect(try await connection.postReport(try gzippedReport(hostname: "spread-alone"), token: token).text == #"{"beatrate":30}"#)
-            let reports = try (0..<16).map { try gzippedReport(hostname: "spread-\($0)") }
+            #expect(try await connection.postReport(gzippedReport(hostname: "spread-alone"), token: token).text == #"{"beatrate":30}"#)
+            let reports = (0..<16).map { gzippedReport(hostname: "spread-\($0)") }
             let answers = try await withThrowingTaskGroup(of: String.self) { group in
                 for report in reports { group.addTask { try await connection.postReport(report, token: token).text } }
                 return try await group.reduce(into: [String]()) { $0.append($1) }
