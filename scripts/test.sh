@@ -37,11 +37,11 @@ export THREATMAPPER_SHARED="${THREATMAPPER_SHARED:-$(cd .. && pwd)/shared}"
 echo "test PostgreSQL on 127.0.0.1:$port (data in $work)" >&2
 
 swift build --build-tests
-export CONSOLE_BINARY="$(swift build --show-bin-path)/console"
+export TEST_CONSOLE_BINARY="$(swift build --show-bin-path)/console"
 # The cluster test runs real gateway, worker and coordinator processes under a fleet's load:
 # it uses a release build of the console, as production does.
 swift build -c release --product console
-export CONSOLE_RELEASE_BINARY="$(swift build -c release --show-bin-path)/console"
+export TEST_CONSOLE_RELEASE_BINARY="$(swift build -c release --show-bin-path)/console"
 if [[ $# -gt 0 ]]; then
     swift test --skip-build "$@"
 else

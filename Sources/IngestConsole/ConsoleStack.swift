@@ -30,8 +30,8 @@ public final class ConsoleStack: Sendable {
         public var maxConcurrentStreams = 100
         public var idleTimeout: Duration = .seconds(300)
         public var http2Mode: HTTPServer.HTTP2Mode = .frames
-        public var leaderLease: Duration = .seconds(10)
-        public var memberTimeout: Duration = .seconds(10)
+        public var leaderLease: Duration = ClusterTiming.leaderLease
+        public var memberTimeout: Duration = ClusterTiming.memberTimeout
         public var accessTokenLifetime: Duration = .seconds(1800)
         public var refreshTokenLifetime: Duration = .seconds(26 * 3600)
         /// Wraps the worker as the gateway sees it: fault injection for tests (a console that

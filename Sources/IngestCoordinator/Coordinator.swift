@@ -25,25 +25,21 @@ public final class Coordinator: Service {
         /// The cluster's shard count (read from the catalog in a cluster).
         public var shardCount: Int = ShardFunction.defaultShardCount
         /// How often to heartbeat, renew the lease and plan (`--heartbeat-interval`, default 2 s).
-        public var cycleInterval: Duration = .seconds(2)
+        public var cycleInterval: Duration = ClusterTiming.heartbeatInterval
         /// How long a lease lasts without renewal (`--leader-lease`, default 10 s).
-        public var leaseDuration: Duration = .seconds(10)
+        public var leaseDuration: Duration = ClusterTiming.leaderLease
         /// How long a member may miss heartbeats before it is dead (`--member-timeout`, default 10 s).
-        public var memberTimeout: Duration = .seconds(10)
+        public var memberTimeout: Duration = ClusterTiming.memberTimeout
         /// How long a worker that left cleanly keeps its shards for a restart (`--restart-grace`, default 10 s).
-        public var restartGrace: Duration = .seconds(10)
+        public var restartGrace: Duration = ClusterTiming.restartGrace
 
         public init(memberID: String) { self.memberID = memberID }
 
         /// Checks the settings; throws naming the bad setting.
         public func validate() throws(ConfigurationError) {
             if memberID.isEmpty || memberID.count > 128 { throw ConfigurationError("--coordinator-id must be 1 to 128 characters") }
-            if cycleInterval < .milliseconds(100) { throw ConfigurationError("--heartbeat-interval must be at least 100ms") }
-            if leaseDuration <= cycleInterval * 2 {
-                throw ConfigurationError("--leader-lease must be longer than twice --heartbeat-interval")
-            }
-            if memberTimeout <= cycleInterval * 2 {
-                throw ConfigurationError("--member-timeout must be longer than twice --heartbeat-interval")
+            if let problem = ClusterTiming.problems(heartbeatInterval: cycleInterval, leaderLease: leaseDuration, memberTimeout: memberTimeout).first {
+                throw ConfigurationError(problem)
             }
             if restartGrace < .zero { throw ConfigurationError("--restart-grace must not be negative") }
         }

@@ -40,9 +40,9 @@ public struct WorkerConfiguration: Sendable {
     /// How sensors acknowledged in one large batch are spread apart.
     public var beatSpread = BeatSpread.Configuration()
     /// How often the worker heartbeats its member row (`--heartbeat-interval`, default 2 s).
-    public var heartbeatInterval: Duration = .seconds(2)
+    public var heartbeatInterval: Duration = ClusterTiming.heartbeatInterval
     /// How often the worker polls the shard-map version (`--map-poll-interval`, default 2 s).
-    public var mapPollInterval: Duration = .seconds(2)
+    public var mapPollInterval: Duration = ClusterTiming.heartbeatInterval
     /// How long a write transaction may take before its reports are answered 503 in doubt and
     /// the lane moves on (`--commit-timeout`, default 20 s).
     public var commitTimeout: Duration = .seconds(20)

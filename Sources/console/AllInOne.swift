@@ -32,7 +32,7 @@ struct AllInOne: AsyncParsableCommand {
     @OptionGroup var serve: ServeOptions
 
     func run() async throws {
-        let settings = try await ConsoleSettings.read(database: database, flags: serve.flags, role: .allInOne)
+        let settings = try ConsoleSettings.read(database: database, flags: serve.flags, command: .allInOne)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("console", level: settings.logLevel)
         // Metrics are bound to the factory when they are created: bootstrap before anything exists.

@@ -44,14 +44,9 @@ struct ClusterContext {
             }
             var databases: [Database] = []
             for record in info.placements {
-                let override = settings.cluster.placements.first { $0.name == record.name }?.url
-                guard let url = override ?? record.url else {
+                guard let parsed = try settings.placementURL(record) else {
                     databases.append(catalogDatabase)
                     continue
-                }
-                let parsed: DatabaseURL
-                do throws(IngestError) { parsed = try DatabaseURL(parsing: DatabaseURL.text(url, withPassword: settings.databasePassword)) } catch {
-                    throw CommandFailure("placement \(record.name): \(error.message)")
                 }
                 let database = Database(url: parsed, maximumConnections: placementConnections, pool: "placement-" + record.name, logger: logger)
                 group.addTask { try await database.run() }

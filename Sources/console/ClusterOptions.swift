@@ -91,7 +91,7 @@ struct ClusterSettings {
     /// `--max-worker-in-flight`: requests in flight to one worker.
     var maxWorkerInFlight = 1000
     /// `--restart-grace`: how long a cleanly stopped worker keeps its shards.
-    var restartGrace: Duration = .seconds(10)
+    var restartGrace: Duration = ClusterTiming.restartGrace
     /// Whether `--shard-count` was given (it must then match an existing cluster's).
     var shardCountGiven = false
 
@@ -109,12 +109,12 @@ struct ClusterSettings {
         }
         settings.internalPlaintext = source.text("internalPlaintext").map { $0 == "true" || $0 == "1" } ?? false
         // Defaults are the fields' own, above.
-        settings.internalHost = source.string("internalHost", flag: "--internal-host", default: settings.internalHost)
-        settings.internalPort = source.int("internalPort", flag: "--internal-port", default: settings.internalPort)
+        settings.internalHost = source.string("internalHost", default: settings.internalHost)
+        settings.internalPort = source.int("internalPort", default: settings.internalPort)
         settings.advertiseAddress = source.text("advertiseAddress")
-        settings.forwardTimeout = source.duration("forwardTimeout", flag: "--forward-timeout", default: settings.forwardTimeout)
-        settings.maxWorkerInFlight = source.int("maxWorkerInFlight", flag: "--max-worker-in-flight", default: settings.maxWorkerInFlight)
-        settings.restartGrace = source.duration("restartGrace", flag: "--restart-grace", default: settings.restartGrace)
+        settings.forwardTimeout = source.duration("forwardTimeout", default: settings.forwardTimeout)
+        settings.maxWorkerInFlight = source.int("maxWorkerInFlight", default: settings.maxWorkerInFlight)
+        settings.restartGrace = source.duration("restartGrace", default: settings.restartGrace)
         settings.shardCountGiven = source.text("shardCount") != nil
         return settings
     }

@@ -62,9 +62,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
-        let settings = try await ConsoleSettings.read(
+        let settings = try ConsoleSettings.read(
             catalog: catalog, flags: member.flags.merging(coordination.flags) { $1 }.merging(metrics.flags) { $1 },
-            role: .coordinator)
+            command: .coordinator)
         let logger = makeLogger("coordinator", level: settings.logLevel)
         let registry = bootstrapMetrics()
         try await ClusterContext.with(settings: settings, catalogConnections: 4, placementConnections: 2, create: true, logger: logger) { cluster in
@@ -105,13 +105,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var listener: WorkerListenerOptions
     @OptionGroup var transport: InternalTransportOptions
     @OptionGroup var work: WorkOptions
-    @OptionGroup var limits: LimitOptions
+    @OptionGroup var limits: ReportLimitOptions
     @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let flags = member.flags.merging(listener.flags) { $1 }.merging(transport.flags) { $1 }.merging(work.flags) { $1 }
             .merging(limits.flags) { $1 }.merging(metrics.flags) { $1 }
-        let settings = try await ConsoleSettings.read(catalog: catalog, flags: flags, role: .worker)
+        let settings = try ConsoleSettings.read(catalog: catalog, flags: flags, command: .worker)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("worker", level: settings.logLevel)
         raiseOpenFileLimit(logger: logger)
@@ -194,7 +194,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = member.flags.merging(listener.flags) { $1 }.merging(transport.flags) { $1 }.merging(forward.flags) { $1 }
             .merging(limits.flags) { $1 }.merging(tokens.flags) { $1 }.merging(metrics.flags) { $1 }
-        let settings = try await ConsoleSettings.read(catalog: catalog, flags: flags, role: .gateway)
+        let settings = try ConsoleSettings.read(catalog: catalog, flags: flags, command: .gateway)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("gateway", level: settings.logLevel)
         raiseOpenFileLimit(logger: logger)

@@ -1,4 +1,5 @@
 import IngestCore
+import IngestStorage
 import IngestGateway
 import IngestTransport
 import IngestWorker
@@ -47,10 +48,26 @@ struct ConsoleSettings {
     /// The shard count `--shard-count` asks a cluster to have; nil when it was not given (an
     /// existing cluster keeps its own).
     var requestedShardCount: Int? { cluster.shardCountGiven ? worker.shardCount : nil }
+
+    /// Where a placement is: its `--placement` override or the URL the catalog holds, with
+    /// `--database-password-file`'s password when the URL has none; nil when the placement is
+    /// the catalog database itself. Every command that opens placements asks here.
+    func placementURL(_ record: CatalogStore.PlacementRecord) throws -> DatabaseURL? {
+        guard let url = cluster.placements.first(where: { $0.name == record.name })?.url ?? record.url else { return nil }
+        do throws(IngestError) {
+            return try DatabaseURL(parsing: DatabaseURL.text(url, withPassword: databasePassword))
+        } catch {
+            throw CommandFailure("placement \(record.name): \(error.message)")
+        }
+    }
 }
 
-/// The command whose settings are read and validated.
+/// The command whose settings are read.
 enum ServingRole: String {
     case allInOne = "all-in-one"
     case gateway, worker, coordinator, migrate
+    case apikey, status
+
+    /// Whether the command serves or creates the cluster, and its settings are checked for that.
+    var serves: Bool { self != .apikey && self != .status }
 }

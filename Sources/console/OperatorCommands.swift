@@ -9,9 +9,10 @@ import Logging
 /// Runs `body` against the database the options name (starting the embedded server for the
 /// duration if it is not running).
 func withDatabase<T>(
-    _ options: DatabaseOptions, flags: [String: String?] = [:], _ body: (Database, Logger, ConsoleSettings) async throws -> T
+    _ options: DatabaseOptions, flags: [String: String?] = [:], command: ServingRole,
+    _ body: (Database, Logger, ConsoleSettings) async throws -> T
 ) async throws -> T {
-    let settings = try await ConsoleSettings.read(database: options, flags: flags, role: flags.isEmpty ? nil : .migrate)
+    let settings = try ConsoleSettings.read(database: options, flags: flags, command: command)
     let logger = makeLogger("console", level: settings.logLevel == .info ? .warning : settings.logLevel)
     let setup = try await DatabaseSetup.prepare(
         databaseURL: settings.databaseURL, dataDirectory: settings.dataDirectory, postgresBin: settings.postgresBin, postgresSettings: settings.postgresSettings,
@@ -44,19 +45,19 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let flags: [String: String?] = [
-            "shardCount": shardCount, "placement": placement.isEmpty ? nil : placement.joined(separator: " "), "migrate": "true",
+            "shardCount": shardCount, "placement": placement.isEmpty ? nil : placement.joined(separator: " "),
         ]
-        try await withDatabase(database, flags: flags) { database, logger, settings in
+        try await withDatabase(database, flags: flags, command: .migrate) { database, logger, settings in
             var applied = try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog])
             let catalog = CatalogStore(database: database, logger: logger)
             let info = try await catalog.createCluster(shardCount: settings.requestedShardCount, placements: settings.cluster.placements)
             for record in info.placements {
-                guard let url = record.url else {
+                guard let url = try settings.placementURL(record) else {
                     // The catalog database is this placement.
                     applied += try await MigrationRunner(logger: logger).apply(to: database, targets: [.placement])
                     continue
                 }
-                let placement = Database(url: try DatabaseURL(parsing: url), maximumConnections: 1, logger: logger)
+                let placement = Database(url: url, maximumConnections: 1, logger: logger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await placement.run() }
                     defer { group.cancelAll() }
@@ -89,7 +90,7 @@ struct APIKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let role = APIRole(rawValue: role) else { throw ValidationError("--role must be sensor or admin") }
-            try await withDatabase(database) { database, logger, _ in
+            try await withDatabase(database, command: .apikey) { database, logger, _ in
                 try await MigrationRunner(logger: logger).apply(to: database, targets: [.catalog, .placement])
                 let key = APIKey.generate()
                 let id = try await CatalogStore(database: database, logger: logger).insertAPIKey(
@@ -104,7 +105,7 @@ struct APIKeyCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            try await withDatabase(database) { database, logger, _ in
+            try await withDatabase(database, command: .apikey) { database, logger, _ in
                 let keys = try await CatalogStore(database: database, logger: logger).apiKeys()
                 print("ID\tROLE\tSTATE\tCREATED\tLABEL")
                 for key in keys {
@@ -121,7 +122,7 @@ struct APIKeyCommand: AsyncParsableCommand {
         @Argument(help: "The key's ID (from `console apikey list`).") var id: Int64
 
         func run() async throws {
-            try await withDatabase(database) { database, logger, _ in
+            try await withDatabase(database, command: .apikey) { database, logger, _ in
                 let revoked = try await CatalogStore(database: database, logger: logger).revokeAPIKey(id: id)
                 guard revoked else { throw CommandFailure("no active key with ID \(id)") }
                 print("Revoked key \(id).")
@@ -140,7 +141,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let flags: [String: String?] = ["heartbeatInterval": heartbeatInterval, "memberTimeout": memberTimeout]
-        try await withDatabase(database, flags: flags.compactMapValues { $0 }.isEmpty ? [:] : flags) { database, logger, settings in
+        try await withDatabase(database, flags: flags, command: .status) { database, logger, settings in
             let catalog = CatalogStore(database: database, logger: logger)
             guard let info = try await catalog.clusterInfo() else { throw CommandFailure("the catalog holds no cluster yet") }
             let (members, now) = try await catalog.members()
@@ -151,7 +152,7 @@ struct Status: AsyncParsableCommand {
             var unreachable: [String] = []
             for record in info.placements {
                 do {
-                    let perShard = try await Self.nodesPerShard(record: record, catalog: database, logger: logger)
+                    let perShard = try await Self.nodesPerShard(url: try settings.placementURL(record), catalog: database, logger: logger)
                     nodesPerPlacement[record.name] = perShard.values.reduce(0, +)
                     for (shard, count) in perShard {
                         nodesPerOwner[map.entry(of: shard)?.owner ?? "(unassigned)", default: 0] += count
@@ -190,8 +191,8 @@ struct Status: AsyncParsableCommand {
         }
     }
 
-    /// Node counts per shard in one placement (the catalog database itself when its URL is empty).
-    static func nodesPerShard(record: CatalogStore.PlacementRecord, catalog: Database, logger: Logger) async throws -> [Int: Int] {
+    /// Node counts per shard in the placement at `url` (the catalog database itself when nil).
+    static func nodesPerShard(url: DatabaseURL?, catalog: Database, logger: Logger) async throws -> [Int: Int] {
         func count(_ database: Database) async throws -> [Int: Int] {
             var counts: [Int: Int] = [:]
             for try await (shard, count) in try await database.query(
@@ -201,8 +202,8 @@ struct Status: AsyncParsableCommand {
             }
             return counts
         }
-        guard let url = record.url else { return try await count(catalog) }
-        let database = Database(url: try DatabaseURL(parsing: url), maximumConnections: 1, logger: logger)
+        guard let url else { return try await count(catalog) }
+        let database = Database(url: url, maximumConnections: 1, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await database.run() }
             defer { group.cancelAll() }

@@ -81,16 +81,27 @@ struct MetricsOptions: ParsableArguments {
     var flags: [String: String?] { ["metricsAddress": metricsAddress] }
 }
 
-/// Limits on what a sensor may send (all-in-one, gateway, and the worker behind it).
-struct LimitOptions: ParsableArguments {
+/// Limits on a report, checked where it is decoded: all-in-one, the gateway, and the worker
+/// behind it.
+struct ReportLimitOptions: ParsableArguments {
     @Option(help: "Largest request body of the ingest routes, compressed (default 8MiB).") var maxBodyBytes: String?
     @Option(help: "Largest report after gunzip; a decompression bomb stops here (default 64MiB).") var maxReportBytes: String?
-    @Option(help: "Largest body of the JSON routes: login, controls, operator API (default 64KiB).") var maxRequestBytes: String?
     @Option(help: "Most entities one report may carry (default 250000).") var maxReportEntities: String?
     @Option(help: "Most a gzip body may inflate, times its compressed size; ThreatMapper reports inflate about 11 times (default 200; 0: no bound).")
     var maxCompressionRatio: String?
     @Option(help: "Deepest nesting of objects and arrays in a report (default 64).") var maxJsonDepth: String?
     @Option(help: "Longest string in a report, member names included (default 1MiB).") var maxJsonStringBytes: String?
+
+    var flags: [String: String?] {
+        ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxReportEntities": maxReportEntities,
+         "maxCompressionRatio": maxCompressionRatio, "maxJsonDepth": maxJsonDepth, "maxJsonStringBytes": maxJsonStringBytes]
+    }
+}
+
+/// Limits on what a sensor or an operator may send to the public port (all-in-one and gateway).
+struct LimitOptions: ParsableArguments {
+    @OptionGroup var report: ReportLimitOptions
+    @Option(help: "Largest body of the JSON routes: login, controls, operator API (default 64KiB).") var maxRequestBytes: String?
     @Option(help: "Requests per second the tokens of one API key may make on this gateway, logins and refreshes included; more get 429 (default 10000; 0: no limit). The sensors of a deployment usually share one key.")
     var keyRateLimit: String?
     @Option(help: "Requests one API key may make at once beyond its rate (default twice --key-rate-limit).") var keyRateBurst: String?
@@ -106,11 +117,11 @@ struct LimitOptions: ParsableArguments {
     var maxPageSize: String?
 
     var flags: [String: String?] {
-        ["maxBodyBytes": maxBodyBytes, "maxReportBytes": maxReportBytes, "maxRequestBytes": maxRequestBytes,
-         "maxReportEntities": maxReportEntities, "maxCompressionRatio": maxCompressionRatio, "maxJsonDepth": maxJsonDepth,
-         "maxJsonStringBytes": maxJsonStringBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst,
-         "maxFindingsPerRequest": maxFindingsPerRequest, "maxSbomBytes": maxSbomBytes, "uploadDir": uploadDir,
-         "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads, "maxPageSize": maxPageSize]
+        report.flags.merging([
+            "maxRequestBytes": maxRequestBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst,
+            "maxFindingsPerRequest": maxFindingsPerRequest, "maxSbomBytes": maxSbomBytes, "uploadDir": uploadDir,
+            "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads, "maxPageSize": maxPageSize,
+        ]) { $1 }
     }
 }
 

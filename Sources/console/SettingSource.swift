@@ -1,52 +1,122 @@
-import Configuration
 import Foundation
 import IngestCore
 
 /// Where settings come from, in order: command-line options, `CONSOLE_*` environment variables,
-/// then the JSON file named by `--config`. Keys are the options' names in camelCase
-/// (`--max-body-bytes` → `maxBodyBytes` → `CONSOLE_MAX_BODY_BYTES`).
+/// then the JSON file named by `--config` (or `CONSOLE_CONFIG`). A setting has one key, and its
+/// names elsewhere follow from it (``SettingNames``): `maxBodyBytes` in the file,
+/// `--max-body-bytes`, `CONSOLE_MAX_BODY_BYTES`.
+///
+/// Only the settings of the command being run are taken: a `CONSOLE_*` variable or a file key
+/// that names none of them is a problem, reported with the nearest name the command does take
+/// (Kubernetes' service-link variables of a `console-…` service are passed over).
 struct SettingSource {
-    let reader: ConfigReader
+    /// Environment variables with the prefix that are not settings: the admin key
+    /// `credentials.env` holds (which `fleet` reads), and the file's own variable.
+    static let notSettings: Set<String> = ["CONSOLE_ADMIN_KEY", "CONSOLE_CONFIG"]
+
+    /// The keys of the command's settings.
+    let keys: Set<String>
+    private var options: [String: String] = [:]
+    private var environment: [String: String] = [:]
+    private var file: [String: String] = [:]
     /// Problems found while reading (reported together).
     private(set) var problems: [String] = []
+    /// Accepted, but to be changed (former environment names).
+    private(set) var warnings: [String] = []
 
-    init(flags: [String: String?], configFile: String?) async throws {
-        var values: [AbsoluteConfigKey: ConfigValue] = [:]
-        for case let (key, value?) in flags {
-            values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: key == "databaseURL")
+    /// `flags` holds every setting of the command by key, nil where the option was not given.
+    init(command: String, flags: [String: String?], configFile: String?,
+         environment variables: [String: String] = ProcessInfo.processInfo.environment) {
+        keys = Set(flags.keys)
+        for case let (key, value?) in flags { options[key] = value }
+
+        var byName: [String: String] = [:]
+        var former: [String: String] = [:]
+        for key in keys {
+            byName[SettingNames.environment(ofKey: key)] = key
+            let old = SettingNames.formerEnvironment(ofKey: key)
+            if byName[old] == nil { former[old] = key }
         }
-        let prefix = "CONSOLE_"
-        let environment = ProcessInfo.processInfo.environment.reduce(into: [String: String]()) { result, entry in
-            if entry.key.hasPrefix(prefix) { result[String(entry.key.dropFirst(prefix.count))] = entry.value }
+        for (name, value) in variables.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix(SettingNames.environmentPrefix) && !Self.notSettings.contains(name) {
+            if let key = byName[name] {
+                environment[key] = value
+            } else if let key = former[name], byName[name] == nil {
+                let current = SettingNames.environment(ofKey: key)
+                if variables[current] == nil { environment[key] = value }
+                warnings.append("\(name) is the former name of \(current); it is still read, rename it")
+            } else if !SettingNames.isKubernetesServiceLink(name: name, value: value) {
+                problems.append("\(name): `console \(command)` has no such setting"
+                    + Self.hint(SettingNames.nearest(name, among: byName.keys)))
+            }
         }
-        var providers: [any ConfigProvider] = [
-            InMemoryProvider(name: "options", values: values),
-            EnvironmentVariablesProvider(environmentVariables: environment),
-        ]
-        if let configFile = configFile ?? ProcessInfo.processInfo.environment["CONSOLE_CONFIG"] {
-            providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(configFile)))
+
+        if let path = configFile ?? variables["CONSOLE_CONFIG"] { readFile(path, command: command) }
+    }
+
+    static func hint(_ nearest: String?) -> String { nearest.map { " (did you mean \($0)?)" } ?? "" }
+
+    /// A JSON file's settings: one object, each member a setting's key with a string, number or
+    /// boolean (`placement`: also an array of strings).
+    private mutating func readFile(_ path: String, command: String) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            problems.append("--config: cannot read \(path)")
+            return
         }
-        reader = ConfigReader(providers: providers)
+        let members: [String: FileValue]
+        do {
+            members = try JSONDecoder().decode([String: FileValue].self, from: data)
+        } catch {
+            problems.append("--config \(path): not a JSON object of settings (strings, numbers, booleans)")
+            return
+        }
+        for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+            guard keys.contains(key) else {
+                problems.append("--config \(path): \"\(key)\": `console \(command)` has no such setting"
+                    + Self.hint(SettingNames.nearest(key, among: keys).map { "\"\($0)\"" }))
+                continue
+            }
+            file[key] = value.text
+        }
+    }
+
+    /// One member's value in the file, as the text an option would carry.
+    enum FileValue: Decodable {
+        case text(String)
+
+        var text: String { switch self { case .text(let text): text } }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = .text(text)
+            } else if let flag = try? container.decode(Bool.self) {
+                self = .text(String(flag))
+            } else if let number = try? container.decode(Int.self) {
+                self = .text(String(number))
+            } else if let number = try? container.decode(Double.self) {
+                self = .text(String(number))
+            } else {
+                self = .text(try container.decode([String].self).joined(separator: " "))
+            }
+        }
     }
 
     mutating func appendProblem(_ problem: String) { problems.append(problem) }
 
-    /// The raw text of a setting, whichever provider has it.
+    /// The raw text of a setting, from the first place that has it.
+    /// nil for a setting the command does not take (it cannot be given).
     func text(_ key: String) -> String? {
-        let configKey = ConfigKey(stringLiteral: key)
-        if let value = reader.string(forKey: configKey) { return value }
-        if let value = reader.int(forKey: configKey) { return String(value) }
-        if let value = reader.double(forKey: configKey) { return String(value) }
-        if let value = reader.bool(forKey: configKey) { return String(value) }
-        return nil
+        options[key] ?? environment[key] ?? file[key]
     }
 
-    mutating func string(_ key: String, flag: String, default value: String) -> String {
+    func string(_ key: String, default value: String) -> String {
         text(key) ?? value
     }
 
-    mutating func int(_ key: String, flag: String, default value: Int) -> Int {
+    mutating func int(_ key: String, default value: Int) -> Int {
         guard let text = text(key) else { return value }
+        let flag = SettingNames.option(ofKey: key)
         guard let number = Int(text) else {
             problems.append("\(flag): '\(text)' is not a whole number")
             return value
@@ -54,8 +124,9 @@ struct SettingSource {
         return number
     }
 
-    mutating func duration(_ key: String, flag: String, default value: Duration) -> Duration {
+    mutating func duration(_ key: String, default value: Duration) -> Duration {
         guard let text = text(key) else { return value }
+        let flag = SettingNames.option(ofKey: key)
         guard let duration = SettingText.duration(text) else {
             problems.append("\(flag): '\(text)' is not a duration (like 500ms, 30s, 5m, 26h, 7d)")
             return value
@@ -63,8 +134,9 @@ struct SettingSource {
         return duration
     }
 
-    mutating func bytes(_ key: String, flag: String, default value: Int) -> Int {
+    mutating func bytes(_ key: String, default value: Int) -> Int {
         guard let text = text(key) else { return value }
+        let flag = SettingNames.option(ofKey: key)
         guard let count = SettingText.byteCount(text) else {
             problems.append("\(flag): '\(text)' is not a byte count (like 65536, 64KiB, 8MiB)")
             return value

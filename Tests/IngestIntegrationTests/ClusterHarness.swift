@@ -37,7 +37,7 @@ final class ClusterHarness: @unchecked Sendable {
     /// The release build when the test script made one (a cluster under load in a debug build
     /// measures the debug build), else the debug one.
     static func binary() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["CONSOLE_RELEASE_BINARY"], FileManager.default.isExecutableFile(atPath: path) {
+        if let path = ProcessInfo.processInfo.environment["TEST_CONSOLE_RELEASE_BINARY"], FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
         return try ConsoleProcessTests.binary()

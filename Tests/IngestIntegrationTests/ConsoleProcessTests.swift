@@ -15,8 +15,8 @@ import Testing
 @Suite(.timeLimit(.minutes(5)))
 struct ConsoleProcessTests {
     static func binary() throws -> String {
-        guard let path = ProcessInfo.processInfo.environment["CONSOLE_BINARY"], FileManager.default.isExecutableFile(atPath: path) else {
-            throw TestDatabase.Unavailable(description: "CONSOLE_BINARY is not set to the built console: run the tests with scripts/test.sh")
+        guard let path = ProcessInfo.processInfo.environment["TEST_CONSOLE_BINARY"], FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestDatabase.Unavailable(description: "TEST_CONSOLE_BINARY is not set to the built console: run the tests with scripts/test.sh")
         }
         return path
     }
@@ -140,30 +140,69 @@ struct ConsoleProcessTests {
     }
 }
 
-/// The configuration reference lists every option of every command the binary has.
-/// (One command at a time, waiting without blocking a thread of the pool the other suites run on.)
-@Test func configurationDocumentListsEveryOption() async throws {
-    for command in ["all-in-one", "gateway", "worker", "coordinator", "migrate", "status"] {
-        try await checkConfigurationDocument(command: command)
-    }
+/// The configuration reference is what scripts/config-doc.py makes of every command's --help.
+@Test func configurationDocumentIsGeneratedFromTheOptions() async throws {
+    let binary = try ConsoleProcessTests.binary()
+    let script = SharedFixtures.repositoryDirectory.appendingPathComponent("scripts/config-doc.py").path
+    let output = "/tmp/console-config-doc-\(UInt32.random(in: 0...UInt32.max)).txt"
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    let process = try ChildProcess(executable: "/usr/bin/python3", arguments: [script, "--check", binary], outputPath: output)
+    let status = await process.wait(timeout: .seconds(60))
+    #expect(ChildProcess.exitedCleanly(status), "\(process.output)")
+    #expect(process.output.contains("matches the options"), "\(process.output)")
 }
 
-func checkConfigurationDocument(command: String) async throws {
+/// Mistakes in the configuration are refused, all at once, naming what was meant; a former
+/// environment name still works with a warning.
+@Test func configurationMistakesAreRefusedAtOnce() async throws {
     let binary = try ConsoleProcessTests.binary()
-    let output = "/tmp/console-help-\(UInt32.random(in: 0...UInt32.max)).txt"
-    defer { try? FileManager.default.removeItem(atPath: output) }
-    let process = try ChildProcess(executable: binary, arguments: [command, "--help"], outputPath: output)
-    #expect(await process.wait(timeout: .seconds(30)) != nil)
-    let flags = Set(process.output.split(separator: "\n").compactMap { line -> String? in
-        // Option lines start with two spaces and the flag.
-        guard line.hasPrefix("  --"), let flag = line.dropFirst(2).split(separator: " ").first, flag != "--help" else { return nil }
-        return String(flag)
-    })
-    #expect(flags.count > (command == "all-in-one" ? 30 : 3))
-    let document = try String(contentsOf: SharedFixtures.repositoryDirectory.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
-    for flag in flags {
-        #expect(document.contains("| `\(flag)` |"), "docs/configuration.md lacks \(flag) of \(command): run scripts/config-doc.py")
+    let directory = "/tmp/console-config-\(UInt32.random(in: 0...UInt32.max))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (clean: Bool, output: String) {
+        let process = try ChildProcess(
+            executable: binary, arguments: arguments, environment: environment,
+            outputPath: directory + "/run-\(UInt32.random(in: 0...UInt32.max)).log")
+        let status = await process.wait(timeout: .seconds(30))
+        return (ChildProcess.exitedCleanly(status), process.output)
     }
+    let file = directory + "/settings.json"
+    try Data(#"{"beatRaet": 60, "maxBodyBytes": "8MiB", "placement": ["a=postgres://h/a"]}"#.utf8).write(to: URL(fileURLWithPath: file))
+
+    // One start, every problem: an unknown variable, a setting of another role, a bad value
+    // under the word-by-word name, unknown file keys, a lease no longer than two heartbeats.
+    let many = try await run(
+        ["all-in-one", "--data-dir", directory, "--config", file, "--leader-lease", "3s"],
+        environment: ["CONSOLE_BEAT_RAET": "60", "CONSOLE_INTERNAL_PORT": "7443", "CONSOLE_HTTP2_RESET_LIMIT": "many",
+                      "CONSOLE_GATEWAY_SERVICE_HOST": "10.0.0.7", "CONSOLE_ADMIN_KEY": "not-a-setting"])
+    #expect(!many.clean)
+    for expected in [
+        "CONSOLE_BEAT_RAET: `console all-in-one` has no such setting (did you mean CONSOLE_BEAT_RATE?)",
+        "CONSOLE_INTERNAL_PORT: `console all-in-one` has no such setting",
+        "--http2-reset-limit: 'many' is not a whole number",
+        #""beatRaet": `console all-in-one` has no such setting (did you mean "beatRate"?)"#,
+        #""placement": `console all-in-one` has no such setting"#,
+        "--leader-lease must be longer than twice --heartbeat-interval",
+    ] {
+        #expect(many.output.contains(expected), "missing: \(expected)\n\(many.output)")
+    }
+    // Service links and the credentials file's admin key are not settings, and not mistakes.
+    #expect(!many.output.contains("CONSOLE_GATEWAY_SERVICE_HOST") && !many.output.contains("CONSOLE_ADMIN_KEY"), "\(many.output)")
+    #expect(!many.output.contains("is ready"))
+
+    // The former name is still read (its bad value is reported as the option's) and warned about.
+    let former = try await run(["all-in-one", "--data-dir", directory], environment: ["CONSOLE_HTTP2RESET_LIMIT": "lots"])
+    #expect(!former.clean)
+    #expect(former.output.contains("CONSOLE_HTTP2RESET_LIMIT is the former name of CONSOLE_HTTP2_RESET_LIMIT"), "\(former.output)")
+    #expect(former.output.contains("--http2-reset-limit: 'lots' is not a whole number"), "\(former.output)")
+
+    // A worker takes no gateway limit, and says so before anything starts.
+    let worker = try await run(["worker", "--database-url", "postgres://nobody@127.0.0.1:1/none", "--key-rate-limit", "5"])
+    #expect(!worker.clean)
+    #expect(worker.output.contains("Unknown option '--key-rate-limit'"), "\(worker.output)")
+    let workerEnvironment = try await run(
+        ["worker", "--database-url", "postgres://nobody@127.0.0.1:1/none"], environment: ["CONSOLE_MAX_SBOM_BYTES": "1GiB"])
+    #expect(workerEnvironment.output.contains("CONSOLE_MAX_SBOM_BYTES: `console worker` has no such setting"), "\(workerEnvironment.output)")
 }
 
 extension ConsoleProcessTests {

@@ -77,7 +77,7 @@ public struct Membership: Sendable {
     /// (`--restart-grace`, default 10 s; 0 hands them over as soon as it leaves).
     public var restartGrace: Duration
 
-    public init(deadAfter: Duration = .seconds(10), restartGrace: Duration = .seconds(10)) {
+    public init(deadAfter: Duration = ClusterTiming.memberTimeout, restartGrace: Duration = ClusterTiming.restartGrace) {
         self.deadAfter = deadAfter
         self.restartGrace = restartGrace
     }
