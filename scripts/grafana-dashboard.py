@@ -10,6 +10,10 @@ import pathlib
 RATE = "[$__rate_interval]"
 
 
+# The console roles' metrics Services (the alerts select the same).
+ROLES = 'service=~"console-(gateway-metrics|worker|coordinator-metrics)"'
+
+
 def panel(title, targets, unit="short", kind="timeseries", description=""):
     return {
         "type": kind,
@@ -36,7 +40,7 @@ ROWS = [
         stat("Nodes online", "sum(ingest_worker_nodes) - sum(ingest_worker_nodes_offline)"),
         stat("Nodes offline", "sum(ingest_worker_nodes_offline)"),
         stat("Coordinator leaders", "sum(ingest_coordinator_leader)", description="1 when healthy"),
-        stat("Shards unowned", "max(ingest_coordinator_shards_unowned)", description="0 when healthy"),
+        stat("Shards unowned", "max(ingest_coordinator_shards_unowned and on (pod) (ingest_coordinator_leader == 1))", description="0 when healthy"),
     ]),
     ("Gateways", [
         panel("Requests/s by route", [(f"sum by (route) (rate(ingest_gateway_requests{RATE}))", "{{route}}")], "reqps"),
@@ -90,6 +94,13 @@ ROWS = [
             ("ingest_coordinator_leader", "{{pod}} leads"),
             (f"sum(increase(ingest_coordinator_leader_changes{RATE}))", "changes")]),
         panel("Workers holding shards (leader's view)", [("max(ingest_coordinator_workers)", "workers")]),
+    ]),
+    ("Processes", [
+        panel("CPU per pod (cores)", [
+            (f"sum by (pod) (rate(process_cpu_seconds_total{{{ROLES}}}{RATE}))", "{{pod}}")],
+            description="process_cpu_seconds_total of every role, from /proc at each scrape"),
+        panel("Resident memory per pod", [(f"sum by (pod) (process_resident_memory_bytes{{{ROLES}}})", "{{pod}}")], "bytes"),
+        panel("Open files per pod", [(f"sum by (pod) (process_open_fds{{{ROLES}}})", "{{pod}}")]),
     ]),
     ("PostgreSQL pools", [
         panel("Operations in flight / pool size", [

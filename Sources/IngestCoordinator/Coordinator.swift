@@ -129,6 +129,9 @@ public final class Coordinator: Service {
         case .lostLeadership:
             logger.info("lost the coordinator lease", metadata: [LogKey.member: "\(configuration.memberID)"])
             leaderGauge.record(0)
+            // Only the leader judges ownership: a former leader's last count would stay exported
+            // (and keep an alert firing) after the shards were owned again.
+            unownedGauge.record(0)
         }
     }
 

@@ -21,6 +21,8 @@ public final class Gateway: HTTPResponder {
     let metrics = GatewayMetrics()
     /// SBOM uploads decoded and stored at once (`--max-concurrent-uploads`).
     let uploadSlots: UploadSlots
+    /// The disk uploads may hold (`--max-spool-bytes`).
+    let spoolBudget: SpoolBudget
     /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`);
     /// workers in other processes are asked over the internal transport.
     let localWorkerStats: @Sendable () -> [String]
@@ -33,6 +35,7 @@ public final class Gateway: HTTPResponder {
         self.localWorkerStats = localWorkerStats
         self.configuration = configuration
         self.uploadSlots = UploadSlots(limit: configuration.maxConcurrentUploads)
+        self.spoolBudget = SpoolBudget(capacity: configuration.maxSpoolBytes)
         // Uploads fail with 503 (spool unavailable) if it cannot be made; the log says why.
         do {
             try FileManager.default.createDirectory(atPath: configuration.uploadDirectory, withIntermediateDirectories: true)

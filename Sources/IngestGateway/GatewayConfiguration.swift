@@ -37,6 +37,10 @@ public struct GatewayConfiguration: Sendable {
     /// Uploads checked and stored at once per gateway (`--max-concurrent-uploads`, default 4);
     /// more wait their turn.
     public var maxConcurrentUploads: Int = 4
+    /// Disk all uploads on this gateway may hold at once, each counted as itself and its decoded
+    /// SBOM (``SpoolBudget``); an upload that does not fit is refused from its request head with
+    /// 503 and `Retry-After` (`--max-spool-bytes`, default 2 GiB: two of the largest uploads).
+    public var maxSpoolBytes: Int = 2 << 30
     /// Largest page of the operator API's lists, and the rows a findings export reads per query
     /// (`--max-page-size`, default 1000).
     public var maxPageSize: Int = 1000
@@ -67,6 +71,9 @@ public struct GatewayConfiguration: Sendable {
         if maxPageSize < 1 { return "--max-page-size must be at least 1" }
         if maxSBOMBytes < 1024 { return "--max-sbom-bytes must be at least 1024" }
         if maxConcurrentUploads < 1 { return "--max-concurrent-uploads must be at least 1" }
+        if maxSpoolBytes < SpoolBudget.bytes(forUpload: maxSBOMBytes) {
+            return "--max-spool-bytes must hold one upload of --max-sbom-bytes and its decoded SBOM: at least \(SpoolBudget.bytes(forUpload: maxSBOMBytes))"
+        }
         if uploadTimeout < .seconds(1) { return "--upload-timeout must be at least 1s" }
         if forwardTimeout < .milliseconds(100) { return "--forward-timeout must be at least 100ms" }
         return nil

@@ -1,3 +1,5 @@
+import Foundation
+import IngestCore
 import IngestTransport
 import NIOCore
 import NIOHTTP1
@@ -17,6 +19,16 @@ public final class MetricsEndpoint: HTTPResponder {
     }
 
     public func bodyLimit(uri: String) -> Int { 0 }
+
+    /// This process's CPU time, resident memory, threads and open files (`process_*`, the
+    /// names Prometheus's own clients use), read from `/proc/self` at each scrape.
+    static func processMetrics() -> String {
+        guard let line = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let stat = ProcessStat(statLine: line) else {
+            return ""
+        }
+        let openFiles = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count
+        return stat.exposition(ticksPerSecond: sysconf(Int32(_SC_CLK_TCK)), pageSize: sysconf(Int32(_SC_PAGESIZE)), openFiles: openFiles)
+    }
 
     public func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse {
         HTTPResponse(status: .payloadTooLarge)
@@ -39,6 +51,7 @@ public final class MetricsEndpoint: HTTPResponder {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 << 10)
         registry.emit(into: &bytes)
+        bytes += Self.processMetrics().utf8
         writer.respond(HTTPResponse(status: .ok, headers: ["content-type": "text/plain; version=0.0.4"], body: ByteBuffer(bytes: bytes)))
     }
 }

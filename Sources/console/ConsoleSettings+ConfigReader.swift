@@ -81,6 +81,7 @@ extension ConsoleSettings {
         gateway.uploadDirectory = source.string("uploadDir", default: gateway.uploadDirectory)
         gateway.uploadTimeout = source.duration("uploadTimeout", default: gateway.uploadTimeout)
         gateway.maxConcurrentUploads = source.int("maxConcurrentUploads", default: gateway.maxConcurrentUploads)
+        gateway.maxSpoolBytes = source.bytes("maxSpoolBytes", default: gateway.maxSpoolBytes)
         gateway.maxPageSize = source.int("maxPageSize", default: gateway.maxPageSize)
 
         var listenerLimits = HTTPServer.Limits()

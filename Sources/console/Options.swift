@@ -113,6 +113,8 @@ struct LimitOptions: ParsableArguments {
     var uploadDir: String?
     @Option(help: "How long an upload may take to arrive, instead of --request-timeout (default 30m).") var uploadTimeout: String?
     @Option(help: "SBOM uploads decoded and stored at once by one gateway; more wait their turn (default 4).") var maxConcurrentUploads: String?
+    @Option(help: "Disk the uploads on one gateway may hold at once, each counted as its size (or --max-sbom-bytes when it announces none) plus its decoded SBOM, three quarters of that; an upload that does not fit gets 503 with Retry-After before a byte is written (default 2GiB; at least 1.75 × --max-sbom-bytes).")
+    var maxSpoolBytes: String?
     @Option(help: "Largest page of the operator API's lists (limit=), and the rows a findings export reads per query and writes per chunk (default 1000).")
     var maxPageSize: String?
 
@@ -120,7 +122,8 @@ struct LimitOptions: ParsableArguments {
         report.flags.merging([
             "maxRequestBytes": maxRequestBytes, "keyRateLimit": keyRateLimit, "keyRateBurst": keyRateBurst,
             "maxFindingsPerRequest": maxFindingsPerRequest, "maxSbomBytes": maxSbomBytes, "uploadDir": uploadDir,
-            "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads, "maxPageSize": maxPageSize,
+            "uploadTimeout": uploadTimeout, "maxConcurrentUploads": maxConcurrentUploads, "maxSpoolBytes": maxSpoolBytes,
+            "maxPageSize": maxPageSize,
         ]) { $1 }
     }
 }

@@ -101,6 +101,10 @@ struct ConsoleProcessTests {
         #expect(metrics.status == .ok)
         #expect(metrics.text.contains("ingest_worker_reports_committed 1"), "\(metrics.text.prefix(2000))")
         #expect(metrics.text.contains("ingest_worker_entity_rows \(entities)"))
+        // The process's own CPU time and resident memory, as Prometheus's clients name them.
+        let resident = metrics.text.firstMatch(of: /\nprocess_resident_memory_bytes (\d+)\n/).flatMap { Int($0.output.1) } ?? 0
+        #expect(resident > 10 << 20 && resident < 4 << 30, "process_resident_memory_bytes \(resident)")
+        #expect(metrics.text.contains("\nprocess_cpu_seconds_total "), "\(metrics.text.suffix(600))")
         #expect(metrics.text.contains(#"ingest_gateway_requests{route="report"} 1"#))
         await scrape.close()
 

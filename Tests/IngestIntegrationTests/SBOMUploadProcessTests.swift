@@ -104,4 +104,89 @@ struct SBOMUploadProcessTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/data/uploads").isEmpty)
         await connection.close()
     }
+
+    /// The disk uploads hold is bounded: an upload that does not fit beside those on disk is
+    /// refused from its request head (503, Retry-After) and one over the size limit with 413,
+    /// neither writing a byte; once the first upload is stored, the next one fits.
+    @Test func uploadsThatDoNotFitTheSpoolAreRefusedBeforeAByteIsWritten() async throws {
+        let binary = try ClusterHarness.binary()
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = try TestDatabase.serverURL()
+        let name = "t_spool_\(UInt32.random(in: 0...UInt32.max))"
+        try await Database.createIfMissing(name, server: server, logger: logger)
+        let url = server.with(database: name)
+        let directory = "/tmp/console-spool-test-\(UInt32.random(in: 0...UInt32.max))"
+        let uploads = directory + "/uploads"
+        try FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = try ConsoleProcessTests.freePort()
+        // Room for one upload of 1 MB and its decoded SBOM (1.75 MB), not two.
+        let console = try ChildProcess(
+            executable: binary, arguments: [
+                "all-in-one", "--data-dir", directory + "/data", "--port", String(port), "--log-level", "warning",
+                "--upload-dir", uploads, "--max-sbom-bytes", "1MiB", "--max-spool-bytes", "3MiB",
+            ],
+            environment: ["CONSOLE_DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"],
+            outputPath: directory + "/console.log")
+        defer { console.signal(SIGKILL) }
+        #expect(await console.waitForOutput("Admin API key:", timeout: .seconds(60)), "\(console.output)")
+        let sensorKey = try #require(ConsoleProcessTests.bannerValue(console.output, "Sensor API key:"))
+        let tls = try TLSMaterial.clientContext(trusting: try String(contentsOfFile: directory + "/data/tls/console.crt", encoding: .utf8))
+        let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)
+        let token = try await ConsoleProcessTests.login(sensorKey, on: connection)
+        await connection.close()
+
+        // Upload bodies of about `bytes`: base64 of a gzipped SBOM of incompressible bytes.
+        func body(_ node: String, bytes: Int) async throws -> String {
+            let path = "\(directory)/\(node).json"
+            let scan = ScanID.make(nodeID: node, at: Timestamp(seconds: Date().timeIntervalSince1970))
+            let generator = try ChildProcess(executable: "/usr/bin/env", arguments: ["python3", "-c", """
+                import base64, gzip, json, os, sys
+                sbom = gzip.compress(os.urandom(int(sys.argv[4]) * 3 // 4 - 200), 0)
+                open(sys.argv[1], "w").write(json.dumps({"scan_id": sys.argv[2], "node_id": sys.argv[3], "image_name": "x:1",
+                                                         "sbom": base64.b64encode(sbom).decode()}))
+                """, path, scan, node, String(bytes)], outputPath: path + ".log")
+            #expect(ChildProcess.exitedCleanly(await generator.wait(timeout: .seconds(30))), "\(generator.output)")
+            return path
+        }
+        func upload(_ path: String, rate: String? = nil) throws -> ChildProcess {
+            try ChildProcess(executable: "/usr/bin/env", arguments: [
+                "curl", "-sS", "--http2", "--cacert", directory + "/data/tls/console.crt", "--resolve", "localhost:\(port):127.0.0.1",
+                "-X", "POST", "-H", "authorization: Bearer \(token)", "-H", "content-type: application/json", "-T", path, "-D", "-",
+            ] + (rate.map { ["--limit-rate", $0] } ?? []) + [
+                "-w", "\\nstatus=%{http_code}", "https://localhost:\(port)/deepfence/ingest/sbom",
+            ], outputPath: path + ".curl-\(UInt32.random(in: 0...UInt32.max)).log")
+        }
+        func spoolFiles() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: uploads) }
+
+        // Over --max-sbom-bytes: 413 from the head, nothing spooled.
+        let large = try upload(try await body("spool-large", bytes: 1_200_000))
+        #expect(ChildProcess.exitedCleanly(await large.wait(timeout: .seconds(30))), "\(large.output)")
+        #expect(large.output.contains("status=413"), "\(large.output)")
+        #expect(try spoolFiles().isEmpty)
+
+        // A slow upload holds 1.75 MB of the 3 MiB while it arrives.
+        let slow = try upload(try await body("spool-a", bytes: 1_000_000), rate: "100k")
+        let started = ContinuousClock.now
+        while try spoolFiles().isEmpty && ContinuousClock.now - started < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try spoolFiles().count == 1)
+
+        // A second one does not fit beside it: 503 with Retry-After, and no file of its own.
+        let second = try await body("spool-b", bytes: 1_000_000)
+        let refused = try upload(second)
+        #expect(ChildProcess.exitedCleanly(await refused.wait(timeout: .seconds(30))), "\(refused.output)")
+        #expect(refused.output.contains("status=503"), "\(refused.output)")
+        #expect(refused.output.lowercased().contains("retry-after: 30"), "\(refused.output)")
+        #expect(refused.output.contains("--max-spool-bytes"), "\(refused.output)")
+        #expect(try spoolFiles().count <= 1)
+
+        // The slow one is stored; its room is given back and the second now fits.
+        #expect(ChildProcess.exitedCleanly(await slow.wait(timeout: .seconds(60))), "\(slow.output)")
+        #expect(slow.output.contains("status=200"), "\(slow.output)")
+        let retried = try upload(second)
+        #expect(ChildProcess.exitedCleanly(await retried.wait(timeout: .seconds(30))), "\(retried.output)")
+        #expect(retried.output.contains("status=200"), "\(retried.output)")
+        #expect(try spoolFiles().isEmpty)
+    }
 }

@@ -65,11 +65,14 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
     public let message: String
     /// The configuration setting (flag name) that changes the limit this error reports, if any.
     public let setting: String?
+    /// Seconds after which a retry may succeed, answered as `Retry-After`, if known.
+    public let retryAfter: Int?
 
-    init(_ code: Code, _ message: String, setting: String? = nil) {
+    init(_ code: Code, _ message: String, setting: String? = nil, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
         self.setting = setting
+        self.retryAfter = retryAfter
     }
 
     public var description: String {
@@ -117,6 +120,13 @@ extension IngestError {
         setting: "--forward-timeout")
     public static let internalError = IngestError(.internalError, "the console could not complete the request")
     public static let spoolUnavailable = IngestError(.unavailable, "the upload could not be written to this gateway's disk; retry later")
+    /// An upload refused from its request head: the uploads on this gateway's disk already hold
+    /// `--max-spool-bytes`.
+    public static func spoolFull(capacity: Int) -> IngestError {
+        IngestError(
+            .overloaded, "this gateway already holds \(capacity) bytes of uploads on disk; retry later", setting: "--max-spool-bytes",
+            retryAfter: 30)
+    }
 
     public static func noSuch(_ what: String) -> IngestError {
         IngestError(.notFound, "no \(what) with that ID")
@@ -163,10 +173,10 @@ extension IngestError {
     }
     /// The same error with `context` (which record, which field) in front of its message.
     public func within(_ context: String) -> IngestError {
-        IngestError(code, "\(context): \(message)", setting: setting)
+        IngestError(code, "\(context): \(message)", setting: setting, retryAfter: retryAfter)
     }
     public static func rateLimited(limit: Int, setting: String) -> IngestError {
-        IngestError(.rateLimited, "more than \(limit) requests per second for this API key; retry after a second", setting: setting)
+        IngestError(.rateLimited, "more than \(limit) requests per second for this API key; retry after a second", setting: setting, retryAfter: 1)
     }
 }
 

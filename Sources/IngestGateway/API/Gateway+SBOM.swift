@@ -11,8 +11,11 @@ import NIOPosix
 /// to `--max-sbom-bytes`), taken in bounded memory from start to end.
 ///
 /// ## Overview
-/// 1. The token is checked from the request head, before any of the body is taken; the body is
-///    written to a file in `--upload-dir` as it arrives (``BodyIntake/spool(directory:timeout:)``).
+/// 1. The token is checked from the request head, before any of the body is taken, and the disk
+///    the upload needs is reserved (``SpoolBudget``: its announced size, or `--max-sbom-bytes`
+///    without one, and its decoded SBOM); when `--max-spool-bytes` has no room for it, it is
+///    refused then with 503 and `Retry-After`, before a byte is written. The body is written to
+///    a file in `--upload-dir` as it arrives (``BodyIntake/spool(directory:timeout:lease:)``).
 /// 2. Off the event loops, the file is read 1 MiB at a time: the JSON is scanned, `sbom` decoded
 ///    from base64 into a second file, its gzip checked (one complete stream) and hashed.
 /// 3. The gzipped SBOM is stored in 1 MiB parts in the placement of the scan's node, then its row
@@ -37,7 +40,14 @@ extension Gateway {
             metrics.error(error)
             return .refuse(.error(error))
         }
-        return .spool(directory: configuration.uploadDirectory, timeout: configuration.uploadTimeout)
+        // (A length over --max-sbom-bytes was refused with 413 before this was asked.)
+        let length = headers.first(name: "content-length").flatMap { Int($0) }.map { min(max($0, 0), configuration.maxSBOMBytes) }
+        guard let lease = spoolBudget.reserve(SpoolBudget.bytes(forUpload: length ?? configuration.maxSBOMBytes)) else {
+            let error = IngestError.spoolFull(capacity: spoolBudget.capacity)
+            metrics.error(error)
+            return .refuse(.error(error))
+        }
+        return .spool(directory: configuration.uploadDirectory, timeout: configuration.uploadTimeout, lease: lease)
     }
 
     func ingestSBOM(_ request: HTTPRequest, writer: ResponseWriter) {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import IngestCore
 import NIOCore
 
 /// How the server takes a request's body, as its responder decides from the request head.
@@ -13,19 +14,22 @@ public enum BodyIntake: Sendable {
     /// request holds is one frame's worth whatever its size; the request carries the file
     /// (``HTTPRequest/spooled``), which the server deletes once the request is answered. The
     /// body may take `timeout` to arrive (instead of the request timeout: an upload of hundreds
-    /// of megabytes over a slow link takes minutes).
-    case spool(directory: String, timeout: Duration)
+    /// of megabytes over a slow link takes minutes). `lease` (the disk reserved for it) is held
+    /// until the file is gone.
+    case spool(directory: String, timeout: Duration, lease: SpoolBudget.Lease?)
     /// Answered at once with this response (an upload without a valid token, or too many at
     /// once); the body is dropped as it arrives, as for a body over the limit.
     case refuse(HTTPResponse)
 }
 
 /// A request body the server wrote to a file.
-public struct SpooledBody: Sendable, Hashable {
+public struct SpooledBody: Sendable {
     /// The file (mode 0600, removed after the answer).
     public let path: String
     /// Bytes in it.
     public let size: Int
+    /// The disk reserved for the upload, held while the body is.
+    let lease: SpoolBudget.Lease?
 }
 
 /// A body being written to a file, one chunk at a time, on the connection's event loop.
@@ -37,9 +41,11 @@ final class BodySpool {
     let path: String
     private var descriptor: Int32
     private(set) var size = 0
+    let lease: SpoolBudget.Lease?
 
     /// A new file in `directory`; nil if it cannot be created.
-    init?(directory: String) {
+    init?(directory: String, lease: SpoolBudget.Lease?) {
+        self.lease = lease
         let name = "\(directory)/upload-\(UInt64.random(in: 0...UInt64.max)).spool"
         let fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
@@ -70,7 +76,7 @@ final class BodySpool {
     func finish() -> SpooledBody {
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
-        return SpooledBody(path: path, size: size)
+        return SpooledBody(path: path, size: size, lease: lease)
     }
 
     /// Closes and deletes the file (the request was refused, reset or never finished).
@@ -78,10 +84,14 @@ final class BodySpool {
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
         unlink(path)
+        lease?.release()
     }
 
     /// Deletes a handed-over file.
     static func remove(_ body: SpooledBody?) {
-        if let body { unlink(body.path) }
+        if let body {
+            unlink(body.path)
+            body.lease?.release()
+        }
     }
 }

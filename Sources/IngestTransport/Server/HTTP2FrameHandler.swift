@@ -366,8 +366,8 @@ final class HTTP2FrameHandler: ChannelInboundHandler, ResponseSink, @unchecked S
         case .refuse(let response):
             stream.refused = true
             stream.refusal = response
-        case .spool(let directory, let timeout):
-            if let spool = BodySpool(directory: directory) {
+        case .spool(let directory, let timeout, let lease):
+            if let spool = BodySpool(directory: directory, lease: lease) {
                 stream.spool = spool
                 // The request timeout measures from `started`: an upload's longer allowance moves it on.
                 stream.started = stream.started + .nanoseconds(max(Int64(timeout.milliseconds) * 1_000_000 - requestTimeout.nanoseconds, 0))

@@ -11,8 +11,9 @@ extension HTTPResponse {
         body += #","error_fields":null}"#
         var response = HTTPResponse.json(HTTPResponseStatus(statusCode: error.httpStatus), body)
         if error.httpStatus == 401 { response.headers.add(name: "www-authenticate", value: "Bearer") }
-        // A key over its request rate gets its tokens back within a second.
-        if error.httpStatus == 429 { response.headers.add(name: "retry-after", value: "1") }
+        // A key over its request rate gets its tokens back within a second; a full upload spool
+        // frees within seconds.
+        if let seconds = error.retryAfter { response.headers.add(name: "retry-after", value: String(seconds)) }
         return response
     }
 }

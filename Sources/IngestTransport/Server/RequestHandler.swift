@@ -78,8 +78,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler, Resp
             switch responder.bodyIntake(uri: head.uri, headers: RequestHeaders(head.headers)) {
             case .collect: break
             case .refuse(let response): return refuse(context: context, response: response)
-            case .spool(let directory, let timeout):
-                guard let file = BodySpool(directory: directory) else { return refuse(context: context, response: .error(.spoolUnavailable)) }
+            case .spool(let directory, let timeout, let lease):
+                guard let file = BodySpool(directory: directory, lease: lease) else { return refuse(context: context, response: .error(.spoolUnavailable)) }
                 spool = file
                 // The watch measures from the start: an upload's longer allowance moves its start on.
                 receivingSince = .now() + .nanoseconds(max(Int64(timeout.milliseconds) * 1_000_000 - requestTimeout.nanoseconds, 0))
