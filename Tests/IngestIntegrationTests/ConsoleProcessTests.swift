@@ -27,6 +27,18 @@ struct ConsoleProcessTests {
     /// range (32768–60999), which the outgoing connections of the tests running in parallel take
     /// their ports from: a port picked by binding to 0 was taken by one of them before the
     /// console could bind it.
+    /// A new database on the test server for a console process: its URL, and that URL as the
+    /// process takes it (`CONSOLE_DATABASE_URL`).
+    static func newDatabase(_ label: String) async throws -> (url: DatabaseURL, text: String) {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = try TestDatabase.serverURL()
+        let name = "t_\(label)_\(UInt32.random(in: 0...UInt32.max))"
+        try await Database.createIfMissing(name, server: server, logger: logger)
+        let url = server.with(database: name)
+        return (url, "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable")
+    }
+
     static func freePort() throws -> Int {
         for _ in 0..<200 {
             let port = Int.random(in: 20_000..<32_768)
@@ -214,14 +226,10 @@ extension ConsoleProcessTests {
         let binary = try Self.binary()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let server = try TestDatabase.serverURL()
-        let name = "t_external_\(UInt32.random(in: 0...UInt32.max))"
-        try await Database.createIfMissing(name, server: server, logger: logger)
-        let url = server.with(database: name)
+        let (url, urlText) = try await Self.newDatabase("external")
         let dataDirectory = "/tmp/console-external-test-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         let port = try Self.freePort()
-        let urlText = "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"
         // As in a container: the password and the token signing key from mounted files, the
         // listening port published as 443.
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)

@@ -25,19 +25,14 @@ struct SBOMUploadProcessTests {
 
     @Test func aFiveHundredMegabyteUploadGrowsTheConsoleByLessThan64MiB() async throws {
         let binary = try ClusterHarness.binary()
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let server = try TestDatabase.serverURL()
-        let name = "t_sbom_\(UInt32.random(in: 0...UInt32.max))"
-        try await Database.createIfMissing(name, server: server, logger: logger)
-        let url = server.with(database: name)
+        let database = try await ConsoleProcessTests.newDatabase("sbom")
         let directory = "/tmp/console-sbom-test-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try ConsoleProcessTests.freePort()
         let console = try ChildProcess(
             executable: binary, arguments: ["all-in-one", "--data-dir", directory + "/data", "--port", String(port), "--log-level", "warning"],
-            environment: ["CONSOLE_DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"],
+            environment: ["CONSOLE_DATABASE_URL": database.text],
             outputPath: directory + "/console.log")
         defer { console.signal(SIGKILL) }
         #expect(await console.waitForOutput("Admin API key:", timeout: .seconds(60)), "\(console.output)")
@@ -110,12 +105,7 @@ struct SBOMUploadProcessTests {
     /// neither writing a byte; once the first upload is stored, the next one fits.
     @Test func uploadsThatDoNotFitTheSpoolAreRefusedBeforeAByteIsWritten() async throws {
         let binary = try ClusterHarness.binary()
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let server = try TestDatabase.serverURL()
-        let name = "t_spool_\(UInt32.random(in: 0...UInt32.max))"
-        try await Database.createIfMissing(name, server: server, logger: logger)
-        let url = server.with(database: name)
+        let database = try await ConsoleProcessTests.newDatabase("spool")
         let directory = "/tmp/console-spool-test-\(UInt32.random(in: 0...UInt32.max))"
         let uploads = directory + "/uploads"
         try FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)
@@ -127,7 +117,7 @@ struct SBOMUploadProcessTests {
                 "all-in-one", "--data-dir", directory + "/data", "--port", String(port), "--log-level", "warning",
                 "--upload-dir", uploads, "--max-sbom-bytes", "1MiB", "--max-spool-bytes", "3MiB",
             ],
-            environment: ["CONSOLE_DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"],
+            environment: ["CONSOLE_DATABASE_URL": database.text],
             outputPath: directory + "/console.log")
         defer { console.signal(SIGKILL) }
         #expect(await console.waitForOutput("Admin API key:", timeout: .seconds(60)), "\(console.output)")
