@@ -17,23 +17,13 @@ public final class ConsoleStack: Sendable {
     public struct Configuration: Sendable {
         public var worker: WorkerConfiguration
         public var gateway = GatewayConfiguration()
-        /// Listener address and port (0 picks a free port).
-        public var host = "0.0.0.0"
-        public var port = 443
+        public var listener = PublicListenerConfiguration()
         public var tls: TLSMaterial
         /// The files `tls` was read from, watched for a new certificate (nil: `tls` is fixed).
         public var tlsFiles: (certificate: String, key: String)?
-        /// How often `tlsFiles` are checked (`--tls-reload-interval`).
-        public var tlsReloadInterval: Duration = .seconds(30)
-        /// What one client may hold or send on the listener.
-        public var listenerLimits = HTTPServer.Limits()
-        public var maxConcurrentStreams = 100
-        public var idleTimeout: Duration = .seconds(300)
-        public var http2Mode: HTTPServer.HTTP2Mode = .frames
-        public var leaderLease: Duration = ClusterTiming.leaderLease
-        public var memberTimeout: Duration = ClusterTiming.memberTimeout
-        public var accessTokenLifetime: Duration = .seconds(1800)
-        public var refreshTokenLifetime: Duration = .seconds(26 * 3600)
+        /// The co-located coordinator; its shard count and cycle are the worker's.
+        public var coordinator = Coordinator.Configuration(memberID: "coordinator-all-in-one")
+        public var tokens = TokenConfiguration()
         /// Wraps the worker as the gateway sees it: fault injection for tests (a console that
         /// acknowledges without writing must fail the load test's loss check).
         public var ownerWrapper: (@Sendable (any ShardOwner) -> any ShardOwner)?
@@ -70,36 +60,24 @@ public final class ConsoleStack: Sendable {
             local: [configuration.worker.memberID: configuration.ownerWrapper?(worker) ?? worker], remote: nil,
             pollInterval: configuration.worker.mapPollInterval,
             logger: logger)
-        var coordinatorConfiguration = Coordinator.Configuration(memberID: "coordinator-\(configuration.worker.memberID)")
+        var coordinatorConfiguration = configuration.coordinator
         coordinatorConfiguration.shardCount = configuration.worker.shardCount
         coordinatorConfiguration.cycleInterval = configuration.worker.heartbeatInterval
-        coordinatorConfiguration.leaseDuration = configuration.leaderLease
-        coordinatorConfiguration.memberTimeout = configuration.memberTimeout
-        coordinatorConfiguration.restartGrace = configuration.memberTimeout
         coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
             // In-process hint: the co-located roles pick up a new map at once, not at their next poll.
             try? await worker.followShardMap()
             try? await router.refresh()
         }
-        authenticator = Authenticator(
-            signer: TokenSigner(key: signingKey, accessLifetime: configuration.accessTokenLifetime,
-                                refreshLifetime: configuration.refreshTokenLifetime),
-            catalog: catalog, logger: logger,
-            keyRate: KeyRateLimiter(rate: configuration.gateway.keyRateLimit, burst: configuration.gateway.keyRateBurst))
+        authenticator = configuration.tokens.authenticator(
+            signingKey: signingKey, gateway: configuration.gateway, catalog: catalog, logger: logger)
         keyListener = authenticator.listener(database: database, logger: logger)
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
             localWorkerStats: { [worker.stats.json(memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)] })
-        var serverConfiguration = HTTPServer.Configuration(
-            host: configuration.host, port: configuration.port, tls: nil,
-            maxConcurrentStreams: configuration.maxConcurrentStreams, idleTimeout: configuration.idleTimeout)
-        serverConfiguration.tls = try configuration.tlsFiles.map { try TLSContextSource(certificateFile: $0.certificate, keyFile: $0.key) }
-            ?? TLSContextSource(fixed: try configuration.tls.serverContext())
-        serverConfiguration.tlsReloadInterval = configuration.tlsReloadInterval
-        serverConfiguration.limits = configuration.listenerLimits
-        serverConfiguration.http2Mode = configuration.http2Mode
-        server = HTTPServer(configuration: serverConfiguration, responder: gateway, group: group, logger: logger)
+        server = HTTPServer(
+            configuration: try configuration.listener.serverConfiguration(tls: configuration.tls, files: configuration.tlsFiles),
+            responder: gateway, group: group, logger: logger)
         self.worker = worker
         self.router = router
     }

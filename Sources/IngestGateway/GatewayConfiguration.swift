@@ -55,27 +55,28 @@ public struct GatewayConfiguration: Sendable {
         FindingsRequest.Limits(maxRecords: maxFindingsPerRequest, maxDepth: parserLimits.maxDepth)
     }
 
-    /// Checks the settings; returns a message naming the bad setting.
-    public func validate() -> String? {
-        if maxBodyBytes < 1024 { return "--max-body-bytes must be at least 1024" }
-        if maxReportBytes < maxBodyBytes { return "--max-report-bytes must be at least --max-body-bytes" }
-        if maxRequestBytes < 1024 { return "--max-request-bytes must be at least 1024" }
-        if maxCompressionRatio < 0 { return "--max-compression-ratio must be 0 (no bound) or more" }
-        if maxCompressionRatio > 0 && maxCompressionRatio < 10 { return "--max-compression-ratio must be at least 10 (reports inflate about 11 times)" }
-        if parserLimits.maxEntities < 1 { return "--max-report-entities must be at least 1" }
-        if !(8...1024).contains(parserLimits.maxDepth) { return "--max-json-depth must be 8 to 1024" }
-        if parserLimits.maxStringBytes < 1024 { return "--max-json-string-bytes must be at least 1024" }
-        if keyRateLimit < 0 { return "--key-rate-limit must be 0 (no limit) or more" }
-        if keyRateLimit > 0 && keyRateBurst < keyRateLimit { return "--key-rate-burst must be at least --key-rate-limit" }
-        if maxFindingsPerRequest < 1 { return "--max-findings-per-request must be at least 1" }
-        if maxPageSize < 1 { return "--max-page-size must be at least 1" }
-        if maxSBOMBytes < 1024 { return "--max-sbom-bytes must be at least 1024" }
-        if maxConcurrentUploads < 1 { return "--max-concurrent-uploads must be at least 1" }
+    /// Every problem with these settings, naming the options (empty: valid).
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if maxBodyBytes < 1024 { problems.append("--max-body-bytes must be at least 1024") }
+        if maxReportBytes < maxBodyBytes { problems.append("--max-report-bytes must be at least --max-body-bytes") }
+        if maxRequestBytes < 1024 { problems.append("--max-request-bytes must be at least 1024") }
+        if maxCompressionRatio < 0 { problems.append("--max-compression-ratio must be 0 (no bound) or more") }
+        if maxCompressionRatio > 0 && maxCompressionRatio < 10 { problems.append("--max-compression-ratio must be at least 10 (reports inflate about 11 times)") }
+        if parserLimits.maxEntities < 1 { problems.append("--max-report-entities must be at least 1") }
+        if !(8...1024).contains(parserLimits.maxDepth) { problems.append("--max-json-depth must be 8 to 1024") }
+        if parserLimits.maxStringBytes < 1024 { problems.append("--max-json-string-bytes must be at least 1024") }
+        if keyRateLimit < 0 { problems.append("--key-rate-limit must be 0 (no limit) or more") }
+        if keyRateLimit > 0 && keyRateBurst < keyRateLimit { problems.append("--key-rate-burst must be at least --key-rate-limit") }
+        if maxFindingsPerRequest < 1 { problems.append("--max-findings-per-request must be at least 1") }
+        if maxPageSize < 1 { problems.append("--max-page-size must be at least 1") }
+        if maxSBOMBytes < 1024 { problems.append("--max-sbom-bytes must be at least 1024") }
+        if maxConcurrentUploads < 1 { problems.append("--max-concurrent-uploads must be at least 1") }
         if maxSpoolBytes < SpoolBudget.bytes(forUpload: maxSBOMBytes) {
-            return "--max-spool-bytes must hold one upload of --max-sbom-bytes and its decoded SBOM: at least \(SpoolBudget.bytes(forUpload: maxSBOMBytes))"
+            problems.append("--max-spool-bytes must hold one upload of --max-sbom-bytes and its decoded SBOM: at least \(SpoolBudget.bytes(forUpload: maxSBOMBytes))")
         }
-        if uploadTimeout < .seconds(1) { return "--upload-timeout must be at least 1s" }
-        if forwardTimeout < .milliseconds(100) { return "--forward-timeout must be at least 100ms" }
-        return nil
+        if uploadTimeout < .seconds(1) { problems.append("--upload-timeout must be at least 1s") }
+        if forwardTimeout < .milliseconds(100) { problems.append("--forward-timeout must be at least 100ms") }
+        return problems
     }
 }

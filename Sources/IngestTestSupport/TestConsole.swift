@@ -42,8 +42,8 @@ public final class TestConsole: Sendable {
         worker.shardCount = 64
         worker.batchLinger = .milliseconds(1)
         var configuration = ConsoleStack.Configuration(worker: worker, tls: tls)
-        configuration.host = "127.0.0.1"
-        configuration.port = 0
+        configuration.listener.host = "127.0.0.1"
+        configuration.listener.port = 0
         configure(&configuration)
         let catalog = CatalogStore(database: database.database, logger: logger)
         try await catalog.createCluster(shardCount: configuration.worker.shardCount)

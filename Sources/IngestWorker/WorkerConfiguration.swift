@@ -53,19 +53,21 @@ public struct WorkerConfiguration: Sendable {
         self.memberID = memberID
     }
 
-    /// Checks the settings; returns a message naming the bad setting.
-    public func validate() -> String? {
-        if memberID.isEmpty || memberID.count > 128 { return "--worker-id must be 1 to 128 characters" }
-        if shardCount < 1 || shardCount > 1 << 20 { return "--shard-count must be between 1 and 1048576" }
-        if writeLanes < 1 || writeLanes > 64 { return "--write-lanes must be between 1 and 64" }
-        if findingsLanes < 1 || findingsLanes > 64 { return "--findings-lanes must be between 1 and 64" }
-        if maxBatchReports < 1 { return "--max-batch-reports must be at least 1" }
-        if maxPendingReports < 1 { return "--max-pending-reports must be at least 1" }
-        if metricSampleInterval < .seconds(1) { return "--metric-sample-interval must be at least 1 second" }
-        if liveness.missedBeats < 1 { return "--offline-after-beats must be at least 1" }
-        if commitTimeout < .seconds(1) { return "--commit-timeout must be at least 1s" }
-        if scanRetention < .seconds(86_400) { return "--scan-retention must be at least 1 day" }
-        if scanStallTimeout < .zero { return "--scan-stall-timeout must not be negative" }
-        return beatRate.validate() ?? beatSpread.validate()
+    /// Every problem with these settings, naming the options (empty: valid).
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if memberID.isEmpty || memberID.count > 128 { problems.append("--worker-id must be 1 to 128 characters") }
+        if shardCount < 1 || shardCount > 1 << 20 { problems.append("--shard-count must be between 1 and 1048576") }
+        if writeLanes < 1 || writeLanes > 64 { problems.append("--write-lanes must be between 1 and 64") }
+        if findingsLanes < 1 || findingsLanes > 64 { problems.append("--findings-lanes must be between 1 and 64") }
+        if maxBatchReports < 1 { problems.append("--max-batch-reports must be at least 1") }
+        if maxPendingReports < 1 { problems.append("--max-pending-reports must be at least 1") }
+        if metricSampleInterval < .seconds(1) { problems.append("--metric-sample-interval must be at least 1 second") }
+        if liveness.missedBeats < 1 { problems.append("--offline-after-beats must be at least 1") }
+        if commitTimeout < .seconds(1) { problems.append("--commit-timeout must be at least 1s") }
+        if scanRetention < .seconds(86_400) { problems.append("--scan-retention must be at least 1 day") }
+        if scanStallTimeout < .zero { problems.append("--scan-stall-timeout must not be negative") }
+        problems += [beatRate.validate(), beatSpread.validate()].compactMap { $0 }
+        return problems
     }
 }

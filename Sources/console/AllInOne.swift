@@ -81,17 +81,10 @@ struct AllInOne: AsyncParsableCommand {
             stackConfiguration.gateway.uploadDirectory = dataDirectory.appendingPathComponent("uploads").path
         }
         stackConfiguration.tlsFiles = FirstStart.tlsFiles(settings: settings, dataDirectory: dataDirectory)
-        stackConfiguration.tlsReloadInterval = settings.tlsReloadInterval
-        stackConfiguration.listenerLimits = settings.listenerLimits
-        stackConfiguration.host = settings.host
-        stackConfiguration.port = settings.port
-        stackConfiguration.maxConcurrentStreams = settings.maxConcurrentStreams
-        stackConfiguration.idleTimeout = settings.idleTimeout
-        stackConfiguration.http2Mode = settings.http2Mode
-        stackConfiguration.leaderLease = settings.leaderLease
-        stackConfiguration.memberTimeout = settings.memberTimeout
-        stackConfiguration.accessTokenLifetime = settings.accessTokenLifetime
-        stackConfiguration.refreshTokenLifetime = settings.refreshTokenLifetime
+        stackConfiguration.listener = settings.listener
+        stackConfiguration.tokens = settings.tokens
+        stackConfiguration.coordinator = settings.coordinatorConfiguration(
+            memberID: "coordinator-\(settings.worker.memberID)", shardCount: settings.worker.shardCount)
         let stack = try ConsoleStack(
             configuration: stackConfiguration, database: database, signingKey: signingKey, clock: SystemClock(), logger: logger)
         let port = try await stack.start()

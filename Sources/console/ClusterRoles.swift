@@ -68,12 +68,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let logger = makeLogger("coordinator", level: settings.logLevel)
         let registry = bootstrapMetrics()
         try await ClusterContext.with(settings: settings, catalogConnections: 4, placementConnections: 2, create: true, logger: logger) { cluster in
-            var configuration = Coordinator.Configuration(memberID: settings.cluster.memberID(role: "coordinator"))
-            configuration.shardCount = cluster.info.shardCount
-            configuration.cycleInterval = settings.worker.heartbeatInterval
-            configuration.leaseDuration = settings.leaderLease
-            configuration.memberTimeout = settings.memberTimeout
-            configuration.restartGrace = settings.cluster.restartGrace
+            let configuration = settings.coordinatorConfiguration(
+                memberID: settings.cluster.memberID(role: "coordinator"), shardCount: cluster.info.shardCount)
             do throws(ConfigurationError) { try configuration.validate() } catch { throw ValidationError(error.description) }
             let coordinator = Coordinator(configuration: configuration, catalog: cluster.catalog, logger: logger)
             let metricsServer = try await roleMetricsServer(settings: settings, registry: registry, logger: logger) {
@@ -126,7 +122,8 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration.memberID = cs.memberID(role: "worker")
             configuration.address = advertise
             configuration.shardCount = cluster.info.shardCount
-            if let problem = configuration.validate() { throw ValidationError(problem) }
+            let problems = configuration.problems()
+            if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
             let worker = Worker(configuration: configuration, catalog: cluster.catalog, placements: cluster.placementStores, logger: logger)
 
             var limits = WorkerEndpoint.Limits()
@@ -202,7 +199,7 @@ struct GatewayCommand: AsyncParsableCommand {
         try await ClusterContext.with(settings: settings, catalogConnections: 6, placementConnections: 3, create: false, logger: logger) { cluster in
             let cs = settings.cluster
             let advertiseHost = settings.advertiseHost ?? ProcessInfo.processInfo.hostName
-            let memberID = cs.memberID ?? "gateway-\(ProcessInfo.processInfo.hostName)-\(settings.port)"
+            let memberID = cs.memberID ?? "gateway-\(ProcessInfo.processInfo.hostName)-\(settings.listener.port)"
             var remote = RemoteShardOwner.Settings(
                 tls: cs.internalPlaintext ? nil : try TLSMaterial.clientContext(trusting: try await cluster.clusterCA().certificatePEM),
                 token: try await cluster.clusterToken())
@@ -211,28 +208,19 @@ struct GatewayCommand: AsyncParsableCommand {
             let router = ShardRouter(
                 shardFunction: ShardFunction(shardCount: cluster.info.shardCount), catalog: cluster.catalog, local: [:],
                 remote: remote, pollInterval: settings.worker.heartbeatInterval, logger: logger)
-            let authenticator = Authenticator(
-                signer: TokenSigner(key: try await cluster.signingKey(file: settings.tokenSigningKeyFile), accessLifetime: settings.accessTokenLifetime,
-                                    refreshLifetime: settings.refreshTokenLifetime),
-                catalog: cluster.catalog, logger: logger,
-                keyRate: KeyRateLimiter(rate: settings.gateway.keyRateLimit, burst: settings.gateway.keyRateBurst))
+            let authenticator = settings.tokens.authenticator(
+                signingKey: try await cluster.signingKey(file: settings.tokenSigningKeyFile), gateway: settings.gateway,
+                catalog: cluster.catalog, logger: logger)
             var gatewayConfiguration = settings.gateway
             gatewayConfiguration.forwardTimeout = cs.forwardTimeout
             let gateway = Gateway(
                 configuration: gatewayConfiguration, authenticator: authenticator, router: router, catalog: cluster.catalog,
                 placements: cluster.placementStores, clock: SystemClock(), logger: logger)
             let tls = try await cluster.publicTLS(settings: settings, advertiseHost: advertiseHost)
-            var serverConfiguration = HTTPServer.Configuration(
-                host: settings.host, port: settings.port, tls: try tls.serverContext(),
-                maxConcurrentStreams: settings.maxConcurrentStreams, idleTimeout: settings.idleTimeout)
-            if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
-                // Given files are watched for a new certificate; the catalog's self-signed one is fixed.
-                serverConfiguration.tls = try TLSContextSource(certificateFile: certificate, keyFile: key)
-            }
-            serverConfiguration.tlsReloadInterval = settings.tlsReloadInterval
-            serverConfiguration.limits = settings.listenerLimits
-            serverConfiguration.http2Mode = settings.http2Mode
-            let server = HTTPServer(configuration: serverConfiguration, responder: gateway, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+            // Given files are watched for a new certificate; the catalog's self-signed one is fixed.
+            let server = HTTPServer(
+                configuration: try settings.listener.serverConfiguration(tls: tls, files: settings.tlsFiles), responder: gateway,
+                group: MultiThreadedEventLoopGroup.singleton, logger: logger)
             try await authenticator.reload()
             do { try await router.refresh() } catch {
                 logger.warning("no shard map yet; serving 503 until one is read", metadata: [LogKey.error: "\(redacted(error))"])

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import IngestConsole
+import IngestCoordinator
 import IngestCore
 import IngestGateway
 import IngestStorage
@@ -96,7 +98,7 @@ extension ConsoleSettings {
             "http2ControlFrameLimit", default: listenerLimits.http2ControlFrameLimit)
         listenerLimits.http2MaxContinuationFrames = source.int(
             "http2MaxContinuationFrames", default: listenerLimits.http2MaxContinuationFrames)
-        let tlsReloadInterval = source.duration("tlsReloadInterval", default: .seconds(30))
+        let tlsReloadInterval = source.duration("tlsReloadInterval", default: PublicListenerConfiguration().tlsReloadInterval)
 
         var postgresSettings: [(name: String, value: String)] = []
         var settingProblems: [String] = []
@@ -115,31 +117,35 @@ extension ConsoleSettings {
                 settingProblems.append("--database-password-file: cannot read \(file)")
             }
         }
+        // Defaults are the role types' own (PublicListenerConfiguration, TokenConfiguration,
+        // Coordinator.Configuration, …), documented there.
+        var listener = PublicListenerConfiguration()
+        listener.host = source.string("host", default: listener.host)
+        listener.port = source.int("port", default: listener.port)
+        listener.maxConcurrentStreams = source.int("maxConcurrentStreams", default: listener.maxConcurrentStreams)
+        listener.idleTimeout = source.duration("idleTimeout", default: listener.idleTimeout)
+        listener.http2Mode = http2Mode ?? listener.http2Mode
+        listener.limits = listenerLimits
+        listener.tlsReloadInterval = tlsReloadInterval
+        var tokens = TokenConfiguration()
+        tokens.accessTokenLifetime = source.duration("accessTokenLifetime", default: tokens.accessTokenLifetime)
+        tokens.refreshTokenLifetime = source.duration("refreshTokenLifetime", default: tokens.refreshTokenLifetime)
+        var coordinator = Coordinator.Configuration(memberID: "coordinator")
+        coordinator.leaseDuration = source.duration("leaderLease", default: coordinator.leaseDuration)
+        coordinator.memberTimeout = source.duration("memberTimeout", default: coordinator.memberTimeout)
         var settings = ConsoleSettings(
             dataDirectory: source.string("dataDir", default: "./.console"),
             databaseURL: source.text("databaseURL").map { DatabaseURL.text($0, withPassword: databasePassword) },
             postgresBin: source.text("postgresBin"),
             postgresSettings: postgresSettings,
             logLevel: logLevel ?? .info,
-            host: source.string("host", default: "0.0.0.0"),
-            port: source.int("port", default: 443),
+            listener: listener, tokens: tokens, gateway: gateway, worker: worker, coordinator: coordinator,
             advertiseHost: source.text("advertiseHost"),
             tlsCertificate: source.text("tlsCert"),
             tlsKey: source.text("tlsKey"),
-            maxConcurrentStreams: source.int("maxConcurrentStreams", default: 100),
-            idleTimeout: source.duration("idleTimeout", default: .seconds(300)),
-            http2Mode: http2Mode ?? .frames,
             metricsAddress: metricsAddress,
-            gateway: gateway,
-            worker: worker,
-            databaseConnections: source.int("databaseConnections", default: worker.writeLanes + worker.findingsLanes + 6),
-            leaderLease: source.duration("leaderLease", default: ClusterTiming.leaderLease),
-            memberTimeout: source.duration("memberTimeout", default: ClusterTiming.memberTimeout),
-            accessTokenLifetime: source.duration("accessTokenLifetime", default: .seconds(1800)),
-            refreshTokenLifetime: source.duration("refreshTokenLifetime", default: .seconds(26 * 3600)))
+            databaseConnections: source.int("databaseConnections", default: worker.writeLanes + worker.findingsLanes + 6))
         settings.tokenSigningKeyFile = source.text("tokenSigningKeyFile")
-        settings.listenerLimits = listenerLimits
-        settings.tlsReloadInterval = tlsReloadInterval
         settings.databasePassword = databasePassword
         if source.text("advertisePort") != nil {
             settings.advertisePort = source.int("advertisePort", default: 443)
@@ -148,20 +154,20 @@ extension ConsoleSettings {
         let cluster = ClusterSettings.read(&source, role: role)
         settings.cluster = cluster
         if role != nil {
-            problems += [settings.worker.validate(), settings.gateway.validate()].compactMap { $0 }
-            if !(0...65535).contains(settings.port) { problems.append("--port must be 0 to 65535") }
+            problems += settings.worker.problems() + settings.gateway.problems()
+            if !(0...65535).contains(settings.listener.port) { problems.append("--port must be 0 to 65535") }
             if let port = settings.advertisePort, !(1...65535).contains(port) { problems.append("--advertise-port must be 1 to 65535") }
             if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
-            if settings.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
-            problems += settings.listenerLimits.problems()
+            if settings.listener.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
+            problems += settings.listener.limits.problems()
             if tlsReloadInterval < .zero { problems.append("--tls-reload-interval must be 0 (never) or more") }
             if settings.databaseConnections < settings.worker.writeLanes + settings.worker.findingsLanes + 2 {
                 problems.append("--database-connections must be at least --write-lanes + --findings-lanes + 2")
             }
-            if settings.accessTokenLifetime < .seconds(60) { problems.append("--access-token-lifetime must be at least 1m") }
+            if settings.tokens.accessTokenLifetime < .seconds(60) { problems.append("--access-token-lifetime must be at least 1m") }
             if role == .allInOne || role == .coordinator {
                 problems += ClusterTiming.problems(
-                    heartbeatInterval: interval, leaderLease: settings.leaderLease, memberTimeout: settings.memberTimeout)
+                    heartbeatInterval: interval, leaderLease: settings.coordinator.leaseDuration, memberTimeout: settings.coordinator.memberTimeout)
             }
         }
         problems += source.problems.filter { !problems.contains($0) }

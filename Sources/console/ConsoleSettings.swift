@@ -1,3 +1,5 @@
+import IngestConsole
+import IngestCoordinator
 import IngestCore
 import IngestStorage
 import IngestGateway
@@ -16,30 +18,26 @@ struct ConsoleSettings {
     var postgresSettings: [(name: String, value: String)]
     var logLevel: Logger.Level
 
-    var host: String
-    var port: Int
+    // Each role's own settings, with their defaults where the type is defined.
+    /// The public listener (all-in-one, gateway).
+    var listener = PublicListenerConfiguration()
+    /// Token lifetimes (all-in-one, gateway).
+    var tokens = TokenConfiguration()
+    var gateway = GatewayConfiguration()
+    var worker = WorkerConfiguration(memberID: "all-in-one")
+    /// The coordinator's lease, member timeout and restart grace (all-in-one, coordinator;
+    /// `status` judges members by the same timeout). Its member ID, shard count and cycle are
+    /// set where it runs.
+    var coordinator = Coordinator.Configuration(memberID: "coordinator")
+
     var advertiseHost: String?
     /// `--advertise-port`, if given (else the listening port).
     var advertisePort: Int?
     var tlsCertificate: String?
     var tlsKey: String?
-    var maxConcurrentStreams: Int
-    var idleTimeout: Duration
-    var http2Mode: HTTPServer.HTTP2Mode
-    /// What one client may hold or send on the public listener.
-    var listenerLimits = HTTPServer.Limits()
-    /// How often the certificate files are checked for a new certificate.
-    var tlsReloadInterval: Duration = .seconds(30)
     /// Host and port of the metrics listener, if any.
     var metricsAddress: (host: String, port: Int)?
-
-    var gateway: GatewayConfiguration
-    var worker: WorkerConfiguration
     var databaseConnections: Int
-    var leaderLease: Duration
-    var memberTimeout: Duration
-    var accessTokenLifetime: Duration
-    var refreshTokenLifetime: Duration
     /// `--token-signing-key-file`, if given.
     var tokenSigningKeyFile: String?
     /// The settings of the cluster roles.
@@ -48,6 +46,22 @@ struct ConsoleSettings {
     /// The shard count `--shard-count` asks a cluster to have; nil when it was not given (an
     /// existing cluster keeps its own).
     var requestedShardCount: Int? { cluster.shardCountGiven ? worker.shardCount : nil }
+
+    /// The given certificate and key files, when both are.
+    var tlsFiles: (certificate: String, key: String)? {
+        tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } }
+    }
+
+    /// The coordinator `memberID` runs with over `shardCount` shards: the settings' lease,
+    /// timeout and grace, cycling at the heartbeat interval.
+    func coordinatorConfiguration(memberID: String, shardCount: Int) -> Coordinator.Configuration {
+        var configuration = coordinator
+        configuration.memberID = memberID
+        configuration.shardCount = shardCount
+        configuration.cycleInterval = worker.heartbeatInterval
+        configuration.restartGrace = cluster.restartGrace
+        return configuration
+    }
 
     /// Where a placement is: its `--placement` override or the URL the catalog holds, with
     /// `--database-password-file`'s password when the URL has none; nil when the placement is

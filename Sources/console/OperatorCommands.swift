@@ -173,13 +173,13 @@ struct Status: AsyncParsableCommand {
                 let age = Double(now.milliseconds - member.lastHeartbeat.milliseconds) / 1000
                 let isWorker = member.role == .worker
                 print("\(member.id)\t\(member.role.rawValue)\t\(member.state.rawValue)\t\(String(format: "%.1fs", age))\t\(member.address.isEmpty ? "-" : member.address)\t\(isWorker ? String(counts[member.id] ?? 0) : "-")\t\(isWorker ? String(nodesPerOwner[member.id] ?? 0) : "-")")
-                if member.isLate(now: now, heartbeat: heartbeat, deadAfter: settings.memberTimeout) {
+                if member.isLate(now: now, heartbeat: heartbeat, deadAfter: settings.coordinator.memberTimeout) {
                     warnings.append("\(member.id) is late: no heartbeat for \(String(format: "%.1f", age)) s")
-                } else if (member.state == .active || member.state == .joining) && now.since(member.lastHeartbeat) >= settings.memberTimeout {
+                } else if (member.state == .active || member.state == .joining) && now.since(member.lastHeartbeat) >= settings.coordinator.memberTimeout {
                     warnings.append("\(member.id) is dead: no heartbeat for \(String(format: "%.1f", age)) s")
                 }
             }
-            let live = Membership(deadAfter: settings.memberTimeout).liveWorkers(members, now: now)
+            let live = Membership(deadAfter: settings.coordinator.memberTimeout).liveWorkers(members, now: now)
             let imbalance = map.imbalance(over: live)
             if imbalance > 1 { warnings.append("the shard map is unbalanced: live workers' shard counts differ by \(imbalance)") }
             if map.unassignedCount > 0 { warnings.append("\(map.unassignedCount) shards have no owner") }

@@ -29,7 +29,7 @@ struct FindingsExportTests {
     @Test(arguments: [HTTPServer.HTTP2Mode.frames, .multiplexed])
     func anExportStreamsEveryFindingAcrossManyPages(mode: HTTPServer.HTTP2Mode) async throws {
         try await TestConsole.with("findexport") { configuration in
-            configuration.http2Mode = mode
+            configuration.listener.http2Mode = mode
             configuration.gateway.maxPageSize = 100
         } _: { console in
             let session = try await FindingsTests.Session.open(console)
@@ -95,7 +95,7 @@ struct FindingsExportTests {
     func aReaderThatStopsReadingIsCutOff(http2: Bool) async throws {
         try await TestConsole.with("findstall") { configuration in
             configuration.gateway.maxPageSize = 100
-            configuration.listenerLimits.requestTimeout = .seconds(1)
+            configuration.listener.limits.requestTimeout = .seconds(1)
         } _: { console in
             let session = try await FindingsTests.Session.open(console)
             let scan = ScanID.make(nodeID: "stall-host", at: console.clock.now())

@@ -103,7 +103,7 @@ struct FindingsTests {
             #expect(schemas.schemas[status]?.contains { $0.name == "scan_status" } == true)
         }
         try await TestConsole.with("findings") { configuration in
-            configuration.http2Mode = mode
+            configuration.listener.http2Mode = mode
         } _: { console in
             let session = try await Session.open(console)
             let node = "scan-host"
@@ -452,7 +452,7 @@ struct SBOMTests {
         let uploads = "/tmp/sbom-test-uploads-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: uploads) }
         try await TestConsole.with("sbom") { configuration in
-            configuration.http2Mode = mode
+            configuration.listener.http2Mode = mode
             configuration.gateway.uploadDirectory = uploads
             configuration.gateway.maxSBOMBytes = 8 << 20
         } _: { console in

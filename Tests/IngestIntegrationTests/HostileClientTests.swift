@@ -40,14 +40,14 @@ struct HostileClientTests {
         _ label: String, mode: HTTPServer.HTTP2Mode = .frames, _ body: (TestConsole) async throws -> Void
     ) async throws {
         try await TestConsole.with(label, configure: { configuration in
-            configuration.http2Mode = mode
-            configuration.listenerLimits.maxConnectionsPerAddress = 8
+            configuration.listener.http2Mode = mode
+            configuration.listener.limits.maxConnectionsPerAddress = 8
             // (Not shorter: a debug build's handshake beside the other suites takes a while.)
-            configuration.listenerLimits.handshakeTimeout = .seconds(3)
-            configuration.listenerLimits.requestTimeout = .seconds(2)
-            configuration.listenerLimits.http2ResetLimit = 50
-            configuration.listenerLimits.http2ControlFrameLimit = 50
-            configuration.listenerLimits.http2MaxContinuationFrames = 3
+            configuration.listener.limits.handshakeTimeout = .seconds(3)
+            configuration.listener.limits.requestTimeout = .seconds(2)
+            configuration.listener.limits.http2ResetLimit = 50
+            configuration.listener.limits.http2ControlFrameLimit = 50
+            configuration.listener.limits.http2MaxContinuationFrames = 3
         }, body)
     }
 
@@ -136,7 +136,7 @@ struct HostileClientTests {
         try install(try TLSMaterial.selfSigned(commonName: "first", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"]))
         try await TestConsole.with("tls-reload", configure: { configuration in
             configuration.tlsFiles = (certificate, key)
-            configuration.tlsReloadInterval = .milliseconds(200)
+            configuration.listener.tlsReloadInterval = .milliseconds(200)
         }) { console in
             let first = try await Self.attack("fingerprint", port: console.port)["sha256"] as? String
             #expect(first != nil)

@@ -28,7 +28,7 @@ struct IngestPipelineTests {
         let counts = parsed.counts()
         let process = try SampleReport.firstProcess(in: text)
         #expect(parsed.nodeID == node && (counts[.process] ?? 0) > 100)
-        let console = try await TestConsole.start("fixture") { $0.http2Mode = mode }
+        let console = try await TestConsole.start("fixture") { $0.listener.http2Mode = mode }
         do {
             let connection = try await console.connect()
             let tokens = try await console.login(console.sensorKey, on: connection)

@@ -100,7 +100,7 @@ struct SensorAPITests {
     @Test(arguments: HTTPServer.HTTP2Mode.allCases)
     func badInputsGetClearErrorsAndLoseNothing(mode: HTTPServer.HTTP2Mode) async throws {
         let console = try await TestConsole.start("badinput") { configuration in
-            configuration.http2Mode = mode
+            configuration.listener.http2Mode = mode
             configuration.gateway.maxBodyBytes = 256 << 10
             configuration.gateway.maxReportBytes = 1 << 20
             configuration.gateway.parserLimits.maxStringBytes = 4096
@@ -257,10 +257,10 @@ struct IdleConnectionTests {
     @Test(arguments: [(HTTPServer.HTTP2Mode.frames, true), (.multiplexed, true), (.frames, false)])
     func idleConnectionsAreClosed(mode: HTTPServer.HTTP2Mode, http2: Bool) async throws {
         let console = try await TestConsole.start("idle") { configuration in
-            configuration.http2Mode = mode
+            configuration.listener.http2Mode = mode
             // Long enough that the busy connection survives a loaded machine (the suites run in
             // parallel on 2 cores, and a stall of 2 s between two pings was seen).
-            configuration.idleTimeout = .seconds(4)
+            configuration.listener.idleTimeout = .seconds(4)
         }
         do {
             let busy = try await console.connect(http2: http2)
