@@ -79,13 +79,22 @@ none of its settings is refused too, with the nearest name it does take
 Two `CONSOLE_` names are not settings and are passed over: `CONSOLE_CONFIG` (the file) and
 `CONSOLE_ADMIN_KEY` (the admin key `credentials.env` holds, which `fleet` reads), and so are the
 variables Kubernetes makes for a service named `console-…` (`CONSOLE_GATEWAY_SERVICE_HOST`,
-`CONSOLE_GATEWAY_PORT=tcp://…`; the manifests turn them off with `enableServiceLinks: false`).
+`CONSOLE_GATEWAY_PORT=tcp://…`, `CONSOLE_GATEWAY_PORT_443_TCP_PORT`; a service named `console`
+would make `CONSOLE_PORT=tcp://…`, passed over with a warning; the manifests turn them all off
+with `enableServiceLinks: false`).
 
 Environment names follow the option word by word (`--http2-reset-limit` →
 `CONSOLE_HTTP2_RESET_LIMIT`). Names from before that rule (`CONSOLE_HTTP2RESET_LIMIT`,
 `CONSOLE_HTTP2CONTROL_FRAME_LIMIT`, `CONSOLE_HTTP2MAX_CONTINUATION_FRAMES`,
 `CONSOLE_HTTP2MODE`) are still read, with a warning on standard error to rename them; the new
 name wins when both are set.
+
+Upgrading from a version before these rules: a `worker` now refuses the gateway's settings it
+never used (`--key-rate-limit`, `--max-sbom-bytes`, `--upload-dir`, `--max-page-size`,
+`--max-findings-per-request`, …) as options, variables or file keys, so a configuration shared
+by every role must be split per role; and `all-in-one` holds its lease and member timeout to
+the coordinator's rule, each longer than twice `--heartbeat-interval` (it took a lease just
+over one interval before).
 
 `console apikey …` takes the database options (`--data-dir`, `--database-url`,
 `--database-password-file`, `--postgres-bin`, `--postgres-settings`, `--config`,

@@ -21,8 +21,10 @@ public final class ConsoleStack: Sendable {
         public var tls: TLSMaterial
         /// The files `tls` was read from, watched for a new certificate (nil: `tls` is fixed).
         public var tlsFiles: (certificate: String, key: String)?
-        /// The co-located coordinator; its shard count and cycle are the worker's.
-        public var coordinator = Coordinator.Configuration(memberID: "coordinator-all-in-one")
+        /// The co-located coordinator's lease and member timeout. Its member ID, shard count and
+        /// cycle are the worker's, and its restart grace is its member timeout (the one worker
+        /// that restarts keeps its shards as long as a member may be late).
+        public var coordinator = Coordinator.Configuration(memberID: "coordinator")
         public var tokens = TokenConfiguration()
         /// Wraps the worker as the gateway sees it: fault injection for tests (a console that
         /// acknowledges without writing must fail the load test's loss check).
@@ -61,8 +63,10 @@ public final class ConsoleStack: Sendable {
             pollInterval: configuration.worker.mapPollInterval,
             logger: logger)
         var coordinatorConfiguration = configuration.coordinator
+        coordinatorConfiguration.memberID = "coordinator-\(configuration.worker.memberID)"
         coordinatorConfiguration.shardCount = configuration.worker.shardCount
         coordinatorConfiguration.cycleInterval = configuration.worker.heartbeatInterval
+        coordinatorConfiguration.restartGrace = coordinatorConfiguration.memberTimeout
         coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
             // In-process hint: the co-located roles pick up a new map at once, not at their next poll.
             try? await worker.followShardMap()

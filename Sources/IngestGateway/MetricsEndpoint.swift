@@ -26,7 +26,8 @@ public final class MetricsEndpoint: HTTPResponder {
         guard let line = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8), let stat = ProcessStat(statLine: line) else {
             return ""
         }
-        let openFiles = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count
+        // Less the descriptor the listing itself holds open.
+        let openFiles = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")).map { max($0.count - 1, 0) }
         return stat.exposition(ticksPerSecond: sysconf(Int32(_SC_CLK_TCK)), pageSize: sysconf(Int32(_SC_PAGESIZE)), openFiles: openFiles)
     }
 

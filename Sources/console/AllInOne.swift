@@ -83,8 +83,7 @@ struct AllInOne: AsyncParsableCommand {
         stackConfiguration.tlsFiles = FirstStart.tlsFiles(settings: settings, dataDirectory: dataDirectory)
         stackConfiguration.listener = settings.listener
         stackConfiguration.tokens = settings.tokens
-        stackConfiguration.coordinator = settings.coordinatorConfiguration(
-            memberID: "coordinator-\(settings.worker.memberID)", shardCount: settings.worker.shardCount)
+        stackConfiguration.coordinator = settings.coordinator
         let stack = try ConsoleStack(
             configuration: stackConfiguration, database: database, signingKey: signingKey, clock: SystemClock(), logger: logger)
         let port = try await stack.start()

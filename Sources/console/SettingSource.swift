@@ -39,13 +39,18 @@ struct SettingSource {
         }
         for (name, value) in variables.sorted(by: { $0.key < $1.key })
         where name.hasPrefix(SettingNames.environmentPrefix) && !Self.notSettings.contains(name) {
-            if let key = byName[name] {
+            if SettingNames.isKubernetesServiceLink(name: name, value: value) {
+                // Even one named like a setting (a service named `console` makes CONSOLE_PORT=tcp://…).
+                if byName[name] != nil {
+                    warnings.append("\(name)=\(value.prefix(40)) looks like a Kubernetes service link, not a setting: passed over (set enableServiceLinks: false)")
+                }
+            } else if let key = byName[name] {
                 environment[key] = value
             } else if let key = former[name], byName[name] == nil {
                 let current = SettingNames.environment(ofKey: key)
                 if variables[current] == nil { environment[key] = value }
                 warnings.append("\(name) is the former name of \(current); it is still read, rename it")
-            } else if !SettingNames.isKubernetesServiceLink(name: name, value: value) {
+            } else {
                 problems.append("\(name): `console \(command)` has no such setting"
                     + Self.hint(SettingNames.nearest(name, among: byName.keys)))
             }

@@ -53,21 +53,23 @@ public enum SettingNames {
     /// Whether an environment variable is one Kubernetes puts in every pod for each service of
     /// its namespace (service links: `CONSOLE_GATEWAY_SERVICE_HOST`, `CONSOLE_GATEWAY_PORT=tcp://…`,
     /// `CONSOLE_GATEWAY_PORT_443_TCP_ADDR`), so a service named `console-…` makes `CONSOLE_…`
-    /// variables that are not settings. Asked only of names that are no setting's.
+    /// variables that are not settings. One may even look like a setting: a service named
+    /// `console` makes `CONSOLE_PORT=tcp://…`, which the value tells apart.
     public static func isKubernetesServiceLink(name: String, value: String) -> Bool {
         let parts = name.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count >= 3 else { return false }
+        guard parts.count >= 2 else { return false }
         if parts.suffix(2) == ["SERVICE", "HOST"] { return true }
         if let service = parts.lastIndex(of: "SERVICE"), parts.index(after: service) < parts.endIndex,
            parts[parts.index(after: service)] == "PORT" {
             return true
         }
-        if parts.last == "PORT" { return ["tcp://", "udp://", "sctp://"].contains { value.hasPrefix($0) } }
-        // …_PORT_443_TCP, …_PORT_443_TCP_PROTO, _PORT and _ADDR
-        if let port = parts.lastIndex(of: "PORT"), parts.distance(from: port, to: parts.endIndex) >= 3 {
-            let number = parts[parts.index(port, offsetBy: 1)], transport = parts[parts.index(port, offsetBy: 2)]
-            return Int(number) != nil && ["TCP", "UDP", "SCTP"].contains(transport)
+        // …_PORT_443_TCP, …_PORT_443_TCP_PROTO, _PORT and _ADDR: a PORT word followed by a
+        // number and a transport.
+        for (index, part) in parts.enumerated() where part == "PORT" && index + 2 < parts.count {
+            if Int(parts[index + 1]) != nil && ["TCP", "UDP", "SCTP"].contains(parts[index + 2]) { return true }
         }
+        // …_PORT=tcp://10.0.0.7:443
+        if parts.last == "PORT" { return ["tcp://", "udp://", "sctp://"].contains { value.hasPrefix($0) } }
         return false
     }
 
