@@ -62,4 +62,6 @@ else
     swift test --skip-build --filter SBOMUploadProcessTests
     swift test --skip-build --filter ClusterFindingsTests
     swift test --skip-build --filter ClusterProcessTests
+    # The operator API against its OpenAPI document, fuzzed by schemathesis on a live console.
+    scripts/api-contract.sh "$TEST_CONSOLE_RELEASE_BINARY"
 fi

@@ -479,6 +479,15 @@ struct SBOMTests {
             let same = whole == gzipped
             #expect(same, "the parts (\(whole.count) bytes) are not the upload (\(gzipped.count) bytes)")
             #expect(try await session.get("/api/v1/scans/\(scan)/sbom/parts/3").status == .notFound)
+            // A part number beyond the database's int4 is a bad request (it once crashed the console).
+            #expect(try await session.get("/api/v1/scans/\(scan)/sbom/parts/\(Int64(Int32.max) + 1)").status == .badRequest)
+            // So is a NUL in the path or the query: no ID holds one, and the database takes none.
+            #expect(try await session.get("/api/v1/scans/\(scan)%00/sbom").status == .badRequest)
+            #expect(try await session.get("/api/v1/scans?node=a%00b").status == .badRequest)
+            // The operator API's OpenAPI document.
+            let document = try json(try await session.get("/api/v1/openapi.json"))
+            #expect(document["openapi"] as? String == "3.1.0")
+            #expect((document["paths"] as? [String: Any])?["/api/v1/scans/{id}/sbom/parts/{n}"] != nil)
             // The upload made its vulnerability scan.
             #expect(try await console.database.scalar("SELECT kind FROM scans WHERE scan_id = '\(scan)'") == "vulnerability")
 

@@ -14,6 +14,12 @@ extension Gateway {
         } catch {
             return respond(writer, error: error)
         }
+        // PostgreSQL text holds no NUL: a path or query with one names no node, scan or filter,
+        // and must not reach the database as one (it would fail there, a 5xx for bad input).
+        if String(request.path).removingPercentEncoding?.contains("\0") == true
+            || request.query.flatMap({ String($0).removingPercentEncoding })?.contains("\0") == true {
+            return respond(writer, error: .invalidRequest("the path or the query holds a NUL character (%00)"))
+        }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(3)  // "", "api", "v1"
         let path = Array(parts)
         /// Runs `handler` when the request's method is the route's; otherwise answers 405.
@@ -44,8 +50,11 @@ extension Gateway {
             on(.GET) { sbom(Self.segment(path[1]), part: nil, writer: writer) }
         case _ where path.count == 5 && path[0] == "scans" && path[2] == "sbom" && path[3] == "parts":
             on(.GET) {
-                guard let part = Int(path[4]), part >= 0 else { return respond(writer, error: .invalidRequest("part: a number from 0")) }
-                sbom(Self.segment(path[1]), part: part, writer: writer)
+                // A part number is an int4 in the database: a larger one would not fit the query.
+                guard let part = Int32(path[4]), part >= 0 else {
+                    return respond(writer, error: .invalidRequest("part: a number from 0 to \(Int32.max)"))
+                }
+                sbom(Self.segment(path[1]), part: Int(part), writer: writer)
             }
         case _ where path.count == 3 && path[0] == "scans" && path[2] == "findings":
             on(.GET) { listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer) }
@@ -53,6 +62,8 @@ extension Gateway {
             on(.GET) { exportFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer) }
         case ["cluster"]:
             on(.GET) { clusterStatus(writer: writer) }
+        case ["openapi.json"]:
+            on(.GET) { writer.respond(.json(.ok, OperatorAPIDocument.json)) }
         default:
             respond(writer, error: .notFound)
         }
