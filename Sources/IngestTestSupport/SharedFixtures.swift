@@ -12,10 +12,7 @@ public enum SharedFixtures {
         if let path = ProcessInfo.processInfo.environment["THREATMAPPER_SHARED"] {
             return URL(fileURLWithPath: path)
         }
-        // Sources/IngestTestSupport/SharedFixtures.swift → repository root → ../shared
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared")
+        return repositoryDirectory.deletingLastPathComponent().appendingPathComponent("shared")
     }
 
     /// Whether the upstream artefacts are there to compare against.
@@ -29,7 +26,7 @@ public enum SharedFixtures {
         "\(directory.path) is not there (set THREATMAPPER_SHARED to the directory with ThreatMapper's fixtures/ and sensor-api/)"
     }
 
-    /// The repository's root directory.
+    /// The repository's root directory (Sources/IngestTestSupport/SharedFixtures.swift → root).
     public static var repositoryDirectory: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }

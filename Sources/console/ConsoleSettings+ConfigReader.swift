@@ -86,19 +86,21 @@ extension ConsoleSettings {
         gateway.maxSpoolBytes = source.bytes("maxSpoolBytes", default: gateway.maxSpoolBytes)
         gateway.maxPageSize = source.int("maxPageSize", default: gateway.maxPageSize)
 
-        var listenerLimits = HTTPServer.Limits()
-        listenerLimits.maxHeaderBytes = source.bytes("maxHeaderBytes", default: listenerLimits.maxHeaderBytes)
-        listenerLimits.maxConnectionsPerAddress = source.int(
-            "maxConnectionsPerAddress", default: listenerLimits.maxConnectionsPerAddress)
-        listenerLimits.handshakeTimeout = source.duration(
-            "tlsHandshakeTimeout", default: listenerLimits.handshakeTimeout)
-        listenerLimits.requestTimeout = source.duration("requestTimeout", default: listenerLimits.requestTimeout)
-        listenerLimits.http2ResetLimit = source.int("http2ResetLimit", default: listenerLimits.http2ResetLimit)
-        listenerLimits.http2ControlFrameLimit = source.int(
-            "http2ControlFrameLimit", default: listenerLimits.http2ControlFrameLimit)
-        listenerLimits.http2MaxContinuationFrames = source.int(
-            "http2MaxContinuationFrames", default: listenerLimits.http2MaxContinuationFrames)
-        let tlsReloadInterval = source.duration("tlsReloadInterval", default: PublicListenerConfiguration().tlsReloadInterval)
+        // Defaults are the role types' own (PublicListenerConfiguration, TokenConfiguration,
+        // Coordinator.Configuration, …), documented there.
+        var listener = PublicListenerConfiguration()
+        listener.limits.maxHeaderBytes = source.bytes("maxHeaderBytes", default: listener.limits.maxHeaderBytes)
+        listener.limits.maxConnectionsPerAddress = source.int(
+            "maxConnectionsPerAddress", default: listener.limits.maxConnectionsPerAddress)
+        listener.limits.handshakeTimeout = source.duration(
+            "tlsHandshakeTimeout", default: listener.limits.handshakeTimeout)
+        listener.limits.requestTimeout = source.duration("requestTimeout", default: listener.limits.requestTimeout)
+        listener.limits.http2ResetLimit = source.int("http2ResetLimit", default: listener.limits.http2ResetLimit)
+        listener.limits.http2ControlFrameLimit = source.int(
+            "http2ControlFrameLimit", default: listener.limits.http2ControlFrameLimit)
+        listener.limits.http2MaxContinuationFrames = source.int(
+            "http2MaxContinuationFrames", default: listener.limits.http2MaxContinuationFrames)
+        listener.tlsReloadInterval = source.duration("tlsReloadInterval", default: listener.tlsReloadInterval)
 
         var postgresSettings: [(name: String, value: String)] = []
         var settingProblems: [String] = []
@@ -117,16 +119,11 @@ extension ConsoleSettings {
                 settingProblems.append("--database-password-file: cannot read \(file)")
             }
         }
-        // Defaults are the role types' own (PublicListenerConfiguration, TokenConfiguration,
-        // Coordinator.Configuration, …), documented there.
-        var listener = PublicListenerConfiguration()
         listener.host = source.string("host", default: listener.host)
         listener.port = source.int("port", default: listener.port)
         listener.maxConcurrentStreams = source.int("maxConcurrentStreams", default: listener.maxConcurrentStreams)
         listener.idleTimeout = source.duration("idleTimeout", default: listener.idleTimeout)
         listener.http2Mode = http2Mode ?? listener.http2Mode
-        listener.limits = listenerLimits
-        listener.tlsReloadInterval = tlsReloadInterval
         var tokens = TokenConfiguration()
         tokens.accessTokenLifetime = source.duration("accessTokenLifetime", default: tokens.accessTokenLifetime)
         tokens.refreshTokenLifetime = source.duration("refreshTokenLifetime", default: tokens.refreshTokenLifetime)
@@ -160,7 +157,7 @@ extension ConsoleSettings {
             if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) { problems.append("--tls-cert and --tls-key go together") }
             if settings.listener.maxConcurrentStreams < 1 { problems.append("--max-concurrent-streams must be at least 1") }
             problems += settings.listener.limits.problems()
-            if tlsReloadInterval < .zero { problems.append("--tls-reload-interval must be 0 (never) or more") }
+            if settings.listener.tlsReloadInterval < .zero { problems.append("--tls-reload-interval must be 0 (never) or more") }
             if settings.databaseConnections < settings.worker.writeLanes + settings.worker.findingsLanes + 2 {
                 problems.append("--database-connections must be at least --write-lanes + --findings-lanes + 2")
             }

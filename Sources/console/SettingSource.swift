@@ -34,8 +34,7 @@ struct SettingSource {
         var former: [String: String] = [:]
         for key in keys {
             byName[SettingNames.environment(ofKey: key)] = key
-            let old = SettingNames.formerEnvironment(ofKey: key)
-            if byName[old] == nil { former[old] = key }
+            former[SettingNames.formerEnvironment(ofKey: key)] = key
         }
         for (name, value) in variables.sorted(by: { $0.key < $1.key })
         where name.hasPrefix(SettingNames.environmentPrefix) && !Self.notSettings.contains(name) {
@@ -46,7 +45,7 @@ struct SettingSource {
                 }
             } else if let key = byName[name] {
                 environment[key] = value
-            } else if let key = former[name], byName[name] == nil {
+            } else if let key = former[name] {
                 let current = SettingNames.environment(ofKey: key)
                 if variables[current] == nil { environment[key] = value }
                 warnings.append("\(name) is the former name of \(current); it is still read, rename it")
@@ -86,23 +85,21 @@ struct SettingSource {
     }
 
     /// One member's value in the file, as the text an option would carry.
-    enum FileValue: Decodable {
-        case text(String)
-
-        var text: String { switch self { case .text(let text): text } }
+    struct FileValue: Decodable {
+        let text: String
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let text = try? container.decode(String.self) {
-                self = .text(text)
+                self.text = text
             } else if let flag = try? container.decode(Bool.self) {
-                self = .text(String(flag))
+                text = String(flag)
             } else if let number = try? container.decode(Int.self) {
-                self = .text(String(number))
+                text = String(number)
             } else if let number = try? container.decode(Double.self) {
-                self = .text(String(number))
+                text = String(number)
             } else {
-                self = .text(try container.decode([String].self).joined(separator: " "))
+                text = try container.decode([String].self).joined(separator: " ")
             }
         }
     }
@@ -120,32 +117,25 @@ struct SettingSource {
     }
 
     mutating func int(_ key: String, default value: Int) -> Int {
-        guard let text = text(key) else { return value }
-        let flag = SettingNames.option(ofKey: key)
-        guard let number = Int(text) else {
-            problems.append("\(flag): '\(text)' is not a whole number")
-            return value
-        }
-        return number
+        parsed(key, default: value, as: "a whole number") { Int($0) }
     }
 
     mutating func duration(_ key: String, default value: Duration) -> Duration {
-        guard let text = text(key) else { return value }
-        let flag = SettingNames.option(ofKey: key)
-        guard let duration = SettingText.duration(text) else {
-            problems.append("\(flag): '\(text)' is not a duration (like 500ms, 30s, 5m, 26h, 7d)")
-            return value
-        }
-        return duration
+        parsed(key, default: value, as: "a duration (like 500ms, 30s, 5m, 26h, 7d)", SettingText.duration)
     }
 
     mutating func bytes(_ key: String, default value: Int) -> Int {
+        parsed(key, default: value, as: "a byte count (like 65536, 64KiB, 8MiB)", SettingText.byteCount)
+    }
+
+    /// The setting read with `parse`, its default when not given, or the default and a problem
+    /// naming the option when its text is not `what`.
+    private mutating func parsed<T>(_ key: String, default value: T, as what: String, _ parse: (String) -> T?) -> T {
         guard let text = text(key) else { return value }
-        let flag = SettingNames.option(ofKey: key)
-        guard let count = SettingText.byteCount(text) else {
-            problems.append("\(flag): '\(text)' is not a byte count (like 65536, 64KiB, 8MiB)")
+        guard let parsed = parse(text) else {
+            problems.append("\(SettingNames.option(ofKey: key)): '\(text)' is not \(what)")
             return value
         }
-        return count
+        return parsed
     }
 }
