@@ -114,10 +114,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The operator's web console: pages over the gateway's operator service, served in front of the gateway.
+        .target(
+            name: "IngestWebConsole",
+            dependencies: [
+                "IngestCore", "IngestAuth", "IngestStorage", "IngestTransport", "IngestGateway",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "IngestConsole",
             dependencies: [
                 "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                "IngestWebConsole",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,6 +143,7 @@ let package = Package(
             name: "console",
             dependencies: [
                 "CMalloc", "IngestConsole", "IngestAuth", "IngestCore", "IngestStorage", "IngestTransport", "IngestWorker", "IngestCoordinator", "IngestGateway",
+                "IngestWebConsole",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -206,6 +221,8 @@ let package = Package(
         .testTarget(
             name: "LoadTestCoreTests", dependencies: ["LoadTestCore", "IngestCore"], path: "loadtest/Tests/LoadTestCoreTests",
             swiftSettings: strict),
+        .testTarget(
+            name: "IngestWebConsoleTests", dependencies: ["IngestWebConsole", "IngestCore"], swiftSettings: strict),
         .testTarget(name: "IngestAuthTests", dependencies: ["IngestAuth", "IngestCore"], swiftSettings: strict),
         .testTarget(
             name: "IngestFuzzTargetsTests", dependencies: ["IngestFuzzTargets", "IngestCore", "IngestCompression"],

@@ -3,11 +3,12 @@
 # PostgreSQL (server binaries for the embedded database and the test database), libdeflate and
 # zlib headers (gzip), Python 3 (the tests' hostile HTTP/2 client, scripts/h2-abuse.py, is
 # standard-library Python), python3-venv (scripts/check-deploy.sh installs its linters into a
-# virtual environment) and curl (the tests' 500 MB SBOM upload).
+# virtual environment), curl (the tests' 500 MB SBOM upload), and chromium with chromium-driver
+# (scripts/browser-test.sh drives the web console in them).
 # Extra packages can be named as arguments (the benchmark scripts add nghttp2-client and nginx).
 set -euo pipefail
 
-packages=(postgresql libdeflate-dev zlib1g-dev python3 python3-venv curl "$@")
+packages=(postgresql libdeflate-dev zlib1g-dev python3 python3-venv curl chromium chromium-driver "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

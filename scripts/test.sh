@@ -64,4 +64,6 @@ else
     swift test --skip-build --filter ClusterProcessTests
     # The operator API against its OpenAPI document, fuzzed by schemathesis on a live console.
     scripts/api-contract.sh "$TEST_CONSOLE_RELEASE_BINARY"
+    # The web console in chromium: sign-in, pages over 100,000 nodes, hostile names, CSRF, keys.
+    scripts/browser-test.sh "$TEST_CONSOLE_RELEASE_BINARY" "${BROWSER_SCREENSHOTS:-/tmp/console-browser-screenshots}"
 fi

@@ -76,6 +76,14 @@ public struct TokenSigner: Sendable {
         return signingInput + "." + Self.base64URL(Data(mac))
     }
 
+    /// A MAC of `text` for one `purpose` (base64url), with a key derived from the signing key, so
+    /// it never equals a token's signature: the web console's CSRF tokens, bound to a session.
+    public func mac(purpose: String, _ text: String) -> String {
+        let derived = HMAC<SHA256>.authenticationCode(for: Data(("mac:" + purpose).utf8), using: key)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: Data(derived)))
+        return Self.base64URL(Data(mac))
+    }
+
     /// Whether the text is exactly its own signing input followed by the key's signature of it.
     package func isSigned(_ token: String) -> Bool {
         guard let dot = token.lastIndex(of: ".") else { return false }

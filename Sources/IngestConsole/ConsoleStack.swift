@@ -4,6 +4,7 @@ import IngestCore
 import IngestGateway
 import IngestStorage
 import IngestTransport
+import IngestWebConsole
 import IngestWorker
 import Logging
 import NIOCore
@@ -43,6 +44,8 @@ public final class ConsoleStack: Sendable {
     public let router: ShardRouter
     public let authenticator: Authenticator
     public let gateway: Gateway
+    /// The web console, in front of the gateway on the same port.
+    public let webConsole: WebConsole
     public let server: HTTPServer
     /// Reloads the API keys when one is created or revoked.
     let keyListener: CatalogListener
@@ -79,9 +82,12 @@ public final class ConsoleStack: Sendable {
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
             localWorkerStats: { [worker.stats.json(memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)] })
+        var webConfiguration = WebConsole.Configuration()
+        webConfiguration.memberTimeout = coordinatorConfiguration.memberTimeout
+        webConsole = WebConsole(gateway: gateway, authenticator: authenticator, configuration: webConfiguration, clock: clock, logger: logger)
         server = HTTPServer(
             configuration: try configuration.listener.serverConfiguration(tls: configuration.tls, files: configuration.tlsFiles),
-            responder: gateway, group: group, logger: logger)
+            responder: webConsole, group: group, logger: logger)
         self.worker = worker
         self.router = router
     }
@@ -107,6 +113,7 @@ public final class ConsoleStack: Sendable {
             .init(service: worker),
             .init(service: router),
             .init(service: keyListener),
+            .init(service: webConsole.activity),
             .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
     }

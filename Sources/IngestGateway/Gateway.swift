@@ -13,7 +13,10 @@ public final class Gateway: HTTPResponder {
     public let configuration: GatewayConfiguration
     let authenticator: Authenticator
     let router: ShardRouter
-    let reader: PlacementReader
+    /// The one way calls reach a shard's owner.
+    let forwarder: Forwarder
+    /// What operators read and do (the operator API here, and the web console).
+    public let operations: OperatorService
     let catalog: CatalogStore
     let parser: ReportParser
     let clock: any IngestClock
@@ -23,16 +26,11 @@ public final class Gateway: HTTPResponder {
     let uploadSlots: UploadSlots
     /// The disk uploads may hold (`--max-spool-bytes`).
     let spoolBudget: SpoolBudget
-    /// The counters of the workers in this process, as JSON objects (for `GET /api/v1/cluster`);
-    /// workers in other processes are asked over the internal transport.
-    let localWorkerStats: @Sendable () -> [String]
-
     public init(
         configuration: GatewayConfiguration, authenticator: Authenticator, router: ShardRouter, catalog: CatalogStore,
         placements: [PlacementStore], clock: any IngestClock, logger: Logger,
         localWorkerStats: @escaping @Sendable () -> [String] = { [] }
     ) {
-        self.localWorkerStats = localWorkerStats
         self.configuration = configuration
         self.uploadSlots = UploadSlots(limit: configuration.maxConcurrentUploads)
         self.spoolBudget = SpoolBudget(capacity: configuration.maxSpoolBytes)
@@ -46,7 +44,9 @@ public final class Gateway: HTTPResponder {
         self.authenticator = authenticator
         self.router = router
         self.catalog = catalog
-        self.reader = PlacementReader(placements: placements)
+        self.forwarder = Forwarder(router: router, timeout: configuration.forwardTimeout, retries: metrics.retries)
+        self.operations = OperatorService(
+            forwarder: forwarder, catalog: catalog, placements: placements, clock: clock, localWorkerStats: localWorkerStats)
         self.parser = ReportParser(limits: configuration.parserLimits)
         self.clock = clock
         self.logger = logger

@@ -6,6 +6,7 @@ import IngestCore
 import IngestGateway
 import IngestStorage
 import IngestTransport
+import IngestWebConsole
 import IngestWorker
 import Logging
 import Metrics
@@ -187,10 +188,13 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var limits: LimitOptions
     @OptionGroup var tokens: TokenOptions
     @OptionGroup var metrics: MetricsOptions
+    @Option(help: "The member timeout the coordinators run with: the web console's cluster page judges heartbeats by it (default 10s).")
+    var memberTimeout: String?
 
     func run() async throws {
         let flags = member.flags.merging(listener.flags) { $1 }.merging(transport.flags) { $1 }.merging(forward.flags) { $1 }
             .merging(limits.flags) { $1 }.merging(tokens.flags) { $1 }.merging(metrics.flags) { $1 }
+            .merging(["memberTimeout": memberTimeout]) { $1 }
         let settings = try ConsoleSettings.read(catalog: catalog, flags: flags, command: .gateway)
         MemoryTrimmer.configureAllocator()
         let logger = makeLogger("gateway", level: settings.logLevel)
@@ -216,10 +220,13 @@ struct GatewayCommand: AsyncParsableCommand {
             let gateway = Gateway(
                 configuration: gatewayConfiguration, authenticator: authenticator, router: router, catalog: cluster.catalog,
                 placements: cluster.placementStores, clock: SystemClock(), logger: logger)
+            var webConfiguration = WebConsole.Configuration()
+            webConfiguration.memberTimeout = settings.coordinator.memberTimeout
+            let webConsole = WebConsole(gateway: gateway, authenticator: authenticator, configuration: webConfiguration, clock: SystemClock(), logger: logger)
             let tls = try await cluster.publicTLS(settings: settings, advertiseHost: advertiseHost)
             // Given files are watched for a new certificate; the catalog's self-signed one is fixed.
             let server = HTTPServer(
-                configuration: try settings.listener.serverConfiguration(tls: tls, files: settings.tlsFiles), responder: gateway,
+                configuration: try settings.listener.serverConfiguration(tls: tls, files: settings.tlsFiles), responder: webConsole,
                 group: MultiThreadedEventLoopGroup.singleton, logger: logger)
             try await authenticator.reload()
             do { try await router.refresh() } catch {
@@ -240,7 +247,7 @@ struct GatewayCommand: AsyncParsableCommand {
             logger.info("gateway started", metadata: [LogKey.member: "\(memberID)", "port": "\(port)"])
             try await runServices([
                 .init(service: metricsServer), .init(service: heartbeat), .init(service: listener), .init(service: keyListener),
-                .init(service: MemoryTrimmer(interval: .seconds(10))), .init(service: router),
+                .init(service: MemoryTrimmer(interval: .seconds(10))), .init(service: router), .init(service: webConsole.activity),
                 .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),
             ], logger: logger)
         }

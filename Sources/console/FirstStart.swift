@@ -101,14 +101,14 @@ enum FirstStart {
         let credentials = dataDirectory.appendingPathComponent("credentials.env")
         var lines = [
             "ThreatMapper console (all-in-one) is ready.",
-            "  Console URL:      \(url)  (TLS, HTTP/2 and HTTP/1.1)",
+            "  Console URL:      \(url)  (TLS, HTTP/2 and HTTP/1.1; web console at \(url)/console/)",
             "  TLS certificate:  \(certificate)",
         ]
         if let sensor = newKeys.sensor {
             lines.append("  Sensor API key:   \(sensor.token)")
         }
         if let admin = newKeys.admin {
-            lines.append("  Admin API key:    \(admin.token)  (operator API, /api/v1)")
+            lines.append("  Admin API key:    \(admin.token)  (web console and operator API)")
         }
         if newKeys.sensor != nil || newKeys.admin != nil {
             var file = "# Written by `console all-in-one` on first start. Keep it secret: these keys are shown only once.\n"

@@ -28,7 +28,7 @@ extension Gateway {
         let outcome = PartsOutcome(parts: parts.count)
         let metrics = self.metrics
         for part in parts {
-            submit(part, attempt: 1, deadline: deadline) { result in
+            submit(part, deadline: deadline) { result in
                 guard let answer = outcome.record(result) else { return }
                 switch answer {
                 case .success(let records):
@@ -42,22 +42,13 @@ extension Gateway {
         }
     }
 
-    /// Hands one node's part to its owner, retrying on a fresh map like reports.
+    /// Hands one node's part to its owner through the forwarder.
     func submit(
-        _ part: FindingsPart, attempt: Int, deadline: ContinuousClock.Instant,
-        completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
+        _ part: FindingsPart, deadline: ContinuousClock.Instant? = nil, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
     ) {
-        let retrying: @Sendable (Result<Int, IngestError>) -> Void = { result in
-            if case .failure(let error) = result, Self.isRetryable(error), ContinuousClock.now < deadline {
-                self.retry(after: attempt) { self.submit(part, attempt: attempt + 1, deadline: deadline, completion: completion) }
-            } else {
-                completion(result)
-            }
-        }
-        switch router.route(part.nodeID) {
-        case .failure(let error): retrying(.failure(error))
-        case .success(let route): route.owner.submitFindings(part, shard: route.shard, epoch: route.epoch, completion: retrying)
-        }
+        forwarder.forward(part.nodeID, deadline: deadline, { route, done in
+            route.owner.submitFindings(part, shard: route.shard, epoch: route.epoch, completion: done)
+        }, completion: completion)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import IngestAuth
 import IngestCore
 import IngestStorage
 import IngestTransport
@@ -9,8 +10,9 @@ import NIOHTTP1
 /// routes by prefix.
 extension Gateway {
     func handleOperatorRoute(_ request: HTTPRequest, writer: ResponseWriter) {
+        let claims: TokenSigner.Claims
         do {
-            _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .admin, now: clock.now())
+            claims = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .admin, now: clock.now())
         } catch {
             return respond(writer, error: error)
         }
@@ -32,6 +34,8 @@ extension Gateway {
             on(.GET) { listNodes(request, writer: writer) }
         case _ where path.count == 2 && path[0] == "nodes":
             on(.GET) { nodeDetail(Self.segment(path[1]), request: request, writer: writer) }
+        case _ where path.count == 3 && path[0] == "nodes" && path[2] == "changes":
+            on(.GET) { nodeChanges(Self.segment(path[1]), request: request, writer: writer) }
         case _ where path.count == 3 && path[0] == "nodes" && path[2] == "commands":
             on(.POST) { queueCommand(Self.segment(path[1]), request: request, writer: writer) }
         case _ where path.count == 3 && path[0] == "nodes" && path[2] == "scans":
@@ -60,6 +64,14 @@ extension Gateway {
             on(.GET) { listFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer) }
         case _ where path.count == 4 && path[0] == "scans" && path[2] == "findings" && path[3] == "export":
             on(.GET) { exportFindings(nodeID: nil, scanID: Self.segment(path[1]), request: request, writer: writer) }
+        case ["keys"]:
+            switch request.method {
+            case .GET: listKeys(writer: writer)
+            case .POST: createKey(request, writer: writer)
+            default: refuseMethod(writer, allow: [.GET, .POST])
+            }
+        case _ where path.count == 2 && path[0] == "keys":
+            on(.DELETE) { revokeKey(path[1], by: claims.keyID, writer: writer) }
         case ["cluster"]:
             on(.GET) { clusterStatus(writer: writer) }
         case ["openapi.json"]:
@@ -69,7 +81,7 @@ extension Gateway {
         }
     }
 
-    /// `GET /api/v1/nodes?kind=host|kubernetes_cluster&status=online|offline&limit=N&after=<id>&content=true`.
+    /// `GET /api/v1/nodes?kind=host|kubernetes_cluster&status=online|offline&prefix=<id prefix>&limit=N&after=<id>&content=true`.
     func listNodes(_ request: HTTPRequest, writer: ResponseWriter) {
         var filter = PlacementStore.NodeFilter(limit: 100)
         if let kind = request.queryParameter("kind") {
@@ -91,17 +103,17 @@ extension Gateway {
             filter.limit = value
         }
         filter.after = request.queryParameter("after")
+        if let prefix = request.queryParameter("prefix"), !prefix.isEmpty { filter.prefix = prefix }
         switch request.queryParameter("content") {
         case nil, "false": break
         case "true": filter.content = true
         default: return respond(writer, error: .invalidRequest("content: true or false"))
         }
-        let reader = self.reader
+        let operations = self.operations
         let page = filter
         respondAsync(writer) { () throws(IngestError) in
-            let page = try await Self.storage { try await reader.listNodes(page) }
-            let next = page.next.map(JSONText.quoted) ?? "null"
-            return .json(.ok, #"{"nodes":\#(page.json),"next":\#(next)}"#)
+            let page = try await operations.nodes(page)
+            return .json(.ok, #"{"nodes":\#(page.json),"next":\#(page.next.map(JSONText.quoted) ?? "null")}"#)
         }
     }
 
@@ -110,7 +122,7 @@ extension Gateway {
         var kinds: Set<EntityKind>?
         if let list = request.queryParameter("kinds") {
             var parsed = Set<EntityKind>()
-            for name in list.split(separator: ",") {
+            for name in list.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let kind = EntityKind(name: String(name)) else {
                     return respond(writer, error: .invalidRequest(
                         "kinds: a comma-separated list of \(EntityKind.allCases.map(\.name).joined(separator: ", "))"))
@@ -119,14 +131,54 @@ extension Gateway {
             }
             kinds = parsed
         }
-        let placement = reader.store(router.placement(of: nodeID))
+        let operations = self.operations
         let selected = kinds
-        respondAsync(writer) { () throws(IngestError) in
-            guard let json = try await Self.storage({ try await placement.nodeDetail(nodeID, kinds: selected) }) else {
-                throw IngestError.noSuch("node")
+        respondAsync(writer) { () throws(IngestError) in .json(.ok, try await operations.node(nodeID, kinds: selected)) }
+    }
+
+    /// `GET /api/v1/nodes/{id}/changes?kind=<kind>&change=appeared|changed|vanished&since=<RFC 3339>&until=<RFC 3339>&limit=N&after=<cursor>`:
+    /// what appeared, changed or vanished on the node, newest first.
+    func nodeChanges(_ nodeID: String, request: HTTPRequest, writer: ResponseWriter) {
+        var filter = PlacementStore.ChangeFilter()
+        do throws(IngestError) {
+            filter.limit = try pageSize(request)
+            if let kind = request.queryParameter("kind") {
+                guard kind == "node" || EntityKind(name: kind) != nil else {
+                    throw IngestError.invalidRequest("kind: node or one of \(EntityKind.allCases.map(\.name).joined(separator: ", "))")
+                }
+                filter.kind = kind
             }
-            return .json(.ok, json)
+            if let change = request.queryParameter("change") {
+                guard ["appeared", "changed", "vanished"].contains(change) else {
+                    throw IngestError.invalidRequest("change: appeared, changed or vanished")
+                }
+                filter.change = change
+            }
+            filter.since = try Self.instant(request.queryParameter("since"), name: "since")
+            filter.until = try Self.instant(request.queryParameter("until"), name: "until")
+            if let after = request.queryParameter("after") {
+                guard let cursor = ChangeCursor(after) else { throw IngestError.invalidRequest("after: a cursor from a previous page") }
+                filter.after = cursor
+            }
+        } catch {
+            return respond(writer, error: error)
         }
+        let operations = self.operations
+        let page = filter
+        respondAsync(writer) { () throws(IngestError) in
+            let changes = try await operations.changes(of: nodeID, page)
+            let next = changes.next.map { JSONText.quoted($0.description) } ?? "null"
+            return .json(.ok, #"{"changes":[\#(changes.items.joined(separator: ","))],"next":\#(next)}"#)
+        }
+    }
+
+    /// An RFC 3339 instant of the query (`2026-12-06T15:00:00Z`, fractions allowed), or nil when absent.
+    static func instant(_ text: String?, name: String) throws(IngestError) -> Date? {
+        guard let text else { return nil }
+        guard let date = RFC3339.parse(text) else {
+            throw IngestError.invalidRequest("\(name): an RFC 3339 time such as 2026-12-06T15:00:00Z")
+        }
+        return date
     }
 
     /// `POST /api/v1/nodes/{id}/commands` with `{"action": "StartVulnerabilityScan" | "action_id": 0,
@@ -152,25 +204,11 @@ extension Gateway {
             return respond(writer, error: error)
         }
         if let kind = FindingKind(startedBy: action) {
-            return queueScan(nodeID, kind: kind, action: action, payload: payload, writer: writer)
+            return queueScan(nodeID, kind: kind, payload: payload, writer: writer)
         }
-        let placement = reader.store(router.placement(of: nodeID))
-        let router = self.router
+        let operations = self.operations
         respondAsync(writer) { () throws(IngestError) in
-            guard let node = try await Self.storage({ try await placement.nodes(named: [nodeID]).first }) else {
-                throw IngestError.noSuch("node")
-            }
-            let kind = NodeKind(rawValue: node.kind) ?? .host
-            guard action.isSupported(by: kind) else {
-                throw IngestError.invalidRequest("\(action.name) is not an action a \(kind.rawValue) sensor runs")
-            }
-            let command = try await Self.storage {
-                try await Self.retrying(router: router, nodeID: nodeID) { route in
-                    try await route.owner.queueCommand(
-                        nodeID: nodeID, shard: route.shard, epoch: route.epoch, actionID: action.rawValue, requestPayload: payload)
-                }
-            }
-            return .json(.created, #"{"id":\#(command.commandID),"node_id":\#(JSONText.quoted(nodeID)),"action_id":\#(action.rawValue),"action":"\#(action.name)","request_payload":\#(JSONText.quoted(payload))}"#)
+            .json(.created, try await operations.queueCommand(nodeID, action: action, payload: payload))
         }
     }
 
@@ -179,7 +217,7 @@ extension Gateway {
     static func payloadText(_ value: JSONObject.Value?, action: ThreatMapperAction, nodeID: String) throws(IngestError) -> String {
         switch value?.kind {
         case nil, .null?:
-            return #"{"node_id":\#(JSONText.quoted(nodeID)),"node_type":2,"bin_args":{}}"#
+            return OperatorService.defaultPayload(nodeID: nodeID)
         case .object?:
             return value!.raw
         case .string?:
@@ -195,65 +233,56 @@ extension Gateway {
 
     /// `GET /api/v1/cluster`: members, shard counts per worker, map version, leader, node counts.
     func clusterStatus(writer: ResponseWriter) {
-        let catalog = self.catalog
-        let reader = self.reader
-        let shardCount = router.shardFunction.shardCount
-        let local = localWorkerStats()
-        let remote = router.remoteOwners
+        let operations = self.operations
+        respondAsync(writer) { () throws(IngestError) in .json(.ok, try await operations.cluster()) }
+    }
+
+    // MARK: API keys
+
+    /// `GET /api/v1/keys`: every key (never the key itself), revoked ones with their time.
+    func listKeys(writer: ResponseWriter) {
+        let operations = self.operations
         respondAsync(writer) { () throws(IngestError) in
-            try await Self.storage {
-                var workerStats = local
-                for owner in remote.sorted(by: { $0.memberID < $1.memberID }) {
-                    if let stats = await owner.stats() { workerStats.append(stats) }
-                }
-                let (members, now) = try await catalog.members()
-                let map = try await catalog.shardMap(shardCount: shardCount)
-                let leader = try await catalog.leader()
-                let counts = map.shardCounts()
-                let nodeCounts = try await reader.nodeCounts()
-                let memberJSON = members.map { member in
-                    #"{"id":\#(JSONText.quoted(member.id)),"role":"\#(member.role.rawValue)","state":"\#(member.state.rawValue)","# +
-                        #""address":\#(JSONText.quoted(member.address)),"incarnation":\#(member.incarnation),"# +
-                        #""heartbeat_age_ms":\#(now.milliseconds - member.lastHeartbeat.milliseconds),"shards":\#(counts[member.id] ?? 0)}"#
-                }
-                let unassigned = map.unassignedCount
-                let nodesJSON = nodeCounts.map {
-                    #"{"kind":"\#($0.kind)","online":\#($0.online),"count":\#($0.count)}"#
-                }
-                let body = #"{"map_version":\#(map.version),"shard_count":\#(shardCount),"unassigned_shards":\#(unassigned),"# +
-                    #""leader":\#(leader.map(JSONText.quoted) ?? "null"),"members":[\#(memberJSON.joined(separator: ","))],"# +
-                    #""nodes":[\#(nodesJSON.joined(separator: ","))],"workers":[\#(workerStats.joined(separator: ","))]}"#
-                return .json(.ok, body)
+            let keys = try await operations.apiKeys().map { key in
+                #"{"id":\#(key.id),"role":"\#(key.role)","namespace":\#(JSONText.quoted(key.namespace)),"# +
+                    #""label":\#(JSONText.quoted(key.label)),"created_at":"\#(RFC3339.format(key.createdAt))","# +
+                    #""revoked_at":\#(key.revokedAt.map { "\"\(RFC3339.format($0))\"" } ?? "null")}"#
             }
+            return .json(.ok, #"{"keys":[\#(keys.joined(separator: ","))]}"#)
         }
     }
 
-    /// Runs `work` against the node's owner, re-reading the map and retrying while the owner
-    /// answers `shard_moved` or `unavailable` (a move in progress), up to the forward deadline.
-    static func retrying<T: Sendable>(
-        router: ShardRouter, nodeID: String, attempts: Int = 4, _ work: (ShardRouter.Route) async throws -> T
-    ) async throws -> T {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                guard case .success(let route) = router.route(nodeID) else { throw IngestError.unavailable }
-                return try await work(route)
-            } catch let error as IngestError where Gateway.isRetryable(error) && attempt < attempts {
-                await router.refreshNow()
-                try? await Task.sleep(for: Gateway.backoff(attempt: attempt))
+    /// `POST /api/v1/keys` with `{"role": "sensor" | "admin", "label": "…"}`: the new key, shown
+    /// this once (201).
+    func createKey(_ request: HTTPRequest, writer: ResponseWriter) {
+        let role: APIRole
+        let label: String
+        do throws(IngestError) {
+            let object = try jsonObject(request.body)
+            guard let name = object["role"]?.string, let value = APIRole(rawValue: name) else {
+                throw IngestError.invalidRequest("role: sensor or admin")
             }
-        }
-    }
-
-    /// Runs storage work, turning database failures into 503 (logged) and passing IngestErrors through.
-    static func storage<T: Sendable>(_ work: () async throws -> T) async throws(IngestError) -> T {
-        do {
-            return try await work()
-        } catch let error as IngestError {
-            throw error
+            guard object["label"] == nil || object["label"]?.string != nil else {
+                throw IngestError.invalidRequest("label: a string")
+            }
+            (role, label) = (value, object["label"]?.string ?? "")
         } catch {
-            throw IngestError.unavailable
+            return respond(writer, error: error)
+        }
+        let operations = self.operations
+        respondAsync(writer) { () throws(IngestError) in
+            let created = try await operations.createKey(role: role, label: label)
+            return .json(.created, #"{"id":\#(created.id),"role":"\#(role.rawValue)","label":\#(JSONText.quoted(label)),"key":\#(JSONText.quoted(created.key.token))}"#)
+        }
+    }
+
+    /// `DELETE /api/v1/keys/{id}`: revokes the key (204); 404 when there is no such unrevoked key.
+    func revokeKey(_ text: Substring, by caller: Int64, writer: ResponseWriter) {
+        guard let id = Int64(text), id > 0 else { return respond(writer, error: .invalidRequest("id: a key's number")) }
+        let operations = self.operations
+        respondAsync(writer) { () throws(IngestError) in
+            try await operations.revokeKey(id: id, by: caller)
+            return HTTPResponse(status: .noContent)
         }
     }
 }

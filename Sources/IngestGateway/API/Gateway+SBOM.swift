@@ -83,7 +83,7 @@ extension Gateway {
         case .success(let value): upload = value
         case .failure(let error): return .failure(error)
         }
-        let store = reader.store(router.placement(of: upload.nodeID))
+        let store = operations.store(of: upload.nodeID)
         let uploadID = UUID()
         var parts = 0
         do {
@@ -103,7 +103,7 @@ extension Gateway {
             scanID: upload.scanID, uploadID: uploadID.uuidString, bytes: upload.bytes, inflatedBytes: upload.inflatedBytes,
             sha256: upload.sha256, parts: parts, fields: upload.fieldsJSON)]
         let committed: Result<Int, IngestError> = await withCheckedContinuation { continuation in
-            submit(part, attempt: 1, deadline: ContinuousClock.now.advanced(by: configuration.forwardTimeout)) { continuation.resume(returning: $0) }
+            submit(part) { continuation.resume(returning: $0) }
         }
         return committed.map { _ in (upload.scanID, upload.bytes, upload.sha256) }
     }
@@ -179,14 +179,14 @@ extension Gateway {
     /// `GET /api/v1/scans/{id}/sbom`: the SBOM's row; `…/sbom/parts/{n}`: its part `n` (the
     /// gzipped SBOM is the parts in order, `parts` of them).
     func sbom(_ scanID: String, part: Int?, writer: ResponseWriter) {
-        let stores = stores(ofScan: scanID)
+        let stores = operations.stores(ofScan: scanID)
         respondAsync(writer) { () throws(IngestError) in
             for store in stores {
                 if let part {
-                    if let data = try await Self.storage({ try await store.sbomPart(of: scanID, part: part) }) {
+                    if let data = try await OperatorService.storage({ try await store.sbomPart(of: scanID, part: part) }) {
                         return HTTPResponse(status: .ok, headers: ["content-type": "application/octet-stream"], body: data)
                     }
-                } else if let json = try await Self.storage({ try await store.sbom(of: scanID) }) {
+                } else if let json = try await OperatorService.storage({ try await store.sbom(of: scanID) }) {
                     return .json(.ok, json)
                 }
             }

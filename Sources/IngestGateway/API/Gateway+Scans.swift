@@ -15,78 +15,27 @@ extension Gateway {
     /// "compliance", "request_payload": {…}}` (the payload as for the action; optional).
     func queueScan(_ nodeID: String, request: HTTPRequest, writer: ResponseWriter) {
         let kind: FindingKind
-        let action: ThreatMapperAction
-        let payload: String
+        let payload: String?
         do throws(IngestError) {
             let object = try jsonObject(request.body)
             let startable = FindingKind.allCases.filter { $0.startAction != nil }
             guard let name = object["kind"]?.string, let named = FindingKind(rawValue: name), let start = named.startAction else {
                 throw IngestError.invalidRequest("kind: one of \(startable.map(\.rawValue).joined(separator: ", "))")
             }
-            (kind, action) = (named, start)
-            payload = try Self.payloadText(object["request_payload"], action: action, nodeID: nodeID)
+            kind = named
+            payload = try Self.payloadText(object["request_payload"], action: start, nodeID: nodeID)
         } catch {
             return respond(writer, error: error)
         }
-        queueScan(nodeID, kind: kind, action: action, payload: payload, writer: writer)
+        queueScan(nodeID, kind: kind, payload: payload, writer: writer)
     }
 
-    /// Stores the scan as `QUEUED` with its start command (the payload's `bin_args.scan_id` set
-    /// to the new scan's ID), through the node's owner; 409 while the node has a scan of that
-    /// kind that has not ended.
-    func queueScan(_ nodeID: String, kind: FindingKind, action: ThreatMapperAction, payload: String, writer: ResponseWriter) {
-        let placement = reader.store(router.placement(of: nodeID))
-        let router = self.router
-        let clock = self.clock
+    /// Queues the scan through the operator service (409 while one of its kind has not ended).
+    func queueScan(_ nodeID: String, kind: FindingKind, payload: String?, writer: ResponseWriter) {
+        let operations = self.operations
         respondAsync(writer) { () throws(IngestError) in
-            guard let node = try await Self.storage({ try await placement.nodes(named: [nodeID]).first }) else {
-                throw IngestError.noSuch("node")
-            }
-            let nodeKind = NodeKind(rawValue: node.kind) ?? .host
-            guard action.isSupported(by: nodeKind) else {
-                throw IngestError.invalidRequest("\(action.name) is not an action a \(nodeKind.rawValue) sensor runs")
-            }
-            // A new ID is drawn while the one drawn is taken (scans of the node queued in the same millisecond).
-            var attempt = 0
-            while true {
-                attempt += 1
-                let scanID = ScanID.make(nodeID: nodeID, at: clock.now())
-                let withScan = try Self.payload(payload, scanID: scanID, nodeID: nodeID)
-                let command: AgentCommand
-                do throws(IngestError) {
-                    command = try await Self.storage {
-                        try await Self.retrying(router: router, nodeID: nodeID) { route in
-                            try await route.owner.queueScan(
-                                scanID, kind: kind, nodeID: nodeID, shard: route.shard, epoch: route.epoch, actionID: action.rawValue,
-                                requestPayload: withScan)
-                        }
-                    }
-                } catch where error.code == .scanIDTaken && attempt < 5 {
-                    continue
-                }
-                return .json(.created, #"{"scan_id":\#(JSONText.quoted(scanID)),"kind":"\#(kind.rawValue)","status":"QUEUED","id":\#(command.commandID),"node_id":\#(JSONText.quoted(nodeID)),"action_id":\#(action.rawValue),"action":"\#(action.name)","request_payload":\#(JSONText.quoted(withScan))}"#)
-            }
+            .json(.created, try await operations.queueScan(nodeID, kind: kind, payload: payload).json)
         }
-    }
-
-    /// The payload with `bin_args.scan_id` (and `bin_args.node_id`, `node_id` when missing) set:
-    /// where ThreatMapper sensors read the scan they run.
-    static func payload(_ text: String, scanID: String, nodeID: String) throws(IngestError) -> String {
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-            throw IngestError.invalidRequest("request_payload: a JSON object, or a string holding one")
-        }
-        if object["bin_args"] != nil && !(object["bin_args"] is [String: Any]) {
-            throw IngestError.invalidRequest("request_payload.bin_args: a JSON object")
-        }
-        var binArgs = object["bin_args"] as? [String: Any] ?? [:]
-        binArgs["scan_id"] = scanID
-        if binArgs["node_id"] == nil { binArgs["node_id"] = nodeID }
-        object["bin_args"] = binArgs
-        if object["node_id"] == nil { object["node_id"] = nodeID }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            throw IngestError.invalidRequest("request_payload: a JSON object, or a string holding one")
-        }
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// The page size a list asks for (`limit`, 1 to the maximum page size; default 100).
@@ -120,39 +69,18 @@ extension Gateway {
         } catch {
             return respond(writer, error: error)
         }
-        let stores = filter.nodeID.map { [reader.store(router.placement(of: $0))] } ?? reader.placements
+        let operations = self.operations
         let page = filter
         respondAsync(writer) { () throws(IngestError) in
-            let items = try await Self.storage {
-                var merged: [(id: String, json: String)] = []
-                var full = false
-                for store in stores {
-                    let items = try await store.listScanItems(page)
-                    if items.count == page.limit { full = true }
-                    merged += items
-                }
-                merged.sort { Array($0.id.utf8).lexicographicallyPrecedes(Array($1.id.utf8)) }
-                return (Array(merged.prefix(page.limit)), full || merged.count > page.limit)
-            }
-            let next = items.1 ? items.0.last.map { JSONText.quoted($0.id) } ?? "null" : "null"
-            return .json(.ok, #"{"scans":[\#(items.0.map(\.json).joined(separator: ","))],"next":\#(next)}"#)
+            let scans = try await operations.scans(page)
+            return .json(.ok, #"{"scans":\#(scans.json),"next":\#(scans.next.map(JSONText.quoted) ?? "null")}"#)
         }
-    }
-
-    /// The placements that may hold a scan: its node's, when the ID names one; else all.
-    func stores(ofScan scanID: String) -> [PlacementStore] {
-        ScanID.nodeID(of: scanID).map { [reader.store(router.placement(of: $0))] } ?? reader.placements
     }
 
     /// `GET /api/v1/scans/{id}`.
     func scanDetail(_ scanID: String, writer: ResponseWriter) {
-        let stores = stores(ofScan: scanID)
-        respondAsync(writer) { () throws(IngestError) in
-            for store in stores {
-                if let json = try await Self.storage({ try await store.scan(scanID) }) { return .json(.ok, json) }
-            }
-            throw IngestError.noSuch("scan")
-        }
+        let operations = self.operations
+        respondAsync(writer) { () throws(IngestError) in .json(.ok, try await operations.scan(scanID)) }
     }
 
     /// What a findings list or export asks for (its query string, checked).
@@ -196,7 +124,7 @@ extension Gateway {
             throw IngestError.invalidRequest("kind is required: one of \(FindingKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let cursor = request.queryParameter("after") {
-            guard let decoded = Self.findingCursor(cursor) else { throw IngestError.invalidRequest("after: a cursor from a previous page") }
+            guard let decoded = FindingCursor.parse(cursor) else { throw IngestError.invalidRequest("after: a cursor from a previous page") }
             query.after = decoded
         }
         query.severity = request.queryParameter("severity")?.lowercased()
@@ -206,11 +134,8 @@ extension Gateway {
     /// The placement holding the findings asked for and their kind: the scan's (404 when no
     /// placement has it), or the node's with the kind its query names.
     func findingsSource(nodeID: String?, scanID: String?, query: FindingsQuery) async throws(IngestError) -> (PlacementStore, FindingKind) {
-        guard let scanID else { return (reader.store(router.placement(of: nodeID ?? "")), query.kind!) }
-        for store in stores(ofScan: scanID) {
-            if let stored = try await Self.storage({ try await store.scanKind(scanID) }) { return (store, stored) }
-        }
-        throw IngestError.noSuch("scan")
+        guard let scanID else { return (operations.store(of: nodeID ?? ""), query.kind!) }
+        return try await operations.findingsSource(ofScan: scanID)
     }
 
     /// `GET /api/v1/scans/{id}/findings` and `GET /api/v1/nodes/{id}/findings?kind=<kind>`, both
@@ -227,8 +152,8 @@ extension Gateway {
         respondAsync(writer) { () throws(IngestError) in
             let (store, kind) = try await self.findingsSource(nodeID: nodeID, scanID: scanID, query: query)
             let page = query.filter(kind: kind, scanID: scanID, nodeID: nodeID)
-            let items = try await Self.storage { try await store.findingItems(page, csv: query.csv) }
-            let next = items.count == query.limit ? items.last.map { Self.findingCursor(scanID: $0.scanID, key: $0.key) } : nil
+            let items = try await OperatorService.storage { try await store.findingItems(page, csv: query.csv) }
+            let next = items.count == query.limit ? items.last.map { FindingCursor.text(scanID: $0.scanID, key: $0.key) } : nil
             if query.csv {
                 var response = HTTPResponse(
                     status: .ok, headers: ["content-type": "text/csv; charset=utf-8"],
@@ -264,7 +189,7 @@ extension Gateway {
                 (store, kind) = try await findingsSource(nodeID: nodeID, scanID: scanID, query: query)
                 filter = query.filter(kind: kind, scanID: scanID, nodeID: nodeID)
                 let first = filter
-                items = try await Self.storage { try await store.findingItems(first, csv: query.csv) }
+                items = try await OperatorService.storage { try await store.findingItems(first, csv: query.csv) }
             } catch {
                 return self.respond(writer, error: error)
             }
@@ -287,7 +212,7 @@ extension Gateway {
                     text = ""
                     filter.after = (last.scanID, last.key)
                     let next = filter
-                    items = try await Self.storage { try await store.findingItems(next, csv: query.csv) }
+                    items = try await OperatorService.storage { try await store.findingItems(next, csv: query.csv) }
                 }
                 if !query.csv { text += #"],"count":\#(count)}"# }
                 try await body.write(ByteBuffer(string: text))
@@ -299,27 +224,12 @@ extension Gateway {
         }
     }
 
-    /// The cursor after a finding: base64url of its scan ID, a zero byte, and its key.
-    static func findingCursor(scanID: String, key: String) -> String {
-        Data((scanID + "\u{0}" + key).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func findingCursor(_ text: String) -> (scanID: String, key: String)? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8),
-            let zero = decoded.firstIndex(of: "\u{0}")
-        else { return nil }
-        return (String(decoded[..<zero]), String(decoded[decoded.index(after: zero)...]))
-    }
-
     /// `GET /api/v1/nodes/{id}/findings/counts`: the node's latest scan of each kind with its
     /// counts by severity (compliance: by status).
     func findingCounts(_ nodeID: String, writer: ResponseWriter) {
-        let store = reader.store(router.placement(of: nodeID))
+        let store = operations.store(of: nodeID)
         respondAsync(writer) { () throws(IngestError) in
-            let latest = try await Self.storage { try await store.findingCounts(of: nodeID) }
+            let latest = try await OperatorService.storage { try await store.findingCounts(of: nodeID) }
             return .json(.ok, #"{"node_id":\#(JSONText.quoted(nodeID)),"latest":\#(latest)}"#)
         }
     }

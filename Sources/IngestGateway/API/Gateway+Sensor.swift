@@ -95,7 +95,7 @@ extension Gateway {
         let forward = ForwardedReport(
             report: report, body: request.body, contentEncoding: request.headers.first(name: "content-encoding"),
             started: ContinuousClock.now, deadline: ContinuousClock.now.advanced(by: configuration.forwardTimeout))
-        submit(forward, attempt: 1, writer: writer)
+        submit(forward, writer: writer)
     }
 
     /// A report on its way to its owner, with what a retry needs.
@@ -107,58 +107,30 @@ extension Gateway {
         let deadline: ContinuousClock.Instant
     }
 
-    /// Hands the report to its shard's owner (in process, or forwarded as the sensor sent it);
-    /// while the owner answers that the shard moved or is unavailable, re-reads the map and
-    /// retries until the forward deadline, then answers 503.
-    func submit(_ forward: ForwardedReport, attempt: Int, writer: ResponseWriter) {
+    /// Hands the report to its shard's owner (in process, or forwarded as the sensor sent it)
+    /// through the forwarder: while the owner answers that the shard moved or is unavailable, the
+    /// map is re-read and the report sent again until the forward deadline, then 503.
+    func submit(_ forward: ForwardedReport, writer: ResponseWriter) {
         let metrics = self.metrics
-        let completion: @Sendable (Result<Int, IngestError>) -> Void = { result in
-            switch result {
-            case .success(let beatRate):
-                metrics.reportDuration.recordNanoseconds(Int64((ContinuousClock.now - forward.started).milliseconds * 1_000_000))
-                writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
-            case .failure(let error) where Self.isRetryable(error) && ContinuousClock.now < forward.deadline:
-                self.retry(after: attempt) { self.submit(forward, attempt: attempt + 1, writer: writer) }
-            case .failure(let error):
-                metrics.error(error)
-                writer.respond(.error(error))
-            }
-        }
-        switch router.route(forward.report.nodeID) {
-        case .failure(let error):
-            completion(.failure(error))
-        case .success(let route):
+        forwarder.forward(forward.report.nodeID, deadline: forward.deadline, { route, done in
             if let remote = route.owner as? RemoteShardOwner {
                 remote.forwardReport(
                     body: forward.body, contentEncoding: forward.contentEncoding, nodeID: forward.report.nodeID,
                     shard: route.shard, epoch: route.epoch, mapVersion: route.mapVersion, deadline: forward.deadline,
-                    completion: completion)
+                    completion: done)
             } else {
-                route.owner.submit(forward.report, shard: route.shard, epoch: route.epoch, completion: completion)
+                route.owner.submit(forward.report, shard: route.shard, epoch: route.epoch, completion: done)
             }
-        }
-    }
-
-    /// Whether an owner's answer means "ask again on a fresh map": the shard moved, or no owner
-    /// holds it right now (a move or a restart in progress). Overload is not retried.
-    static func isRetryable(_ error: IngestError) -> Bool {
-        error.code == .shardMoved || error.code == .unavailable
-    }
-
-    /// The pause before retry `attempt + 1`: 50 ms, 100 ms, 200 ms, … at most 1 s.
-    static func backoff(attempt: Int) -> Duration {
-        .milliseconds(min(50 << min(attempt - 1, 5), 1000))
-    }
-
-    /// Re-reads the map, waits the backoff, then runs `again`.
-    func retry(after attempt: Int, _ again: @escaping @Sendable () -> Void) {
-        metrics.retries.increment()
-        let router = self.router
-        Task {
-            await router.refreshNow()
-            try? await Task.sleep(for: Self.backoff(attempt: attempt))
-            again()
-        }
+        }, completion: { (result: Result<Int, IngestError>) in
+            switch result {
+            case .success(let beatRate):
+                metrics.reportDuration.recordNanoseconds(Int64((ContinuousClock.now - forward.started).milliseconds * 1_000_000))
+                writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
+            case .failure(let error):
+                metrics.error(error)
+                writer.respond(.error(error))
+            }
+        })
     }
 
     /// The report bytes of the request (see ``ReportBody``).
@@ -180,26 +152,17 @@ extension Gateway {
         } catch {
             return respond(writer, error: error)
         }
-        pollControls(controls, attempt: 1, deadline: ContinuousClock.now.advanced(by: configuration.forwardTimeout), writer: writer)
-    }
-
-    /// Hands a control poll to the node's owner, retrying on a fresh map like reports.
-    func pollControls(_ controls: ControlsRequest, attempt: Int, deadline: ContinuousClock.Instant, writer: ResponseWriter) {
         let metrics = self.metrics
-        let completion: @Sendable (Result<AgentControls, IngestError>) -> Void = { result in
+        forwarder.forward(controls.nodeID, { route, done in
+            route.owner.controls(controls, shard: route.shard, epoch: route.epoch, completion: done)
+        }, completion: { (result: Result<AgentControls, IngestError>) in
             switch result {
             case .success(let answer): writer.respond(.json(.ok, Self.controlsJSON(answer)))
-            case .failure(let error) where Self.isRetryable(error) && ContinuousClock.now < deadline:
-                self.retry(after: attempt) { self.pollControls(controls, attempt: attempt + 1, deadline: deadline, writer: writer) }
             case .failure(let error):
                 metrics.error(error)
                 writer.respond(.error(error))
             }
-        }
-        switch router.route(controls.nodeID) {
-        case .failure(let error): completion(.failure(error))
-        case .success(let route): route.owner.controls(controls, shard: route.shard, epoch: route.epoch, completion: completion)
-        }
+        })
     }
 
     static func controlsJSON(_ answer: AgentControls) -> String {

@@ -22,6 +22,7 @@ enum OperatorAPIDocument {
           {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["host", "kubernetes_cluster"]}},
           {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["online", "offline", "all"]}},
           {"$ref": "#/components/parameters/limit"},
+          {"name": "prefix", "in": "query", "description": "Only nodes whose ID starts with this text (byte for byte).", "schema": {"type": "string"}},
           {"name": "after", "in": "query", "description": "The last node ID of the page before.", "schema": {"type": "string"}},
           {"name": "content", "in": "query", "description": "Add each node's content digest (costly: the loss check's).", "schema": {"type": "string", "enum": ["true", "false"]}}
         ],
@@ -47,6 +48,34 @@ enum OperatorAPIDocument {
         ],
         "responses": {
           "200": {"description": "The node.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NodeDetail"}}}},
+          "4XX": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/nodes/{id}/changes": {
+      "get": {
+        "operationId": "nodeChanges",
+        "summary": "What appeared, changed or vanished on the node, newest first (from the change log, kept for --change-log-retention).",
+        "parameters": [
+          {"$ref": "#/components/parameters/nodeID"},
+          {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["node", "host", "process", "container", "container_image", "pod", "service", "namespace", "kubernetes_cluster", "cloud_provider", "cloud_region", "endpoint", "connection"]}},
+          {"name": "change", "in": "query", "schema": {"type": "string", "enum": ["appeared", "changed", "vanished"]}},
+          {"name": "since", "in": "query", "description": "Only changes at or after this RFC 3339 time.", "schema": {"type": "string", "format": "date-time"}},
+          {"name": "until", "in": "query", "description": "Only changes before this RFC 3339 time.", "schema": {"type": "string", "format": "date-time"}},
+          {"$ref": "#/components/parameters/limit"},
+          {"name": "after", "in": "query", "description": "The next cursor of the page before.", "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "The page.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["changes", "next"],
+            "properties": {
+              "changes": {"type": "array", "items": {
+                "type": "object", "required": ["at", "kind", "entity_id", "change"],
+                "properties": {"at": {"type": "string"}, "kind": {"type": "string"}, "entity_id": {"type": "string"},
+                               "change": {"type": "string", "enum": ["appeared", "changed", "vanished"]}}}},
+              "next": {"type": ["string", "null"]}
+            }}}}},
           "4XX": {"$ref": "#/components/responses/Error"},
           "503": {"$ref": "#/components/responses/Error"}
         }
@@ -280,6 +309,45 @@ enum OperatorAPIDocument {
         }
       }
     },
+    "/api/v1/keys": {
+      "get": {
+        "operationId": "listKeys",
+        "summary": "Every API key, revoked ones included (never the key itself).",
+        "responses": {
+          "200": {"description": "The keys.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["keys"],
+            "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/APIKey"}}}}}}},
+          "4XX": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "post": {
+        "operationId": "createKey",
+        "summary": "Create an API key; the answer holds the key, shown this once.",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "required": ["role"],
+          "properties": {"role": {"type": "string", "enum": ["sensor", "admin"]}, "label": {"type": "string", "maxLength": 200}}}}}},
+        "responses": {
+          "201": {"description": "The key.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["id", "role", "label", "key"],
+            "properties": {"id": {"type": "integer"}, "role": {"type": "string"}, "label": {"type": "string"}, "key": {"type": "string"}}}}}},
+          "4XX": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/keys/{id}": {
+      "delete": {
+        "operationId": "revokeKey",
+        "summary": "Revoke a key: its logins and tokens stop working on every gateway. The key of the caller's own token is refused (400).",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": {
+          "204": {"description": "Revoked."},
+          "4XX": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
     "/api/v1/openapi.json": {
       "get": {
         "operationId": "openAPIDocument",
@@ -381,6 +449,13 @@ enum OperatorAPIDocument {
           "type": "object", "required": ["id", "first_seen", "changed_at"],
           "description": "An entity: its id, when first seen and last changed, its kind's query columns, and its metadata and parents as the sensor sent them.",
           "properties": {"id": {"type": "string"}, "first_seen": {"type": "string"}, "changed_at": {"type": "string"}, "metadata": {}, "parents": {}}
+        }
+      },
+      "APIKey": {
+        "type": "object", "required": ["id", "role", "namespace", "label", "created_at", "revoked_at"],
+        "properties": {
+          "id": {"type": "integer"}, "role": {"type": "string", "enum": ["sensor", "admin"]}, "namespace": {"type": "string"},
+          "label": {"type": "string"}, "created_at": {"type": "string"}, "revoked_at": {"type": ["string", "null"]}
         }
       },
       "Command": {

@@ -270,23 +270,51 @@ public struct CatalogStore: Sendable {
                 holds = true
             }
             guard holds else { return nil }
-            try await connection.query(
+            // The row as it was (`o`, read from the statement's snapshot) gives each move's source.
+            var moves: [String] = []
+            for try await (before, after, count) in try await connection.query(
                 """
-                UPDATE shard_map m SET owner = u.owner, owner_incarnation = u.incarnation, epoch = u.epoch
-                FROM UNNEST(\(shards)::int4[], \(owners)::text[], \(ownerIncarnations)::int8[], \(epochs)::int8[])
-                     AS u(shard, owner, incarnation, epoch)
-                WHERE m.shard = u.shard
+                WITH moved AS (
+                    UPDATE shard_map m SET owner = u.owner, owner_incarnation = u.incarnation, epoch = u.epoch
+                    FROM UNNEST(\(shards)::int4[], \(owners)::text[], \(ownerIncarnations)::int8[], \(epochs)::int8[])
+                         AS u(shard, owner, incarnation, epoch), shard_map o
+                    WHERE m.shard = u.shard AND o.shard = u.shard
+                    RETURNING o.owner AS before, m.owner AS after)
+                SELECT before, after, count(*) FROM moved GROUP BY before, after ORDER BY 3 DESC
                 """, logger: logger
-            ).consume()
+            ).decode((String?, String?, Int64).self) {
+                let quoted = { (owner: String?) in owner.map(JSONText.quoted) ?? "null" }
+                moves.append(#"{"from":\#(quoted(before)),"to":\#(quoted(after)),"shards":\#(count)}"#)
+            }
             var version: Int64 = 0
             for try await value in try await connection.query(
                 "UPDATE shard_map_version SET version = version + 1 RETURNING version", logger: logger
             ).decode(Int64.self) {
                 version = value
             }
+            let movesJSON = "[" + moves.joined(separator: ",") + "]"
+            try await connection.query(
+                """
+                WITH recorded AS (INSERT INTO map_changes (version, leader, moves) VALUES (\(version), \(leader), \(movesJSON)::jsonb))
+                DELETE FROM map_changes WHERE version <= \(version) - 500
+                """, logger: logger
+            ).consume()
             try await connection.query("SELECT pg_notify('shard_map', \(String(version)))", logger: logger).consume()
             return version
         }
+    }
+
+    /// The newest `limit` published maps: version, time, leader, and the moves as a JSON array
+    /// of `{"from", "to", "shards"}`.
+    public func mapChanges(limit: Int) async throws -> [(version: Int64, at: Date, leader: String, moves: String)] {
+        var changes: [(Int64, Date, String, String)] = []
+        for try await row in try await database.query(
+            "SELECT version, published_at, leader, moves::text FROM map_changes ORDER BY version DESC LIMIT \(Int64(limit))",
+            logger: logger
+        ).decode((Int64, Date, String, String).self) {
+            changes.append(row)
+        }
+        return changes
     }
 
     // MARK: Leader lease

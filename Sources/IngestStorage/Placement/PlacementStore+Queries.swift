@@ -16,6 +16,8 @@ extension PlacementStore {
         public var online: Bool?
         /// Return nodes whose ID sorts after this one (keyset pagination).
         public var after: String?
+        /// Only nodes whose ID starts with this text (a range of the ID index).
+        public var prefix: String?
         public var limit: Int
         /// Add each node's ``ContentDigest`` as `"content"` (what the load-test loss check compares).
         public var content = false
@@ -39,16 +41,18 @@ extension PlacementStore {
     public func listNodeItems(_ filter: NodeFilter) async throws -> [(id: String, json: String)] {
         let kind = filter.kind?.rawValue
         let after = filter.after
+        let prefix = filter.prefix
+        // The range's end: every ID that starts with the prefix sorts below it in byte order.
+        let prefixEnd = filter.prefix.map { $0 + "\u{10FFFF}" }
         let rows = try await database.query(
             """
-            SELECT node_id, json_build_object(
-                'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
-                'first_seen', first_seen, 'last_seen', last_seen, 'offline_since', offline_since,
-                'last_report_id', last_report_id, 'last_report_at', last_report_at, 'beat_rate', beat_rate)::text
+            SELECT node_id, \(unescaped: Self.nodeJSON)
             FROM nodes
             WHERE (\(kind)::text IS NULL OR kind = \(kind)::text)
               AND (\(filter.online)::bool IS NULL OR online = \(filter.online)::bool)
               AND (\(after)::text IS NULL OR node_id COLLATE "C" > \(after)::text COLLATE "C")
+              AND (\(prefix)::text IS NULL OR (node_id COLLATE "C" >= \(prefix)::text COLLATE "C"
+                   AND node_id COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(node_id, \(prefix)::text)))
             ORDER BY node_id COLLATE "C"
             LIMIT \(Int64(filter.limit))
             """, logger: logger)
@@ -71,11 +75,7 @@ extension PlacementStore {
         var parts: [String] = []
         let node = try await database.query(
             """
-            SELECT json_build_object(
-                'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
-                'first_seen', first_seen, 'last_seen', last_seen, 'offline_since', offline_since,
-                'last_report_id', last_report_id, 'last_report_at', last_report_at, 'beat_rate', beat_rate)::text
-            FROM nodes WHERE node_id = \(nodeID)
+            SELECT \(unescaped: Self.nodeJSON) FROM nodes WHERE node_id = \(nodeID)
             """, logger: logger)
         var nodeJSON: String?
         for try await json in node.decode(String.self) { nodeJSON = json }
@@ -137,6 +137,40 @@ extension PlacementStore {
         }
         return ("[]", 0)
     }
+
+    /// Which few nodes the operator's overview shows.
+    public enum NodeHighlight: Sendable {
+        /// The nodes first seen most recently.
+        case newest
+        /// The nodes that went offline most recently.
+        case silent
+    }
+
+    /// The first `limit` nodes of a highlight, each with its sort key (microseconds since the
+    /// epoch of the time it is ordered by, newest first) and JSON object.
+    public func nodeHighlights(_ highlight: NodeHighlight, limit: Int) async throws -> [(key: Int64, json: String)] {
+        let (column, condition) = switch highlight {
+        case .newest: ("first_seen", "true")
+        case .silent: ("offline_since", "NOT online AND offline_since IS NOT NULL")
+        }
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT (extract(epoch FROM \(column)) * 1000000)::int8, \(Self.nodeJSON)
+            FROM nodes WHERE \(condition) ORDER BY \(column) DESC LIMIT \(limit)
+            """)
+        var items: [(key: Int64, json: String)] = []
+        for try await (key, json) in try await database.query(query, logger: logger).decode((Int64, String).self) {
+            items.append((key, json))
+        }
+        return items
+    }
+
+    /// A node row as the operator API's JSON object.
+    static let nodeJSON = """
+        json_build_object(
+            'id', node_id, 'kind', kind, 'online', online, 'shard', shard,
+            'first_seen', first_seen, 'last_seen', last_seen, 'offline_since', offline_since,
+            'last_report_id', last_report_id, 'last_report_at', last_report_at, 'beat_rate', beat_rate)::text
+        """
 
     /// Node counts by kind and liveness.
     public func nodeCounts() async throws -> [(kind: String, online: Bool, count: Int)] {
