@@ -17,8 +17,8 @@ if [[ ! -x $venv/bin/schemathesis ]]; then
 fi
 work=$(mktemp -d /tmp/console-contract-XXXXXX)
 chmod 755 "$work"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$binary" all-in-one --port "$port" --data-dir "$work/data" --advertise-host localhost > "$work/console.log" 2>&1 &
+# The console picks a free port (--port 0) and names it in its banner.
+"$binary" all-in-one --port 0 --data-dir "$work/data" --advertise-host localhost > "$work/console.log" 2>&1 &
 console=$!
 stop() {
     kill "$console" 2>/dev/null || true
@@ -28,6 +28,7 @@ stop() {
 trap stop EXIT
 for _ in $(seq 120); do grep -q "is ready" "$work/console.log" && break; sleep 1; done
 grep -q "is ready" "$work/console.log" || { cat "$work/console.log" >&2; exit 1; }
+port=$(sed -n 's/.*Console URL: *https:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$work/console.log" | head -1)
 url=https://localhost:$port
 # shellcheck disable=SC1091
 . "$work/data/credentials.env"

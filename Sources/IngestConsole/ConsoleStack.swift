@@ -81,7 +81,7 @@ public final class ConsoleStack: Sendable {
         gateway = Gateway(
             configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
-            localWorkerStats: { [worker.stats.json(memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)] })
+            localWorkerStats: { [worker.statsJSON] })
         var webConfiguration = WebConsole.Configuration()
         webConfiguration.memberTimeout = coordinatorConfiguration.memberTimeout
         webConsole = WebConsole(gateway: gateway, authenticator: authenticator, configuration: webConfiguration, clock: clock, logger: logger)

@@ -52,6 +52,9 @@ public final class Gateway: HTTPResponder {
         self.logger = logger
     }
 
+    /// The 4xx and 5xx answers this gateway has sent since it started.
+    public var errorsAnswered: Int { metrics.errorsAnswered.value }
+
     // MARK: HTTPResponder
 
     public func bodyLimit(uri: String) -> Int {

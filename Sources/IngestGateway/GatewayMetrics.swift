@@ -1,6 +1,7 @@
 import IngestCore
 import IngestTransport
 import Metrics
+import Synchronization
 
 /// The gateway's metrics, created once: requests, responses (by status class) and body bytes per
 /// route, refusals per error code, and the time from a report's arrival to its acknowledgement.
@@ -34,6 +35,9 @@ struct GatewayMetrics: Sendable {
     let retries = Counter(label: "ingest.gateway.retries")
     /// Findings, scan statuses and cloud resources acknowledged to sensors.
     let findingRecords = Counter(label: "ingest.gateway.findings.records")
+    /// Every 4xx and 5xx answered, as a running total this process can read (the web console's
+    /// activity chart).
+    let errorsAnswered = RunningTotal()
 
     init() {
         requests = Dictionary(uniqueKeysWithValues: Route.allCases.map {
@@ -58,11 +62,22 @@ struct GatewayMetrics: Sendable {
         requests[route]?.increment()
         bytesIn[route]?.increment(by: request.body.readableBytes)
         guard let classes = responses[route] else { return writer }
+        let errorsAnswered = self.errorsAnswered
         return writer.observed { status in
             let index = Int(status.code / 100) - 1
             if classes.indices.contains(index) { classes[index].increment() }
+            if status.code >= 400 { errorsAnswered.add(1) }
         }
     }
 
     func error(_ error: IngestError) { errors[error.code.rawValue]?.increment() }
+}
+
+/// A count this process can read back (a metrics Counter cannot be read).
+final class RunningTotal: Sendable {
+    private let total = Atomic<Int>(0)
+
+    func add(_ amount: Int) { total.wrappingAdd(amount, ordering: .relaxed) }
+
+    var value: Int { total.load(ordering: .relaxed) }
 }

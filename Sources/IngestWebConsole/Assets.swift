@@ -33,6 +33,7 @@ enum ConsoleAssets {
         svg.chart { width: 100%; max-width: 900px; height: auto; background: var(--card); border: 1px solid var(--line); }
         svg.chart .committed, .swatch.committed { fill: var(--accent); background: var(--accent); }
         svg.chart .refused, .swatch.refused { fill: var(--bad); background: var(--bad); }
+        svg.chart .errors { fill: none; stroke: var(--warn); stroke-width: 1.5; } .swatch.errors { background: var(--warn); }
         svg.chart .axis { stroke: var(--line); } svg.chart .axis-label { font-size: 10px; fill: var(--muted); }
         .swatch { display: inline-block; width: 10px; height: 10px; } .grades a { margin-right: 10px; } .grades a.current { font-weight: 700; }
         section.sign-in { max-width: 460px; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 8px 20px 20px; }

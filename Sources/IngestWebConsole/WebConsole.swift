@@ -49,7 +49,8 @@ public final class WebConsole: HTTPResponder {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
-        self.activity = ActivitySampler(operations: gateway.operations, interval: configuration.sampleInterval, clock: clock, logger: logger)
+        self.activity = ActivitySampler(
+            operations: gateway.operations, errors: { gateway.errorsAnswered }, interval: configuration.sampleInterval, clock: clock, logger: logger)
     }
 
     // MARK: HTTPResponder

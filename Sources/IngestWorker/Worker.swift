@@ -267,6 +267,13 @@ public final class Worker: ShardOwner, Service {
     /// Reports accepted and not yet answered.
     public var backlog: Int { state.withLock { $0.pending } }
 
+    /// The worker's counters as the operator API shows them: with its ID, beat rate, backlog and
+    /// the nodes of its shards it holds state for.
+    public var statsJSON: String {
+        let (stats, beatRate, backlog, nodes) = state.withLock { ($0.stats, $0.beatRate.beatRate, $0.pending, $0.nodes.count) }
+        return stats.json(memberID: configuration.memberID, beatRate: beatRate, backlog: backlog, nodes: nodes)
+    }
+
     /// The beat rate handed out now.
     public var currentBeatRate: Int { state.withLock { $0.beatRate.beatRate } }
 

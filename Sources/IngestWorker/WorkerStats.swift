@@ -28,7 +28,7 @@ public struct WorkerStats: Sendable, Hashable {
     public init() {}
 
     /// The counters as a JSON object, with the worker's ID and its current beat rate and backlog.
-    public func json(memberID: String, beatRate: Int, backlog: Int) -> String {
+    public func json(memberID: String, beatRate: Int, backlog: Int, nodes: Int) -> String {
         let fields: [(String, Int)] = [
             ("reports_committed", reportsCommitted), ("duplicates_acknowledged", duplicatesAcknowledged),
             ("reports_shed", reportsShed), ("reports_fenced", reportsFenced), ("batches_committed", batchesCommitted),
@@ -37,6 +37,7 @@ public struct WorkerStats: Sendable, Hashable {
             ("findings_committed", findingsCommitted),
             ("beat_rate", beatRate),
             ("backlog", backlog),
+            ("nodes", nodes),
         ]
         return "{\"id\":" + JSONText.quoted(memberID) + "," + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }

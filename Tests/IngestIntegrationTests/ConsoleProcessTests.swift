@@ -55,6 +55,11 @@ struct ConsoleProcessTests {
         throw NoFreePort()
     }
 
+    /// The port a console started with `--port 0` bound, from its banner's URL.
+    static func boundPort(_ output: String) -> Int? {
+        bannerValue(output, "Console URL:").flatMap { $0.split(separator: ":").last.flatMap { Int($0) } }
+    }
+
     /// The value after `label` on a banner line.
     static func bannerValue(_ output: String, _ label: String) -> String? {
         output.split(separator: "\n").first { $0.contains(label) }.flatMap {

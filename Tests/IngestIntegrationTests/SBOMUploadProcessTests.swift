@@ -29,13 +29,14 @@ struct SBOMUploadProcessTests {
         let directory = "/tmp/console-sbom-test-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try ConsoleProcessTests.freePort()
         let console = try ChildProcess(
-            executable: binary, arguments: ["all-in-one", "--data-dir", directory + "/data", "--port", String(port), "--log-level", "warning"],
+            executable: binary, arguments: ["all-in-one", "--data-dir", directory + "/data", "--port", "0", "--log-level", "warning"],
             environment: ["CONSOLE_DATABASE_URL": database.text],
             outputPath: directory + "/console.log")
         defer { console.signal(SIGKILL) }
         #expect(await console.waitForOutput("Admin API key:", timeout: .seconds(60)), "\(console.output)")
+        // The console picks its port (--port 0) and names it in the banner: no race for a free one.
+        let port = try #require(ConsoleProcessTests.boundPort(console.output))
         let sensorKey = try #require(ConsoleProcessTests.bannerValue(console.output, "Sensor API key:"))
         let adminKey = try #require(ConsoleProcessTests.bannerValue(console.output, "Admin API key:"))
         let tls = try TLSMaterial.clientContext(trusting: try String(contentsOfFile: directory + "/data/tls/console.crt", encoding: .utf8))
@@ -110,17 +111,18 @@ struct SBOMUploadProcessTests {
         let uploads = directory + "/uploads"
         try FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try ConsoleProcessTests.freePort()
         // Room for one upload of 1 MB and its decoded SBOM (1.75 MB), not two.
         let console = try ChildProcess(
             executable: binary, arguments: [
-                "all-in-one", "--data-dir", directory + "/data", "--port", String(port), "--log-level", "warning",
+                "all-in-one", "--data-dir", directory + "/data", "--port", "0", "--log-level", "warning",
                 "--upload-dir", uploads, "--max-sbom-bytes", "1MiB", "--max-spool-bytes", "3MiB",
             ],
             environment: ["CONSOLE_DATABASE_URL": database.text],
             outputPath: directory + "/console.log")
         defer { console.signal(SIGKILL) }
         #expect(await console.waitForOutput("Admin API key:", timeout: .seconds(60)), "\(console.output)")
+        // The console picks its port (--port 0) and names it in the banner: no race for a free one.
+        let port = try #require(ConsoleProcessTests.boundPort(console.output))
         let sensorKey = try #require(ConsoleProcessTests.bannerValue(console.output, "Sensor API key:"))
         let tls = try TLSMaterial.clientContext(trusting: try String(contentsOfFile: directory + "/data/tls/console.crt", encoding: .utf8))
         let connection = try await HTTPClientConnection.connect(host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", http2: true)

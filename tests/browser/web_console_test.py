@@ -33,16 +33,11 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SEEDED = 100_000
 UNVERIFIED = ssl._create_unverified_context()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Hits(http.server.BaseHTTPRequestHandler):
@@ -122,10 +117,9 @@ def main():
     os.makedirs(shots)
     work = tempfile.mkdtemp(prefix="console-browser-")
     os.chmod(work, 0o755)
-    port = free_port()
-    base = f"https://localhost:{port}"
     log = open(os.path.join(work, "console.log"), "w")
-    console = subprocess.Popen([binary, "all-in-one", "--port", str(port), "--data-dir", os.path.join(work, "data"),
+    # The console picks a free port (--port 0) and names it in its banner: no race for one.
+    console = subprocess.Popen([binary, "all-in-one", "--port", "0", "--data-dir", os.path.join(work, "data"),
                                 "--advertise-host", "localhost"], stdout=log, stderr=subprocess.STDOUT)
     hits_server = http.server.HTTPServer(("127.0.0.1", 0), Hits)
     threading.Thread(target=hits_server.serve_forever, daemon=True).start()
@@ -138,6 +132,9 @@ def main():
             time.sleep(1)
         else:
             raise AssertionError("the console did not start:\n" + open(os.path.join(work, "console.log")).read())
+        banner = open(os.path.join(work, "console.log")).read()
+        port = int(banner.split("Console URL:", 1)[1].split()[0].rsplit(":", 1)[1])
+        base = f"https://localhost:{port}"
         keys = dict(line.split("=", 1) for line in open(os.path.join(work, "data", "credentials.env")).read().splitlines()
                     if "=" in line and not line.startswith("#"))
         sensor_key, admin_key = keys["DEEPFENCE_KEY"], keys["CONSOLE_ADMIN_KEY"]
@@ -168,6 +165,13 @@ def main():
         driver.set_page_load_timeout(30)
         wait = WebDriverWait(driver, 20)
 
+        def click_and_load(element):
+            """Clicks a link or a submit button and waits for the page it loads."""
+            old = driver.find_element(By.TAG_NAME, "html")
+            element.click()
+            wait.until(expected_conditions.staleness_of(old))
+            wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
         def shot(name):
             driver.save_screenshot(os.path.join(shots, f"{name}.png"))
 
@@ -185,7 +189,7 @@ def main():
         def sign_in(key):
             driver.get(f"{base}/console/sign-in")
             driver.find_element(By.ID, "key").send_keys(key)
-            driver.find_element(By.ID, "sign-in").click()
+            click_and_load(driver.find_element(By.ID, "sign-in"))
 
         print("sign-in", flush=True)
         driver.get(f"{base}/console/")
@@ -217,14 +221,14 @@ def main():
         rows = driver.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")
         check(len(rows) == 100, "a page holds 100 nodes")
         first_page = rows[0].text
-        driver.find_element(By.ID, "next-page").click()
+        click_and_load(driver.find_element(By.ID, "next-page"))
         check(driver.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")[0].text != first_page, "the next page holds other nodes")
         for _ in range(3):
-            driver.find_element(By.ID, "next-page").click()
+            click_and_load(driver.find_element(By.ID, "next-page"))
         Select(driver.find_element(By.NAME, "status")).select_by_value("offline")
         driver.find_element(By.ID, "search").clear()
         driver.find_element(By.ID, "search").send_keys("seed-0999")
-        driver.find_element(By.ID, "filter").click()
+        click_and_load(driver.find_element(By.ID, "filter"))
         ids = [link.text for link in driver.find_elements(By.CSS_SELECTOR, "#nodes .node-link")]
         check(ids == [f"seed-0999{i}0" for i in range(10)], f"search by ID prefix with the offline filter finds exactly those ({len(ids)})")
         shot("nodes")
@@ -239,7 +243,7 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "#change-log tbody tr")) >= 1, "its change log is shown")
         shot("busy-host")
         Select(driver.find_element(By.ID, "scan-kind")).select_by_value("vulnerability")
-        driver.find_element(By.ID, "queue-scan").click()
+        click_and_load(driver.find_element(By.ID, "queue-scan"))
         queued = wait.until(lambda d: d.find_element(By.ID, "queued")).text
         scan_id = queued.split("vulnerability scan ", 1)[1].split(".", 1)[0].strip()
         check(scan_id.startswith(busy), f"a scan is queued from the page ({scan_id})")
@@ -251,7 +255,7 @@ def main():
         driver.get(f"{base}/console/scans?node={urllib.parse.quote(busy)}")
         check(scan_id in driver.find_element(By.CSS_SELECTOR, "table.scans").text, "the scan is on the scans page")
         shot("scans")
-        driver.find_element(By.LINK_TEXT, scan_id).click()
+        click_and_load(driver.find_element(By.LINK_TEXT, scan_id))
         check(driver.find_element(By.ID, "scan-status").text in ("QUEUED", "STARTING"), "the scan's page shows its status")
         shot("scan")
 
@@ -287,7 +291,7 @@ def main():
         driver.get(f"{base}/console/keys")
         check("forged" not in driver.find_element(By.ID, "keys").text, "the refused forms created nothing")
         driver.find_element(By.ID, "key-label").send_keys("browser test <b>label</b>")
-        driver.find_element(By.ID, "create-key").click()
+        click_and_load(driver.find_element(By.ID, "create-key"))
         new_key = driver.find_element(By.ID, "new-key").text
         status, _ = call(f"{base}/deepfence/auth/token", "POST", json.dumps({"api_token": new_key}).encode())
         check(status == 200, "a key created on the page is shown once and logs in")
@@ -295,7 +299,7 @@ def main():
         driver.get(f"{base}/console/keys")
         check(new_key not in driver.page_source, "the key is not shown again")
         row = [r for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr") if "browser test <b>label</b>" in r.text][0]
-        row.find_element(By.CSS_SELECTOR, "button.danger").click()
+        click_and_load(row.find_element(By.CSS_SELECTOR, "button.danger"))
         revoked = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: [r.text for r in d.find_elements(By.CSS_SELECTOR, "#keys tbody tr") if "browser test" in r.text and "revoked" in r.text])
         check(len(revoked) == 1, "the key is revoked from the page")
@@ -320,9 +324,9 @@ def main():
         print(f"  browser load event: nodes {nodes_load:.0f} ms, busy host {busy_load:.0f} ms", flush=True)
 
         print("sign-out", flush=True)
-        driver.find_element(By.ID, "sign-out").click()
-        wait.until(lambda d: d.current_url.endswith("/console/sign-in"))
-        check(not driver.get_cookie("console_session"), "signing out returns to the sign-in page and ends the session")
+        click_and_load(driver.find_element(By.ID, "sign-out"))
+        check(driver.current_url.endswith("/console/sign-in"), "signing out returns to the sign-in page")
+        check(not driver.get_cookie("console_session"), "and ends the session")
         driver.get(f"{base}/console/nodes")
         check(driver.current_url.endswith("/console/sign-in"), "and the pages need a sign-in again")
         shot("signed-out")

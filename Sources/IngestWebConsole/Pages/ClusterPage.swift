@@ -21,18 +21,20 @@ extension WebConsole {
         let healthLine: HTML = health.isEmpty
             ? "<p class=\"health ok\" id=\"health\">Healthy: every shard owned, every member heartbeating, the map balanced, every placement reachable.</p>"
             : "<div class=\"health bad\" id=\"health\"><strong>Degraded:</strong><ul>\(health.map { "<li>\($0)</li>" as HTML })</ul></div>"
+        let rates = activity.workerRates
         let memberRows: [HTML] = members.map { member in
             let age = member["heartbeat_age_ms"].int ?? 0
             let judged: HTML = age > timeout ? "<span class=\"badge bad\">dead</span>"
                 : age > timeout / 2 ? "<span class=\"badge warn\">late</span>" : "<span class=\"badge ok\">live</span>"
             let stats = workers[member["id"].text]
-            let reports = stats.map { Layout.count($0["reports_committed"].int ?? 0) } ?? ""
+            let nodes = stats.map { Layout.count($0["nodes"].int ?? 0) } ?? ""
+            let rate = rates[member["id"].text].map { String(format: "%.1f", $0) } ?? ""
             let backlog = stats.map { Layout.count($0["backlog"].int ?? 0) } ?? ""
             return """
                 <tr><td>\(member["id"].text)</td><td>\(member["role"].text)</td><td>\(member["state"].text)</td>
                 <td>\(member["address"].text)</td><td>\(Layout.count(age)) ms \(judged)</td>
                 <td>\(member["role"].text == "worker" ? Layout.count(member["shards"].int ?? 0) : "")</td>
-                <td>\(reports)</td><td>\(backlog)</td></tr>
+                <td>\(nodes)</td><td>\(rate)</td><td>\(backlog)</td></tr>
                 """
         }
         let placementRows: [HTML] = placements.enumerated().map { index, count in
@@ -54,8 +56,9 @@ extension WebConsole {
             · \(Layout.count(cluster["shard_count"].int ?? 0)) shards, \(Layout.count(cluster["unassigned_shards"].int ?? 0)) without an owner</p>
             <h2>Members</h2>
             <table id="members"><thead><tr><th>Member</th><th>Role</th><th>State</th><th>Address</th><th>Heartbeat age</th><th>Shards</th>
-            <th>Reports committed</th><th>Backlog</th></tr></thead><tbody>\(memberRows)</tbody></table>
-            <p class="muted">A member is dead to the coordinator after \(timeout / 1000) s without a heartbeat (--member-timeout); late after half that.</p>
+            <th>Nodes</th><th>Reports/s</th><th>Backlog</th></tr></thead><tbody>\(memberRows)</tbody></table>
+            <p class="muted">A member is dead to the coordinator after \(timeout / 1000) s without a heartbeat (--member-timeout); late after half that.
+            Nodes: those of the worker's shards it holds state for. Reports/s: committed over this gateway's last sample interval.</p>
             <h2>Placements</h2>
             <table id="placements"><thead><tr><th>Placement</th><th>Nodes</th><th></th></tr></thead><tbody>\(placementRows)</tbody></table>
             <h2>Recent map changes</h2>

@@ -36,8 +36,9 @@ extension WebConsole {
             <p class="muted">How often sensors are asked to report; the workers stretch it when they fall behind.</p></section>
             </div>
             <section><h2>Reports per minute, last hour</h2>\(ActivityChart.svg(series))
-            <p class="legend"><span class="swatch committed"></span> committed <span class="swatch refused"></span> shed or fenced
-            (this gateway's samples of the workers' totals, every \(Int(configuration.sampleInterval.components.seconds)) s)</p></section>
+            <p class="legend"><span class="swatch committed"></span> reports committed <span class="swatch refused"></span> reports shed or fenced
+            <span class="swatch errors"></span> errors this gateway answered (4xx and 5xx) — sampled every \(Int(configuration.sampleInterval.components.seconds)) s
+            since this gateway started</p></section>
             <div class="cards">
             <section class="card"><h2>Newest nodes</h2>\(Self.nodeList(newest, time: "first_seen"))</section>
             <section class="card"><h2>Gone silent</h2>\(Self.nodeList(silent, time: "offline_since"))</section>
@@ -67,9 +68,10 @@ extension WebConsole {
 enum ActivityChart {
     static func svg(_ series: [ActivityHistory.Minute]) -> HTML {
         let width = 720, height = 160, top = 10, bottom = 20
-        let peak = max(series.map { $0.committed + $0.refused }.max() ?? 0, 1)
+        let peak = max(series.map { max($0.committed + $0.refused, $0.errors) }.max() ?? 0, 1)
         let step = Double(width) / Double(max(series.count, 1))
         var bars: [HTML] = []
+        var errorPoints: [String] = []
         for (index, minute) in series.enumerated() {
             let x = Int(Double(index) * step)
             let w = max(Int(step) - 1, 1)
@@ -77,6 +79,7 @@ enum ActivityChart {
             let committed = Int(Double(minute.committed) * scale)
             let refused = Int(Double(minute.refused) * scale)
             let base = height - bottom
+            errorPoints.append("\(x + w / 2),\(base - Int(Double(minute.errors) * scale))")
             bars.append("""
                 <rect class="committed" x="\(x)" y="\(base - committed)" width="\(w)" height="\(committed)"><title>\(minute.committed) committed</title></rect>\
                 <rect class="refused" x="\(x)" y="\(base - committed - refused)" width="\(w)" height="\(refused)"><title>\(minute.refused) shed or fenced</title></rect>
@@ -86,6 +89,7 @@ enum ActivityChart {
             <svg class="chart" id="activity-chart" viewBox="0 0 \(width) \(height)" role="img" aria-label="Reports per minute over the last hour">
             <line class="axis" x1="0" y1="\(height - bottom)" x2="\(width)" y2="\(height - bottom)"></line>
             \(bars)
+            <polyline class="errors" points="\(errorPoints.joined(separator: " "))"></polyline>
             <text class="axis-label" x="0" y="\(height - 4)">60 min ago</text><text class="axis-label" x="\(width - 30)" y="\(height - 4)">now</text>
             <text class="axis-label" x="4" y="\(top + 8)">\(peak)/min</text></svg>
             """

@@ -54,8 +54,7 @@ public final class WorkerEndpoint: HTTPResponder {
         case (.POST, ClusterWire.findingsPath[...]): findings(request, writer: writer)
         case (.POST, ClusterWire.scansPath[...]): queueScan(request, writer: writer)
         case (.GET, ClusterWire.statsPath[...]):
-            writer.respond(.json(.ok, worker.stats.json(
-                memberID: worker.configuration.memberID, beatRate: worker.currentBeatRate, backlog: worker.backlog)))
+            writer.respond(.json(.ok, worker.statsJSON))
         default: writer.respond(.error(.notFound))
         }
     }
