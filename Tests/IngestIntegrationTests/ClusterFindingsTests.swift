@@ -87,6 +87,17 @@ struct ClusterFindingsTests {
         #expect(row["bytes"] as? Int == sbom.count)
         #expect(try await cluster.rowsB("SELECT count(*)::text FROM sbom_parts") == [[String(row["parts"] as? Int ?? -1)]])
         #expect(try await cluster.placementA.count("SELECT count(*) FROM sbom_parts") == 0)
+
+        // The gateway serves the web console: both nodes on the nodes page (a page merged from
+        // both placements), both scans on the scans page, both placements on the cluster page.
+        let session = try await WebSignIn.session(on: gateway, key: cluster.adminKey)
+        let nodesPage = try await gateway.request(.GET, "/console/nodes?q=cf-host", headers: ["cookie": session])
+        #expect(nodesPage.status == .ok && nodesPage.text.contains(">\(even)</a>") && nodesPage.text.contains(">\(odd)</a>"))
+        let scansPage = try await gateway.request(.GET, "/console/scans", headers: ["cookie": session]).text
+        #expect(scans.values.allSatisfy { scansPage.contains(">\($0)</a>") })
+        let clusterPage = try await gateway.request(.GET, "/console/cluster", headers: ["cookie": session]).text
+        #expect(clusterPage.components(separatedBy: "reachable</span>").count - 1 == 2, "\(clusterPage)")
+        #expect(clusterPage.contains("worker-1") && clusterPage.contains("worker-2"))
         await gateway.close()
     }
 }

@@ -1,0 +1,79 @@
+import Foundation
+import IngestCompression
+import IngestCore
+import IngestTestSupport
+import IngestTransport
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The web console over real TLS and HTTP/2 (the browser test drives it in chromium; these
+/// check the same rules without one): who can sign in, forms without the session's token, the
+/// headers of every page, and hostile names served as text.
+@Suite(.timeLimit(.minutes(3)))
+struct WebConsoleTests {
+    @Test func onlyAnAdminKeySignsInAndFormsNeedTheSessionsToken() async throws {
+        try await TestConsole.with("web-sign-in") { console in
+            let connection = try await console.connect()
+            let root = try await connection.request(.GET, "/")
+            #expect(root.status == .seeOther && root.headers.first(name: "location") == "/console/")
+            let signedOut = try await connection.request(.GET, "/console/nodes")
+            #expect(signedOut.status == .seeOther && signedOut.headers.first(name: "location") == "/console/sign-in")
+
+            await #expect(throws: WebSignIn.Failed.self) { try await WebSignIn.session(on: connection, key: console.sensorKey.token) }
+            // A form posted without the sign-in page's cookie (from another site, say) is refused.
+            let forged = try await connection.request(
+                .POST, "/console/sign-in", headers: ["content-type": "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=x&key=\(console.adminKey.token)"))
+            #expect(forged.status == .forbidden && forged.headers["set-cookie"].allSatisfy { !$0.hasPrefix("console_session=") })
+
+            let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            let keys = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
+            #expect(keys.status == .ok)
+            let policy = keys.headers.first(name: "content-security-policy") ?? ""
+            #expect(policy.contains("default-src 'none'") && policy.contains("script-src 'self'") && !policy.contains("unsafe"))
+            #expect(keys.headers.first(name: "x-frame-options") == "DENY" && keys.headers.first(name: "cache-control") == "no-store")
+
+            let before = try await console.stack.catalog.apiKeys().count
+            for body in ["role=admin&label=forged", "role=admin&label=forged&csrf=not-the-token"] {
+                let refused = try await connection.request(
+                    .POST, "/console/keys/create", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: body))
+                #expect(refused.status == .forbidden)
+            }
+            #expect(try await console.stack.catalog.apiKeys().count == before)
+
+            let csrf = try #require(keys.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().first?.split(separator: "\"").first)
+            let created = try await connection.request(
+                .POST, "/console/keys/create", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "role=sensor&label=made+on+the+page&csrf=\(csrf)"))
+            #expect(created.status == .ok && created.text.contains(#"id="new-key""#))
+            #expect(try await console.stack.catalog.apiKeys().count == before + 1)
+
+            let out = try await connection.request(
+                .POST, "/console/sign-out", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(csrf)"))
+            #expect(out.status == .seeOther && out.headers["set-cookie"].contains { $0.hasPrefix("console_session=;") && $0.contains("Max-Age=0") })
+        }
+    }
+
+    @Test func hostileNamesAreServedAsText() async throws {
+        try await TestConsole.with("web-hostile") { console in
+            let connection = try await console.connect()
+            let sensor = try await console.login(console.sensorKey, on: connection).access
+            let node = #"x"><script>alert(1)</script>"#
+            let quoted = JSONText.quoted(node)
+            let report = #"{"ID":"h1","Host":{\#(quoted):{"metadata":{"node_id":\#(quoted),"node_type":"host","host_name":\#(quoted),"os":"<img src=x onerror=alert(2)>"}}},"# +
+                #""Process":{"p;1":{"metadata":{"node_id":"p;1","pid":1,"cmdline":"<a href=\"javascript:alert(3)\">x</a>"},"parents":{"host":\#(quoted)}}}}"#
+            #expect(try await connection.postReport(Gzip.compress(Array(report.utf8)), token: sensor).status == .ok)
+            let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            let id = node.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            for path in ["/console/node?id=\(id)", "/console/nodes", "/console/"] {
+                let page = try await connection.request(.GET, path, headers: ["cookie": session])
+                #expect(page.status == .ok, "\(path)")
+                #expect(!page.text.contains("<script>alert") && !page.text.contains("<img src=x") && !page.text.contains("href=\"javascript"), "\(path)")
+                #expect(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "\(path)")
+            }
+        }
+    }
+}
