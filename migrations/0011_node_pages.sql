@@ -9,6 +9,8 @@ CREATE INDEX nodes_by_id_bytes ON nodes ((node_id COLLATE "C"));
 CREATE INDEX nodes_by_kind_bytes ON nodes (kind, (node_id COLLATE "C"));
 CREATE INDEX nodes_by_online_bytes ON nodes (online, (node_id COLLATE "C"));
 CREATE INDEX entity_changes_by_node_kind ON entity_changes (node_id, kind, changed_at);
+-- A search by prefix also finds Kubernetes clusters by name (their node IDs are cluster IDs).
+CREATE INDEX kubernetes_clusters_by_name_bytes ON kubernetes_clusters ((name COLLATE "C"));
 -- The overview's newest nodes and the nodes that went silent most recently.
 CREATE INDEX nodes_by_first_seen ON nodes (first_seen);
 CREATE INDEX nodes_by_offline_since ON nodes (offline_since) WHERE NOT online;

@@ -79,6 +79,17 @@ struct OperatorServiceTests {
             #expect(try await ids("prefix=alpha&after=alpha-1&limit=1") == ["alpha-2"])
             #expect(try await ids("prefix=gamma").isEmpty)
             #expect(try await ids("prefix=%25") .isEmpty)  // a LIKE wildcard is a character like any other
+
+            // A Kubernetes cluster is found by its name too (its ID is the cluster's ID); a host
+            // that reports the cluster it runs in is not.
+            let cluster = #"{"ID":"k1","KubernetesCluster":{"c-7f3a":{"metadata":{"node_id":"c-7f3a","node_type":"kubernetes_cluster","node_name":"prod-eu"}}}}"#
+            #expect(try await connection.postReport(Gzip.compress(Array(cluster.utf8)), token: sensor).status == .ok)
+            let member = #"{"ID":"k2","Host":{"node-a":{"metadata":{"node_id":"node-a","node_type":"host"}}},"# +
+                #""KubernetesCluster":{"c-7f3a":{"metadata":{"node_id":"c-7f3a","node_type":"kubernetes_cluster","node_name":"prod-eu"}}}}"#
+            #expect(try await connection.postReport(Gzip.compress(Array(member.utf8)), token: sensor).status == .ok)
+            #expect(try await ids("prefix=prod") == ["c-7f3a"])
+            #expect(try await ids("prefix=c-7") == ["c-7f3a"])
+            #expect(try await ids("prefix=prod-eu&kind=host").isEmpty)
         }
     }
 

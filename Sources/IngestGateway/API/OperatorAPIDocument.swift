@@ -22,7 +22,7 @@ enum OperatorAPIDocument {
           {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["host", "kubernetes_cluster"]}},
           {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["online", "offline", "all"]}},
           {"$ref": "#/components/parameters/limit"},
-          {"name": "prefix", "in": "query", "description": "Only nodes whose ID starts with this text (byte for byte).", "schema": {"type": "string"}},
+          {"name": "prefix", "in": "query", "description": "Only nodes whose ID starts with this text (byte for byte), and Kubernetes clusters whose name does.", "schema": {"type": "string"}},
           {"name": "after", "in": "query", "description": "The last node ID of the page before.", "schema": {"type": "string"}},
           {"name": "content", "in": "query", "description": "Add each node's content digest (costly: the loss check's).", "schema": {"type": "string", "enum": ["true", "false"]}}
         ],

@@ -16,7 +16,8 @@ extension PlacementStore {
         public var online: Bool?
         /// Return nodes whose ID sorts after this one (keyset pagination).
         public var after: String?
-        /// Only nodes whose ID starts with this text (a range of the ID index).
+        /// Only nodes whose ID starts with this text (a range of the ID index), or Kubernetes
+        /// clusters whose name does (their IDs are not their names; a host's ID is its name).
         public var prefix: String?
         public var limit: Int
         /// Add each node's ``ContentDigest`` as `"content"` (what the load-test loss check compares).
@@ -52,7 +53,10 @@ extension PlacementStore {
               AND (\(filter.online)::bool IS NULL OR online = \(filter.online)::bool)
               AND (\(after)::text IS NULL OR node_id COLLATE "C" > \(after)::text COLLATE "C")
               AND (\(prefix)::text IS NULL OR (node_id COLLATE "C" >= \(prefix)::text COLLATE "C"
-                   AND node_id COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(node_id, \(prefix)::text)))
+                   AND node_id COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(node_id, \(prefix)::text))
+                   OR kind = 'kubernetes_cluster' AND node_id IN (SELECT c.node_id FROM kubernetes_clusters c
+                                  WHERE c.name COLLATE "C" >= \(prefix)::text COLLATE "C"
+                                    AND c.name COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(c.name, \(prefix)::text)))
             ORDER BY node_id COLLATE "C"
             LIMIT \(Int64(filter.limit))
             """, logger: logger)

@@ -42,13 +42,13 @@ extension WebConsole {
         let first: HTML = filter.after == nil ? "" : "<a class=\"button\" href=\"\(base.query(query))\">← First page</a>"
         let totalLine: HTML = search == nil
             ? "<p id=\"node-total\">\(Layout.count(total)) nodes\(filter.after.map { " · after \($0)" } ?? "")</p>"
-            : "<p id=\"node-total\">Nodes whose ID starts with “\(search!)” (of \(Layout.count(total)))</p>"
+            : "<p id=\"node-total\">Nodes whose ID (or cluster name) starts with “\(search!)” (of \(Layout.count(total)))</p>"
         let body: HTML = """
             <h1>Nodes</h1>
             <form method="get" action="/console/nodes" class="filters">
             <label>Kind <select name="kind">\(Layout.options([("", "all"), ("host", "hosts"), ("kubernetes_cluster", "Kubernetes clusters")], selected: kind))</select></label>
             <label>Status <select name="status">\(Layout.options([("", "all"), ("online", "online"), ("offline", "offline")], selected: status))</select></label>
-            <label>ID starts with <input type="search" name="q" id="search" value="\(search)" spellcheck="false"></label>
+            <label>ID or cluster name starts with <input type="search" name="q" id="search" value="\(search)" spellcheck="false"></label>
             <button type="submit" id="filter">Show</button></form>
             \(totalLine)
             <table id="nodes"><thead><tr><th>Node</th><th>Kind</th><th>Status</th><th>Last seen</th><th>First seen</th><th>Shard</th></tr></thead>
