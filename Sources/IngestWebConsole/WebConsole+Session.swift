@@ -8,32 +8,51 @@ import NIOHTTP1
 
 /// Signing in and out, the session cookie, and the headers every page carries.
 extension WebConsole {
-    /// A signed-in operator: the access token of their admin key (the cookie's value), its
-    /// claims, the CSRF token every form of theirs carries, and a renewed cookie to send when the
-    /// token is past half its life.
+    /// A signed-in operator: a random session ID fixed at sign-in, the access token of their
+    /// admin key (renewed while pages are in use), its claims, the CSRF token every form of theirs
+    /// carries (an HMAC of the session ID, so it stays valid across renewals), and a renewed
+    /// cookie to send when the token is past half its life. The cookie's value is `<id>~<token>`.
     struct Session: Sendable {
+        var id: String
         var token: String
         var claims: TokenSigner.Claims
         var csrf: String
         var renewal: [String] = []
     }
 
-    /// The session of the request's cookie, if it holds a live admin token whose key is not revoked.
+    /// The session of the request's cookie, if it holds a session ID and a live admin token whose
+    /// key is not revoked.
     func session(_ request: HTTPRequest) -> Session? {
-        guard let token = RequestCookies(header: request.headers.first(name: "cookie"))[Self.sessionCookie], !token.isEmpty,
+        guard let value = RequestCookies(header: request.headers.first(name: "cookie"))[Self.sessionCookie],
+            let tilde = value.firstIndex(of: "~")
+        else { return nil }
+        let (id, token) = (String(value[..<tilde]), String(value[value.index(after: tilde)...]))
+        guard id.utf8.count == 43, id.utf8.allSatisfy(Self.isBase64URL), !token.isEmpty,
             let claims = try? authenticator.authorize(authorization: "Bearer " + token, role: .admin, now: clock.now())
         else { return nil }
         let signer = authenticator.signer
-        var session = Session(token: token, claims: claims, csrf: signer.mac(purpose: "csrf", token))
+        var session = Session(id: id, token: token, claims: claims, csrf: signer.mac(purpose: "csrf", id))
         let now = clock.now().milliseconds / 1000
         let lifetime = Int64(signer.accessLifetime.seconds)
         if claims.expiresAt - now < lifetime / 2 {
-            // Renewed while in use; the forms of this page carry the old token's CSRF value, which
-            // stays valid as long as the old token does.
             let fresh = signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: clock.now()).access
-            session.renewal = [Self.cookie(Self.sessionCookie, fresh, maxAge: lifetime)]
+            session.renewal = [Self.cookie(Self.sessionCookie, id + "~" + fresh, maxAge: lifetime)]
         }
         return session
+    }
+
+    /// 32 random bytes in base64url without padding (43 characters).
+    static func randomToken() -> String {
+        Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func isBase64URL(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"): true
+        default: false
+        }
     }
 
     /// The sign-in page. Its form's CSRF token is bound to a random value in a cookie of its own
@@ -41,9 +60,8 @@ extension WebConsole {
     func signInForm(_ request: HTTPRequest, problem: String?, status: HTTPResponseStatus = .ok) -> HTTPResponse {
         var nonce = RequestCookies(header: request.headers.first(name: "cookie"))[Self.signInCookie] ?? ""
         var cookies: [String] = []
-        if nonce.count != 43 {
-            nonce = Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        if nonce.utf8.count != 43 || !nonce.utf8.allSatisfy(Self.isBase64URL) {
+            nonce = Self.randomToken()
             cookies.append(Self.cookie(Self.signInCookie, nonce, maxAge: 3600))
         }
         let csrf = authenticator.signer.mac(purpose: "sign-in", nonce)
@@ -72,7 +90,7 @@ extension WebConsole {
                 }
                 logger.info("web console: signed in", metadata: ["key_id": "\(claims.keyID)"])
                 writer.respond(Self.redirect("/console/", cookies: [
-                    Self.cookie(Self.sessionCookie, access, maxAge: Int64(authenticator.signer.accessLifetime.seconds)),
+                    Self.cookie(Self.sessionCookie, Self.randomToken() + "~" + access, maxAge: Int64(authenticator.signer.accessLifetime.seconds)),
                     Self.cookie(Self.signInCookie, "", maxAge: 0),
                 ]))
             } catch {

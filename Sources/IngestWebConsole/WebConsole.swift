@@ -13,10 +13,11 @@ import NIOHTTP1
 ///
 /// ## Overview
 /// An operator signs in with an admin API key; the console logs the key in as a sensor would
-/// and keeps the access token in a cookie (`HttpOnly; Secure; SameSite=Strict`, path
-/// `/console`), renewed while in use and dead 30 minutes after its last renewal or as soon as its
-/// key is revoked. Every form carries a CSRF token, an HMAC of the session under a key derived
-/// from the token-signing key, so every gateway of a cluster checks any session. Every answer
+/// and keeps a random session ID and the access token in a cookie (`HttpOnly; Secure;
+/// SameSite=Strict`, path `/console`), the token renewed while in use and dead 30 minutes after
+/// its last renewal or as soon as its key is revoked. Every form carries a CSRF token, an HMAC of
+/// the session ID under a key derived from the token-signing key, so every gateway of a cluster
+/// checks any session and a renewal does not invalidate the forms already on a page. Every answer
 /// carries a strict Content-Security-Policy (no inline script or style, nothing from elsewhere),
 /// and everything a sensor sent is escaped (``HTML``).
 public final class WebConsole: HTTPResponder {
@@ -82,6 +83,10 @@ public final class WebConsole: HTTPResponder {
             default: return writer.respond(Self.methodNotAllowed([.GET, .POST]))
             }
         default: break
+        }
+        // PostgreSQL text holds no NUL: a query with one names nothing and must not reach it (a 503).
+        if request.query.flatMap({ String($0).removingPercentEncoding })?.contains("\0") == true {
+            return writer.respond(Self.page(.badRequest, Layout.bare(title: "Bad request", "<p>The address holds a NUL character (%00).</p>")))
         }
         guard let session = session(request) else {
             // A page asks the browser to sign in; a script's refresh or a form gets a plain 401/403.

@@ -54,6 +54,7 @@ struct OperatorServiceTests {
             let old = try json(try await connection.get("/api/v1/nodes/host-c/changes?until=2000-01-01T00:00:00Z", token: admin))
             #expect((old["changes"] as? [Any])?.isEmpty == true)
             #expect(try await connection.get("/api/v1/nodes/host-c/changes?after=nonsense", token: admin).status == .badRequest)
+            #expect(try await connection.get("/api/v1/nodes/host-c/changes?after=900000000000000000~node~appeared~x", token: admin).status == .badRequest)
             #expect(try await connection.get("/api/v1/nodes/host-c/changes?since=yesterday", token: admin).status == .badRequest)
             #expect(try await connection.get("/api/v1/nodes/host-c/changes?kind=planet", token: admin).status == .badRequest)
             #expect(try await connection.get("/api/v1/nodes/no-such/changes", token: admin).status == .notFound)

@@ -57,6 +57,31 @@ struct WebConsoleTests {
         }
     }
 
+    @Test func aRenewedSessionKeepsTheFormsOfItsPagesWorking() async throws {
+        try await TestConsole.with("web-renewal") { console in
+            let connection = try await console.connect()
+            let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            let page = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
+            let csrf = try #require(page.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().first?.split(separator: "\"").first)
+            #expect(page.headers["set-cookie"].isEmpty)
+            // Past half the access token's life, a page renews the cookie.
+            console.clock.advance(by: .seconds(16 * 60))
+            let renewing = try await connection.request(.GET, "/console/cluster", headers: ["cookie": session])
+            let renewed = try #require(renewing.headers["set-cookie"].first { $0.hasPrefix("console_session=") })
+            let cookie = String(renewed.split(separator: ";")[0])
+            #expect(cookie != session && cookie.split(separator: "~").first == session.split(separator: "~").first)
+            // The form from before the renewal still works with the renewed cookie.
+            let created = try await connection.request(
+                .POST, "/console/keys/create", headers: ["cookie": cookie, "content-type": "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "role=sensor&label=after+renewal&csrf=\(csrf)"))
+            #expect(created.status == .ok && created.text.contains(#"id="new-key""#))
+            // Past the old token's life, only the renewed cookie signs in.
+            console.clock.advance(by: .seconds(16 * 60))
+            #expect(try await connection.request(.GET, "/console/keys", headers: ["cookie": session]).status == .seeOther)
+            #expect(try await connection.request(.GET, "/console/keys", headers: ["cookie": cookie]).status == .ok)
+        }
+    }
+
     @Test func hostileNamesAreServedAsText() async throws {
         try await TestConsole.with("web-hostile") { console in
             let connection = try await console.connect()
@@ -68,6 +93,7 @@ struct WebConsoleTests {
             #expect(try await connection.postReport(Gzip.compress(Array(report.utf8)), token: sensor).status == .ok)
             let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
             let id = node.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            #expect(try await connection.request(.GET, "/console/nodes?q=a%00b", headers: ["cookie": session]).status == .badRequest)
             for path in ["/console/node?id=\(id)", "/console/nodes", "/console/"] {
                 let page = try await connection.request(.GET, path, headers: ["cookie": session])
                 #expect(page.status == .ok, "\(path)")

@@ -17,10 +17,15 @@ extension OperatorService {
     /// Node counts by kind and liveness, summed over placements, in order of kind then liveness.
     /// Counting is a scan of every node row (40 ms at 100,000 nodes), so the counts are shared
     /// for up to ``countsMaxAge`` by every page and API call of this gateway.
-    public func nodeCounts() async throws(IngestError) -> [(kind: String, online: Bool, count: Int)] {
+    /// With `partial`, the placements that do not answer are left out instead of failing the call
+    /// (the cluster page, which names them).
+    public func nodeCounts(partial: Bool = false) async throws(IngestError) -> [(kind: String, online: Bool, count: Int)] {
         var sums: [String: [Bool: Int]] = [:]
         for placement in await placementCounts() {
-            guard let placement else { throw IngestError.unavailable }
+            guard let placement else {
+                if partial { continue }
+                throw IngestError.unavailable
+            }
             for count in placement { sums[count.kind, default: [:]][count.online, default: 0] += count.count }
         }
         return sums.keys.sorted().flatMap { kind in
@@ -141,11 +146,12 @@ extension OperatorService {
     }
 
     /// The cluster as the catalog and the workers see it: map version, leader, members with
-    /// their heartbeat age and shard count, node counts, and each worker's counters.
-    public func cluster() async throws(IngestError) -> String {
+    /// their heartbeat age and shard count, node counts, and each worker's counters. With
+    /// `partialCounts`, a placement that does not answer is left out of the node counts.
+    public func cluster(partialCounts: Bool = false) async throws(IngestError) -> String {
         let catalog = self.catalog
         let shardCount = router.shardFunction.shardCount
-        let nodeCounts = try await nodeCounts()
+        let nodeCounts = try await nodeCounts(partial: partialCounts)
         let workerStats = await workerStats()
         return try await Self.storage {
             let (members, now) = try await catalog.members()

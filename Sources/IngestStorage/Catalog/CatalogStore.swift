@@ -280,7 +280,8 @@ public struct CatalogStore: Sendable {
                          AS u(shard, owner, incarnation, epoch), shard_map o
                     WHERE m.shard = u.shard AND o.shard = u.shard
                     RETURNING o.owner AS before, m.owner AS after)
-                SELECT before, after, count(*) FROM moved GROUP BY before, after ORDER BY 3 DESC
+                SELECT before, after, count(*) FROM moved WHERE before IS DISTINCT FROM after
+                GROUP BY before, after ORDER BY 3 DESC
                 """, logger: logger
             ).decode((String?, String?, Int64).self) {
                 let quoted = { (owner: String?) in owner.map(JSONText.quoted) ?? "null" }

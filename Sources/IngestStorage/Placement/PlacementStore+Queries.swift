@@ -53,16 +53,36 @@ extension PlacementStore {
               AND (\(filter.online)::bool IS NULL OR online = \(filter.online)::bool)
               AND (\(after)::text IS NULL OR node_id COLLATE "C" > \(after)::text COLLATE "C")
               AND (\(prefix)::text IS NULL OR (node_id COLLATE "C" >= \(prefix)::text COLLATE "C"
-                   AND node_id COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(node_id, \(prefix)::text))
-                   OR kind = 'kubernetes_cluster' AND node_id IN (SELECT c.node_id FROM kubernetes_clusters c
-                                  WHERE c.name COLLATE "C" >= \(prefix)::text COLLATE "C"
-                                    AND c.name COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(c.name, \(prefix)::text)))
+                   AND node_id COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(node_id, \(prefix)::text)))
             ORDER BY node_id COLLATE "C"
             LIMIT \(Int64(filter.limit))
             """, logger: logger)
         var items: [(id: String, json: String)] = []
         for try await (id, json) in rows.decode((String, String).self) {
             items.append((id, json))
+        }
+        if let prefix, let prefixEnd, filter.kind != .host {
+            // Kubernetes clusters by name (their IDs are cluster IDs): a second range, of the
+            // names' index, merged into the page in ID order.
+            let clusters = try await database.query(
+                """
+                SELECT node_id, \(unescaped: Self.nodeJSON)
+                FROM nodes
+                WHERE kind = 'kubernetes_cluster'
+                  AND node_id IN (SELECT c.node_id FROM kubernetes_clusters c
+                                  WHERE c.name COLLATE "C" >= \(prefix)::text COLLATE "C"
+                                    AND c.name COLLATE "C" < \(prefixEnd)::text COLLATE "C" AND starts_with(c.name, \(prefix)::text))
+                  AND (\(filter.online)::bool IS NULL OR online = \(filter.online)::bool)
+                  AND (\(after)::text IS NULL OR node_id COLLATE "C" > \(after)::text COLLATE "C")
+                ORDER BY node_id COLLATE "C"
+                LIMIT \(Int64(filter.limit))
+                """, logger: logger)
+            var seen = Set(items.map(\.id))
+            for try await (id, json) in clusters.decode((String, String).self) where seen.insert(id).inserted {
+                items.append((id, json))
+            }
+            items.sort { Array($0.id.utf8).lexicographicallyPrecedes(Array($1.id.utf8)) }
+            items = Array(items.prefix(filter.limit))
         }
         guard filter.content, !items.isEmpty else { return items }
         let snapshots = try await snapshots(of: items.map(\.id))

@@ -6,7 +6,8 @@ import IngestCore
 /// The page's script refreshes its main part every 5 s.
 extension WebConsole {
     func cluster(_ session: Session) async throws(IngestError) -> (title: String, body: HTML) {
-        let cluster = JSONTree(parsing: try await operations.cluster())
+        // A placement that does not answer is named in the health line, not a failed page.
+        let cluster = JSONTree(parsing: try await operations.cluster(partialCounts: true))
         let placements = await operations.placementNodeCounts()
         let changes = try await operations.mapChanges(limit: 15)
         let timeout = Int(configuration.memberTimeout.components.seconds * 1000)

@@ -126,11 +126,18 @@ extension WebConsole {
         let processes = detail["processes"].array
         var byContainer: [String: [JSONTree]] = [:]
         var outside: [JSONTree] = []
-        let containerIDs = Set(containers.map { $0["id"].text })
+        // A process names its container by the container's ID or by the runtime's ID, which a
+        // container's ID ends with after a "-" (`<host>-<runtime id>`): both looked up at once.
+        var owners: [String: String] = [:]
+        for container in containers {
+            let id = container["id"].text
+            if let dash = id.lastIndex(of: "-") { owners[String(id[id.index(after: dash)...])] = owners[String(id[id.index(after: dash)...])] ?? id }
+            owners[id] = id
+        }
         for process in processes {
             let parent = process["parents"]["container"]
             let parentID = parent.string ?? parent.array.first?.string
-            if let parentID, let owner = containerIDs.first(where: { $0 == parentID || $0.hasSuffix("-" + parentID) }) {
+            if let parentID, let owner = owners[parentID] {
                 byContainer[owner, default: []].append(process)
             } else {
                 outside.append(process)

@@ -48,9 +48,9 @@ extension WebConsole {
         let page = try await operations.findings(ofScan: scanID, severity: severity, after: after, limit: 100)
         let grades = scan["counts"].members
         let gradeLinks: [HTML] = [("all", nil as String?)].map { label, value in
-            "<a href=\"\(ConsolePath("scan").query([("id", scanID)]))\"\(severity == nil ? " class=\"current\"" : "")>\(label)</a>" as HTML
+            "<a href=\"\(ConsolePath("scan").query([("id", scanID)]))\"\(severity == nil ? " class=\"current\"" as HTML : "")>\(label)</a>" as HTML
         } + grades.map { grade, count in
-            "<a href=\"\(ConsolePath("scan").query([("id", scanID), ("severity", grade)]))\"\(severity == grade ? " class=\"current\"" : "")>\(grade) (\(count.int ?? 0))</a>"
+            "<a href=\"\(ConsolePath("scan").query([("id", scanID), ("severity", grade)]))\"\(severity == grade ? " class=\"current\"" as HTML : "")>\(grade) (\(count.int ?? 0))</a>"
         }
         let rows: [HTML] = page.items.map { item in
             let finding = JSONTree(parsing: item.text)
