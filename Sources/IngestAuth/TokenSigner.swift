@@ -150,7 +150,8 @@ public struct TokenSigner: Sendable {
         return bits >= 6 ? nil : output
     }
 
-    static func base64URL(_ data: Data) -> String {
+    /// Base64url without padding (RFC 4648 §5), as JWTs write their parts.
+    public static func base64URL(_ data: Data) -> String {
         data.base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")

@@ -12,7 +12,7 @@ public enum WebSignIn {
     public static func session(on connection: HTTPClientConnection, key: String) async throws -> String {
         let form = try await connection.request(.GET, "/console/sign-in")
         guard let nonce = cookie(form, named: "console_sign_in"),
-            let csrf = form.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().first?.split(separator: "\"").first
+            let csrf = formToken(in: form.text)
         else { throw Failed(description: "the sign-in page had no form token: \(form.status) \(form.text.prefix(300))") }
         let body = "csrf=\(csrf)&key=" + key.replacingOccurrences(of: "=", with: "%3D").replacingOccurrences(of: "+", with: "%2B")
         let signedIn = try await connection.request(
@@ -22,6 +22,11 @@ public enum WebSignIn {
             throw Failed(description: "sign-in refused: \(signedIn.status) \(signedIn.text.prefix(300))")
         }
         return "console_session=\(session)"
+    }
+
+    /// The CSRF token of the first form of a page.
+    public static func formToken(in page: String) -> String? {
+        page.components(separatedBy: #"name="csrf" value=""#).dropFirst().first?.split(separator: "\"").first.map(String.init)
     }
 
     /// The value a response sets for a cookie.

@@ -43,8 +43,7 @@ extension WebConsole {
 
     /// 32 random bytes in base64url without padding (43 characters).
     static func randomToken() -> String {
-        Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        TokenSigner.base64URL(Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }))
     }
 
     static func isBase64URL(_ byte: UInt8) -> Bool {

@@ -43,7 +43,7 @@ struct WebConsoleTests {
             }
             #expect(try await console.stack.catalog.apiKeys().count == before)
 
-            let csrf = try #require(keys.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().first?.split(separator: "\"").first)
+            let csrf = try #require(WebSignIn.formToken(in: keys.text))
             let created = try await connection.request(
                 .POST, "/console/keys/create", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "role=sensor&label=made+on+the+page&csrf=\(csrf)"))
@@ -62,7 +62,7 @@ struct WebConsoleTests {
             let connection = try await console.connect()
             let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
             let page = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
-            let csrf = try #require(page.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().first?.split(separator: "\"").first)
+            let csrf = try #require(WebSignIn.formToken(in: page.text))
             #expect(page.headers["set-cookie"].isEmpty)
             // Past half the access token's life, a page renews the cookie.
             console.clock.advance(by: .seconds(16 * 60))

@@ -1,11 +1,11 @@
 import Foundation
+import IngestAuth
 
 /// Where a page of findings ends, as the operator API and the web console write it: base64url
 /// (no padding) of the last finding's scan ID, a zero byte, and its key.
 public enum FindingCursor {
     public static func text(scanID: String, key: String) -> String {
-        Data((scanID + "\u{0}" + key).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        TokenSigner.base64URL(Data((scanID + "\u{0}" + key).utf8))
     }
 
     /// The scan ID and key of a cursor; nil when the text is not one.

@@ -1,5 +1,6 @@
 import Foundation
 import IngestCore
+import IngestGateway
 
 /// The cluster: its health with the reasons named, the leader and map version, the members
 /// (heartbeat age judged by the coordinator's rule), the placements, and the recent map changes.
@@ -47,7 +48,7 @@ extension WebConsole {
                 "\(move["from"].string ?? "(none)") → \(move["to"].string ?? "(none)"): \(move["shards"].int ?? 0)"
             }
             return """
-                <tr><td>\(change.version)</td><td>\(Layout.time(RFC3339Text.format(change.at)))</td><td>\(change.leader)</td>
+                <tr><td>\(change.version)</td><td>\(Layout.time(RFC3339.format(change.at)))</td><td>\(change.leader)</td>
                 <td>\(moves.joined(separator: "; "))</td></tr>
                 """
         }
@@ -95,9 +96,4 @@ enum ClusterHealth {
         for placement in unreachablePlacements { reasons.append("placement \(placement) does not answer") }
         return reasons
     }
-}
-
-/// Times as the pages write them (RFC 3339, UTC, milliseconds).
-enum RFC3339Text {
-    static func format(_ date: Date) -> String { Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date) }
 }

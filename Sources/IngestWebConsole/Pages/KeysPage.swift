@@ -11,7 +11,7 @@ extension WebConsole {
         let rows: [HTML] = keys.reversed().map { key in
             let state: HTML
             if let revoked = key.revokedAt {
-                state = "<span class=\"badge bad\">revoked</span> \(Layout.time(RFC3339Text.format(revoked)))"
+                state = "<span class=\"badge bad\">revoked</span> \(Layout.time(RFC3339.format(revoked)))"
             } else if key.id == session.claims.keyID {
                 state = "<span class=\"badge ok\">active</span> <span class=\"muted\">(this session's key)</span>"
             } else {
@@ -21,7 +21,7 @@ extension WebConsole {
                     <button type="submit" class="danger" id="revoke-\(key.id)">Revoke</button></form>
                     """
             }
-            return "<tr id=\"key-\(key.id)\"><td>\(key.id)</td><td>\(key.role)</td><td>\(key.label)</td><td>\(Layout.time(RFC3339Text.format(key.createdAt)))</td><td>\(state)</td></tr>"
+            return "<tr id=\"key-\(key.id)\"><td>\(key.id)</td><td>\(key.role)</td><td>\(key.label)</td><td>\(Layout.time(RFC3339.format(key.createdAt)))</td><td>\(state)</td></tr>"
         }
         let shown: HTML = created.map { created in
             """

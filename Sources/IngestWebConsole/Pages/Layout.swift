@@ -1,4 +1,5 @@
 import Foundation
+import IngestGateway
 
 /// The frame of every page: the head (the stylesheet and the script, nothing inline), the
 /// navigation with the sign-out form, and the page's main part.
@@ -37,12 +38,8 @@ enum Layout {
     /// A time as the API gives it (RFC 3339), shown as it is, with the age beside it.
     static func time(_ text: String?, now: Date = Date()) -> HTML {
         guard let text, !text.isEmpty else { return "<span class=\"muted\">never</span>" }
-        guard let date = parseTime(text) else { return "\(text)" }
+        guard let date = RFC3339.parse(text) else { return "\(text)" }
         return "<time datetime=\"\(text)\" title=\"\(text)\">\(age(now.timeIntervalSince(date)))</time>"
-    }
-
-    static func parseTime(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     /// `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
