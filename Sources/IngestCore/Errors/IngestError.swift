@@ -36,7 +36,8 @@ public struct IngestError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let overloaded = Code(rawValue: "overloaded")
         public static let unavailable = Code(rawValue: "unavailable")
         /// The owning worker did not answer within the gateway's deadline: the report may or may
-        /// not have been committed (a resend is idempotent).
+        /// not have been committed (a resend is idempotent). Also a command or scan the worker
+        /// took before its connection failed (``IngestError/noAnswer``): it may have been queued.
         public static let forwardTimeout = Code(rawValue: "forward_timeout")
         /// The worker's write transaction did not finish in time: the report may or may not have
         /// been committed (a resend is idempotent).
@@ -118,6 +119,8 @@ extension IngestError {
     public static let deadlineExceeded = IngestError(
         .forwardTimeout, "the owning worker did not answer in time; it may still commit the report, which a resend finds",
         setting: "--forward-timeout")
+    public static let noAnswer = IngestError(
+        .forwardTimeout, "the owning worker took the request but its connection failed before it answered; it may have been applied: look before sending it again")
     public static let internalError = IngestError(.internalError, "the console could not complete the request")
     public static let spoolUnavailable = IngestError(.unavailable, "the upload could not be written to this gateway's disk; retry later")
     /// An upload refused from its request head: the uploads on this gateway's disk already hold

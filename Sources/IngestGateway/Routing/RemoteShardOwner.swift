@@ -76,9 +76,14 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
     }
 
     /// Sends one request within the in-flight limit and the deadline; a non-2xx answer becomes
-    /// the worker's error (its stable code), a transport failure `unavailable`.
+    /// the worker's error (its stable code). No connection is `unavailable` (nothing was sent, so
+    /// the forwarder tries again on a fresh map). A connection that fails once the request went
+    /// out leaves it in doubt: `unavailable` too when it is `repeatable` (a report, a poll,
+    /// findings: a resend is recognised), else ``IngestError/noAnswer``, which is not retried, so
+    /// that a command or a scan is not queued twice.
     func send(
-        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: ByteBuffer?, deadline: ContinuousClock.Instant? = nil
+        _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: ByteBuffer?, deadline: ContinuousClock.Instant? = nil,
+        repeatable: Bool = true
     ) async -> Result<ClientResponse, IngestError> {
         guard inFlight.wrappingAdd(1, ordering: .relaxed).newValue <= settings.maxInFlight else {
             inFlight.wrappingSubtract(1, ordering: .relaxed)
@@ -92,12 +97,18 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         // Whichever comes first answers: the worker, or the deadline. A request the worker never
         // answers (it is paused, or the network dropped it) must not hold the caller past it.
         let outcome: Result<ClientResponse, IngestError>? = try? await withDeadline(timeout) {
+            let client: HTTPClientConnection
             do {
-                let client = try await self.connected()
-                return .success(try await client.request(method, path, headers: sent, body: body))
+                client = try await self.connected()
             } catch {
                 await self.close()
                 return .failure(.unavailable)
+            }
+            do {
+                return .success(try await client.request(method, path, headers: sent, body: body))
+            } catch {
+                await self.close()
+                return .failure(repeatable ? .unavailable : .noAnswer)
             }
         }
         guard let outcome else { return .failure(.deadlineExceeded) }
@@ -169,7 +180,7 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
     {
         let headers = routeHeaders(nodeID: nodeID, shard: shard, epoch: epoch, mapVersion: -1)
         let body = ByteBuffer(string: ClusterWire.commandJSON(nodeID: nodeID, actionID: actionID, requestPayload: requestPayload))
-        let response = try await send(.POST, ClusterWire.commandsPath, headers: headers, body: body).get()
+        let response = try await send(.POST, ClusterWire.commandsPath, headers: headers, body: body, repeatable: false).get()
         guard let id = (try? JSONObject(parsing: Array(response.body.readableBytesView)))?["command_id"]?.int else {
             throw IngestError.internalError
         }
@@ -192,7 +203,7 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         let headers = routeHeaders(nodeID: nodeID, shard: shard, epoch: epoch, mapVersion: -1)
         let body = ByteBuffer(string: ClusterWire.scanJSON(
             scanID: scanID, kind: kind, nodeID: nodeID, actionID: actionID, requestPayload: requestPayload))
-        let response = try await send(.POST, ClusterWire.scansPath, headers: headers, body: body).get()
+        let response = try await send(.POST, ClusterWire.scansPath, headers: headers, body: body, repeatable: false).get()
         guard let id = (try? JSONObject(parsing: Array(response.body.readableBytesView)))?["command_id"]?.int else {
             throw IngestError.internalError
         }
