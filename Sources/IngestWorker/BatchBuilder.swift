@@ -96,7 +96,7 @@ struct BatchBuilder {
             id = source
         } else {
             id = report.string(entity.id, escaped: entity.escaped)
-            body = report.rawString(entity.body)
+            body = report.storedBody(of: entity)
         }
         // Mutated in place: copying a kind's column arrays per entity would be quadratic.
         write.upserts[entity.kind, default: BatchWrite.EntityRows()].append(

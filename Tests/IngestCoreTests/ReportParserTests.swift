@@ -48,6 +48,35 @@ struct ReportParserTests {
         #expect(beat.rawString(beat.entities[0].metrics.cpuUsage) == "99")
     }
 
+    /// An endpoint's `adjacency` is stored as connection rows: it is left out of the endpoint's
+    /// digest and stored body wherever it stands among the members, and the connections are
+    /// still read from it.
+    @Test(arguments: [
+        (#"{"adjacency":["e2","e3"],"metadata":{"port":80},"sets":{}}"#, #"{"metadata":{"port":80},"sets":{}}"#),
+        (#"{"metadata":{"port":80}, "adjacency" : ["e2","e3"] ,"sets":{}}"#, #"{"metadata":{"port":80} ,"sets":{}}"#),
+        (#"{"metadata":{"port":80},"sets":{},"adjacency":["e2","e3"]}"#, #"{"metadata":{"port":80},"sets":{}}"#),
+        (#"{ "adjacency":["e2","e3"] }"#, #"{  }"#),
+    ])
+    func anEndpointsAdjacencyIsStoredApart(endpoint: String, stored: String) throws {
+        func report(_ body: String) -> String { #"{"Host":{"h":{"metadata":{}}},"Endpoint":{"e1":\#(body)}}"# }
+        let with = try parser.parse(Array(report(endpoint).utf8))
+        let entity = try #require(with.entities.first { $0.kind == .endpoint })
+        #expect(with.storedBody(of: entity) == stored)
+        #expect(try JSONObject(parsing: Array(stored.utf8))["adjacency"] == nil)
+        #expect(with.entities.filter { $0.kind == .connection }.map { with.string($0.peer, escaped: false) } == ["e2", "e3"])
+        // Other peers: the same digest (the connection rows change); another member: another digest.
+        let otherPeers = try parser.parse(Array(report(endpoint.replacingOccurrences(of: #""e3""#, with: #""e4""#)).utf8))
+        #expect(otherPeers.entities.first { $0.kind == .endpoint }?.digest == with.entities.first { $0.kind == .endpoint }?.digest)
+        let moved = try parser.parse(Array(report(endpoint.replacingOccurrences(of: #""e2","e3"]"#, with: #""e2","e3"],"x":1"#)).utf8))
+        #expect(moved.entities.first { $0.kind == .endpoint }?.digest != with.entities.first { $0.kind == .endpoint }?.digest)
+    }
+
+    @Test func aHostsMembersAreStoredWhole() throws {
+        let report = try parser.parse(Array(#"{"Host":{"h":{"metadata":{"node_id":"h"},"adjacency":["x"]}}}"#.utf8))
+        #expect(report.entities[0].detached.isEmpty)
+        #expect(report.storedBody(of: report.entities[0]) == #"{"metadata":{"node_id":"h"},"adjacency":["x"]}"#)
+    }
+
     @Test func escapedIDsAreDecoded() throws {
         let report = try parser.parse(Array(#"{"Host":{"h\u00e9\"x":{"metadata":{}}}}"#.utf8))
         #expect(report.nodeID == "hé\"x")

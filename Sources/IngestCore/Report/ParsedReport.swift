@@ -44,10 +44,16 @@ public struct ParsedEntity: Sendable {
     /// `XXH64(decoded ID, seed: kind)`; for connections, of the destination seeded by the
     /// source's key. The key under which the entity is stored and diffed.
     public var key: UInt64
-    /// XXH64 over the body with the volatile members (timestamp and metrics) left out.
+    /// XXH64 over the body with the volatile members (timestamp and metrics) and ``detached``
+    /// left out.
     public var digest: UInt64
     /// The spans of the volatile metrics.
     public var metrics: MetricSpans
+    /// A member of the body stored apart, with the comma that joined it to its neighbour: an
+    /// endpoint's `adjacency`, which is stored as connection rows (and logged as their changes),
+    /// so that a connection that comes or goes does not also rewrite its endpoint. Empty for
+    /// other kinds and for endpoints without one.
+    public var detached: ByteSpan = .empty
 }
 
 /// A report parsed by ``ReportParser``: its buffer and where everything the console stores lies in it.
@@ -78,6 +84,18 @@ public struct ParsedReport: Sendable {
     public func rawString(_ span: ByteSpan) -> String {
         bytes.withUnsafeBufferPointer { buffer in
             String(decoding: UnsafeBufferPointer(rebasing: buffer[Int(span.start)..<Int(span.end)]), as: UTF8.self)
+        }
+    }
+
+    /// The entity's body as the console stores it: the raw JSON without ``ParsedEntity/detached``.
+    public func storedBody(of entity: ParsedEntity) -> String {
+        guard !entity.detached.isEmpty else { return rawString(entity.body) }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var text = [UInt8]()
+            text.reserveCapacity(entity.body.count - entity.detached.count)
+            text.append(contentsOf: buffer[Int(entity.body.start)..<Int(entity.detached.start)])
+            text.append(contentsOf: buffer[Int(entity.detached.end)..<Int(entity.body.end)])
+            return String(decoding: text, as: UTF8.self)
         }
     }
 

@@ -183,33 +183,54 @@ public struct ReportParser: Sendable {
         let bodyStart = s.index
         let key = entityKey(s, id, escaped: escaped, seed: kind.hashSeed)
         var metrics = MetricSpans()
-        // Excluded member spans, in order; at most one per volatile key is expected, more are hashed.
-        var excluded: (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan) = (.empty, .empty, .empty, .empty, .empty)
-        var excludedCount = 0
+        // Excluded spans, in order: at most one per volatile key and the detached adjacency are
+        // expected; more are hashed.
+        var excluded = ExcludedSpans()
+        // The endpoint's first `adjacency` member, left out of its digest and stored body with
+        // the comma before it, or (when it is the first member) the one after it.
+        var detached = ByteSpan.empty
+        var detachedFirstMember: Int?
+        var previousValueEnd: Int?
         s.index += 1
         if try s.peek() == UInt8(ascii: "}") {
             s.index += 1
         } else {
             while true {
                 guard try s.peek() == JSONScanner.quote else { throw s.failure("expected a member name") }
+                let memberStart = s.index
+                if let start = detachedFirstMember {
+                    detached = ByteSpan(start: start, end: memberStart)
+                    excluded.append(detached)
+                    detachedFirstMember = nil
+                }
                 let (name, _) = try s.scanString()
                 try s.expect(UInt8(ascii: ":"), "':'")
                 if s.span(name, is: "metadata"), try s.peek() == UInt8(ascii: "{") {
-                    try parseMetadata(&s, metrics: &metrics, excluded: &excluded, excludedCount: &excludedCount)
+                    try parseMetadata(&s, metrics: &metrics, excluded: &excluded)
                 } else if kind == .endpoint, s.span(name, is: "adjacency"), try s.peek() == UInt8(ascii: "[") {
                     try parseAdjacency(&s, source: id, escaped: escaped, sourceKey: key, into: &state)
+                    if detached.isEmpty && detachedFirstMember == nil {
+                        if let previous = previousValueEnd {
+                            detached = ByteSpan(start: previous, end: s.index)
+                            excluded.append(detached)
+                        } else {
+                            detachedFirstMember = memberStart
+                        }
+                    }
                 } else {
                     try s.skipValue(depth: 2)
                 }
+                previousValueEnd = s.index
                 if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
+            }
+            // The only member.
+            if let start = detachedFirstMember, let end = previousValueEnd {
+                detached = ByteSpan(start: start, end: end)
+                excluded.append(detached)
             }
         }
         let body = ByteSpan(start: bodyStart, end: s.index)
-        let digest = withUnsafeBytes(of: &excluded) { raw in
-            let spans = raw.bindMemory(to: ByteSpan.self)
-            return Self.digest(s.base, body: body, excluding: UnsafeBufferPointer(rebasing: spans[0..<excludedCount]),
-                               seed: kind.hashSeed)
-        }
+        let digest = excluded.withSpans { Self.digest(s.base, body: body, excluding: $0, seed: kind.hashSeed) }
         switch kind {
         case .host:
             state.hostCount += 1
@@ -221,7 +242,7 @@ public struct ReportParser: Sendable {
         }
         state.entities.append(
             ParsedEntity(kind: kind, escaped: escaped, id: id, peer: .empty, body: body, key: key, digest: digest,
-                         metrics: metrics))
+                         metrics: metrics, detached: detached))
         guard state.entities.count <= limits.maxEntities else {
             throw IngestError.reportTooComplex(
                 "the report carries more than \(limits.maxEntities) entities", setting: "--max-report-entities")
@@ -230,10 +251,7 @@ public struct ReportParser: Sendable {
 
     /// Walks a node's `metadata`, recording the volatile members' value spans and excluding their
     /// whole `"name": value` text from the digest.
-    func parseMetadata(
-        _ s: inout JSONScanner, metrics: inout MetricSpans,
-        excluded: inout (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan), excludedCount: inout Int
-    ) throws(IngestError) {
+    func parseMetadata(_ s: inout JSONScanner, metrics: inout MetricSpans, excluded: inout ExcludedSpans) throws(IngestError) {
         s.index += 1
         if try s.peek() == UInt8(ascii: "}") {
             s.index += 1
@@ -256,22 +274,40 @@ public struct ReportParser: Sendable {
                 case .openFiles: metrics.openFiles = value
                 case .timestamp: break
                 }
-                let member = ByteSpan(start: memberStart, end: s.index)
-                switch excludedCount {
-                case 0: excluded.0 = member
-                case 1: excluded.1 = member
-                case 2: excluded.2 = member
-                case 3: excluded.3 = member
-                case 4: excluded.4 = member
-                default: break
-                }
-                excludedCount = min(excludedCount + 1, 5)
+                excluded.append(ByteSpan(start: memberStart, end: s.index))
             }
             if try s.endOfMember(closing: UInt8(ascii: "}")) { return }
         }
     }
 
     enum VolatileMember { case timestamp, cpu, memory, uptime, openFiles }
+
+    /// The spans a digest leaves out, in document order, kept inline (no allocation per
+    /// entity): the five volatile members and a detached adjacency; any beyond are hashed.
+    struct ExcludedSpans {
+        var spans: (ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan, ByteSpan) = (.empty, .empty, .empty, .empty, .empty, .empty)
+        var count = 0
+
+        mutating func append(_ span: ByteSpan) {
+            switch count {
+            case 0: spans.0 = span
+            case 1: spans.1 = span
+            case 2: spans.2 = span
+            case 3: spans.3 = span
+            case 4: spans.4 = span
+            case 5: spans.5 = span
+            default: return
+            }
+            count += 1
+        }
+
+        mutating func withSpans<Result>(_ body: (UnsafeBufferPointer<ByteSpan>) -> Result) -> Result {
+            let count = self.count
+            return withUnsafeBytes(of: &spans) { raw in
+                body(UnsafeBufferPointer(rebasing: raw.bindMemory(to: ByteSpan.self)[0..<count]))
+            }
+        }
+    }
 
     /// The members whose values change on every beat without the entity changing.
     @inline(__always)
