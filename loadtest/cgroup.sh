@@ -23,11 +23,26 @@ cg_version() {
     fi
 }
 
-cg_available() { [[ $(cg_version) != 0 ]]; }
+# Usable only if a capped group can really be made here (a container's cgroup namespace may
+# show writable files and still refuse the controller).
+cg_available() {
+    [[ $(cg_version) != 0 ]] || return 1
+    local probe="tm-probe-$$"
+    if (cg_create "$probe" 0.5 100000) 2>/dev/null; then cg_remove_all "$probe"; return 0; fi
+    cg_remove_all "$probe"
+    return 1
+}
 
 cg_create() { # name, cores, period µs
     local name=$1 cores=$2 period=$3 quota
     if [[ $cores == none ]]; then quota=-1; else quota=$(python3 -c "print(max(1000, round($cores * $period)))"); fi
+    local existing
+    for existing in "$cg_v1_cpu/$name/cgroup.procs" "$cg_v2/$name/cgroup.procs"; do
+        if [[ -s $existing ]]; then
+            echo "cgroup $name still holds processes ($(tr '\n' ' ' < "$existing")): stop them first" >&2
+            return 1
+        fi
+    done
     case $(cg_version) in
         1)
             mkdir -p "$cg_v1_cpu/$name"

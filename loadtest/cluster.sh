@@ -21,13 +21,29 @@ dir=/tmp/tm-cluster gateways=2 workers=3 coordinators=2 placements=2 catalog_apa
 binary=.build/release/console quota="" period=100000
 if [[ ${1:-} == stop ]]; then
     dir=${2:-$dir}
+    pids=()
     for pidfile in "$dir"/*.pid; do
-        [[ -f $pidfile ]] && kill "$(cat "$pidfile")" 2>/dev/null || true
+        [[ -f $pidfile ]] || continue
+        pid=$(cat "$pidfile")
+        kill "$pid" 2>/dev/null && pids+=("$pid:${pidfile##*/}")
     done
-    sleep 2
+    # SIGTERM drains; a role still there after 15 s is killed, and said so.
+    for _ in $(seq 1 15); do
+        alive=0
+        for entry in "${pids[@]}"; do kill -0 "${entry%%:*}" 2>/dev/null && alive=1; done
+        (( alive )) || break
+        sleep 1
+    done
+    for entry in "${pids[@]}"; do
+        if kill -0 "${entry%%:*}" 2>/dev/null; then
+            echo "${entry#*:}: process ${entry%%:*} still running 15 s after SIGTERM: killed" >&2
+            kill -KILL "${entry%%:*}" 2>/dev/null || true
+        fi
+    done
     for data in "$dir"/pg*/data; do
         [[ -d $data ]] && runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
     done
+    sleep 1
     cg_remove_all "tm-$(basename "$dir")-"
     exit 0
 fi
@@ -135,3 +151,4 @@ done
 } > "$dir/cluster.env"
 echo "ready: $ready of $((workers + gateways)) workers and gateways; gateways: ${urls[*]}"
 echo "keys and URLs: $dir/cluster.env; logs: $dir/*.log; stop: loadtest/cluster.sh stop $dir"
+(( ready == workers + gateways )) || { echo "not every worker and gateway became ready within 60 s: see $dir/*.log" >&2; exit 1; }
