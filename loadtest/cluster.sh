@@ -17,6 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . loadtest/cgroup.sh
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+# The cgroups of the cluster in directory $1 are named tm-<its basename>-<role>.
+group_prefix_of() { echo "tm-$(basename "$1")-"; }
 dir=/tmp/tm-cluster gateways=2 workers=3 coordinators=2 placements=2 catalog_apart=0 shards=256
 binary=.build/release/console quota="" period=100000
 if [[ ${1:-} == stop ]]; then
@@ -41,10 +44,10 @@ if [[ ${1:-} == stop ]]; then
         fi
     done
     for data in "$dir"/pg*/data; do
-        [[ -d $data ]] && runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+        [[ -d $data ]] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
     done
     sleep 1
-    cg_remove_all "tm-$(basename "$dir")-"
+    cg_remove_all "$(group_prefix_of "$dir")"
     exit 0
 fi
 while [[ $# -gt 0 ]]; do
@@ -66,12 +69,12 @@ done
 extra=("$@")
 (( placements >= 1 && placements <= 26 )) || { echo "--placements must be 1 to 26" >&2; exit 2; }
 scripts/setup-debian.sh
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)  # again: setup may have installed it
 # A throwaway cluster: a directory left by an earlier run is stopped and removed first.
 [[ -d $dir ]] && "$0" stop "$dir"
 rm -rf "$dir"
 mkdir -p "$dir"
-group_prefix="tm-$(basename "$dir")-"
+group_prefix=$(group_prefix_of "$dir")
 # With --cpu-quota, moves the calling subshell (and what it then execs) into the cgroup named
 # after the role: capped at the quota, or only counted ("none").
 enter_group() { # name, cores
@@ -80,7 +83,6 @@ enter_group() { # name, cores
     cg_enter "$group_prefix$1"
 }
 [[ -z $quota ]] || cg_available || { echo "--cpu-quota: no writable cpu cgroup controller here (needs root)" >&2; exit 1; }
-echo "${quota:+cpu cap $quota of a core per gateway, worker and placement server (cgroups $group_prefix*, period $period µs)}" > "$dir/caps.txt"
 as_server=()
 [[ $(id -u) -eq 0 ]] && as_server=(runuser -u postgres --)
 url() { echo "postgres://postgres@127.0.0.1:$1/$2?sslmode=disable"; }

@@ -147,7 +147,9 @@ print("pass" if not reasons else ("crash" if status != 0 or result is None else 
 PY
 }
 
-round_sensors() { python3 -c "import sys; print(max(25, int(round(float(sys.argv[1]) / 25)) * 25))" "$1"; }
+round_sensors() { # sensors [factor] → sensors × factor, to the nearest 25 (at least 25)
+    python3 -c "import sys; print(max(25, int(round(float(sys.argv[1]) * float(sys.argv[2]) / 25)) * 25))" "$1" "${2:-1}"
+}
 best_one=""
 run_failed=0
 for mode in $modes; do
@@ -159,7 +161,7 @@ for mode in $modes; do
         echo "== W=$W gateways=$W placements=$P ($mode), cap ${quota:-none} of a core each" >&2
         if [[ -z $best_one ]]; then guess=$start_sensors
         elif (( short )); then guess=$((start_sensors * W))
-        elif [[ $mode == one ]]; then guess=$(round_sensors "$(python3 -c "print($best_one * 1.5)")")
+        elif [[ $mode == one ]]; then guess=$(round_sensors "$best_one" 1.5)
         else guess=$((best_one * W)); fi
         n=$guess passed=0 failed=0
         for _ in $(seq 1 "$trials"); do
@@ -174,8 +176,8 @@ for mode in $modes; do
                 echo "the fleet failed at $n sensors: $out/W$W-$mode-n$n.fleet.txt" >&2; run_failed=1; break
             fi
             if [[ $verdict == pass ]]; then (( n > passed )) && passed=$n; else (( failed == 0 || n < failed )) && failed=$n; fi
-            if (( failed == 0 )); then n=$(round_sensors "$(python3 -c "print($n * 1.3)")")
-            elif (( passed == 0 )); then n=$(round_sensors "$(python3 -c "print($n * 0.7)")")
+            if (( failed == 0 )); then n=$(round_sensors "$n" 1.3)
+            elif (( passed == 0 )); then n=$(round_sensors "$n" 0.7)
             else
                 (( failed - passed <= 25 || failed - passed <= passed / 10 )) && break
                 n=$(round_sensors "$(((passed + failed) / 2))")
@@ -212,17 +214,16 @@ for mode in ("scaled", "one"):
                 print(f"{w}  {mode:>10}  none of {len(tried)} trials passed ("
                       + "; ".join(f"{x['sensors']}: {', '.join(x['reasons'])}" for x in tried) + ")")
             continue
-        def role(prefix, i=0):
-            return sum(v[i] for g, v in t["cpu"].items() if g.startswith(prefix)) * 100
-        def count(prefix):
-            return max(1, sum(1 for g in t["cpu"] if g.startswith(prefix)))
-        throttled = {name: role(prefix, 1) / count(prefix) for name, prefix in (("gateways", "gateway"), ("workers", "worker"), ("placements", "placement"))}
+        def role(prefix, i=0, trial=t):
+            return sum(v[i] for g, v in trial["cpu"].items() if g.startswith(prefix)) * 100
+        def throttled_per_process(trial):
+            return {name: role(prefix, 1, trial) / max(1, sum(1 for g in trial["cpu"] if g.startswith(prefix)))
+                    for name, prefix in (("gateways", "gateway"), ("workers", "worker"), ("placements", "placement"))}
+        throttled = throttled_per_process(t)
         # The role that binds: the one whose processes were throttled longest (none below 5 %) in
         # the smallest failed trial above the sustained rate, where the limit was crossed.
         over = min((x for x in tried if not x["passed"] and x["sensors"] > t["sensors"]), key=lambda x: x["sensors"], default=t)
-        over_throttled = {name: sum(v[1] for g, v in over["cpu"].items() if g.startswith(prefix)) * 100
-                          / max(1, sum(1 for g in over["cpu"] if g.startswith(prefix)))
-                          for name, prefix in (("gateways", "gateway"), ("workers", "worker"), ("placements", "placement"))}
+        over_throttled = throttled_per_process(over)
         binds = max(over_throttled, key=over_throttled.get) if max(over_throttled.values()) >= 5 else "-"
         if binds != "-":
             binds += f" ({over_throttled[binds]:.0f} % throttled at {over['sensors']} sensors)"
