@@ -6,7 +6,8 @@
 #
 # usage: loadtest/cluster.sh [--dir D] [--gateways 2] [--workers 3] [--coordinators 2]
 #                            [--placements 2] [--catalog-apart] [--cpu-quota CORES] [--cpu-period-us 100000]
-#                            [--shard-count 256] [--binary .build/release/console] [-- worker options…]
+#                            [--shard-count 256] [--binary .build/release/console] [--gateway-arg ARG]…
+#                            [-- worker options…]
 #
 # --placements N puts each placement (a, b, c, …) on a PostgreSQL server of its own;
 # --catalog-apart gives the catalog a server of its own too (otherwise it shares placement a's).
@@ -14,6 +15,8 @@
 # (e.g. 0.1), each in a CPU cgroup of its own (loadtest/cgroup.sh; needs root), as a pod's CPU
 # limit does; the coordinators and a catalog kept apart get groups without a cap, so that every
 # role's CPU time can be read from its group (cg_read in loadtest/cgroup.sh).
+# --gateway-arg passes one argument to every gateway (repeat it: --gateway-arg --idle-timeout
+# --gateway-arg 30m); what follows -- goes to every worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . loadtest/cgroup.sh
@@ -21,7 +24,7 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 # The cgroups of the cluster in directory $1 are named tm-<its basename>-<role>.
 group_prefix_of() { echo "tm-$(basename "$1")-"; }
 dir=/tmp/tm-cluster gateways=2 workers=3 coordinators=2 placements=2 catalog_apart=0 shards=256
-binary=.build/release/console quota="" period=100000
+binary=.build/release/console quota="" period=100000 gateway_extra=()
 if [[ ${1:-} == stop ]]; then
     dir=${2:-$dir}
     pids=()
@@ -39,7 +42,11 @@ if [[ ${1:-} == stop ]]; then
     done
     for entry in "${pids[@]}"; do
         if kill -0 "${entry%%:*}" 2>/dev/null; then
-            echo "${entry#*:}: process ${entry%%:*} still running 15 s after SIGTERM: killed" >&2
+            # Its threads' stacks first, where gdb is there: what it waited on.
+            stacks=$dir/${entry#*:}
+            stacks=${stacks%.pid}.stacks
+            command -v gdb >/dev/null && timeout 60 gdb -p "${entry%%:*}" -batch -ex "thread apply all bt" > "$stacks" 2>&1
+            echo "${entry#*:}: process ${entry%%:*} still running 15 s after SIGTERM: killed (stacks: $stacks)" >&2
             kill -KILL "${entry%%:*}" 2>/dev/null || true
         fi
     done
@@ -62,6 +69,7 @@ while [[ $# -gt 0 ]]; do
         --cpu-period-us) period=$2; shift 2 ;;
         --shard-count) shards=$2; shift 2 ;;
         --binary) binary=$2; shift 2 ;;
+        --gateway-arg) gateway_extra+=("$2"); shift 2 ;;
         --) shift; break ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -133,7 +141,7 @@ done
 urls=()
 for i in $(seq 1 "$gateways"); do
     start "gateway-$i" 1 gateway --database-url "$catalog" --id "gateway-$i" --port $((19700 + i)) --advertise-host 127.0.0.1 \
-        --metrics-address "127.0.0.1:$((19750 + i))" --max-connections-per-address 0
+        --metrics-address "127.0.0.1:$((19750 + i))" --max-connections-per-address 0 "${gateway_extra[@]}"
     urls+=("https://127.0.0.1:$((19700 + i))")
 done
 for _ in $(seq 1 60); do

@@ -51,7 +51,7 @@ ROWS = [
             (f"histogram_quantile({q}, sum by (le) (rate(ingest_gateway_report_duration_bucket{RATE})))", f"p{int(q * 100)}")
             for q in (0.5, 0.9, 0.99)], "s"),
         panel("Bytes in/s by route", [(f"sum by (route) (rate(ingest_gateway_bytes_in{RATE}))", "{{route}}")], "Bps"),
-        panel("Open connections", [("sum by (pod) (ingest_http_connections)", "{{pod}}")]),
+        panel("Open sensor connections", [('sum by (pod) (ingest_http_connections{listener="public"})', "{{pod}}")]),
         panel("Forward retries/s and map refreshes/s", [
             (f"sum(rate(ingest_gateway_retries{RATE}))", "retries"),
             (f"sum(rate(ingest_gateway_map_refreshes{RATE}))", "map refreshes")], "ops"),

@@ -55,7 +55,7 @@ struct WorkerListenerOptions: ParsableArguments {
 struct ForwardOptions: ParsableArguments {
     @Option(help: "How long a request may wait for its worker, retries on a fresh shard map included, before it gets 503 (default 5s).")
     var forwardTimeout: String?
-    @Option(help: "Requests in flight to one worker beyond which new ones get 503 (default 1000).") var maxWorkerInFlight: String?
+    @Option(help: "Requests in flight to one worker beyond which new ones get 503 (default 1000); one past --forward-timeout counts until the worker answers it.") var maxWorkerInFlight: String?
 
     var flags: [String: String?] { ["forwardTimeout": forwardTimeout, "maxWorkerInFlight": maxWorkerInFlight] }
 }

@@ -19,8 +19,10 @@ import ServiceLifecycle
 func roleMetricsServer(settings: ConsoleSettings, registry: PrometheusCollectorRegistry, logger: Logger,
                        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)) async throws -> HTTPServer {
     let address = settings.metricsAddress ?? (host: "0.0.0.0", port: 9464)
+    var configuration = HTTPServer.Configuration(host: address.host, port: address.port, tls: nil)
+    configuration.listener = "metrics"
     let server = HTTPServer(
-        configuration: .init(host: address.host, port: address.port, tls: nil),
+        configuration: configuration,
         responder: MetricsEndpoint(registry: registry, readiness: readiness), group: MultiThreadedEventLoopGroup.singleton,
         logger: logger)
     try await server.bind()
@@ -147,6 +149,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 host: cs.internalHost, port: cs.internalPort, tls: try internalTLS?.serverContext(), maxConcurrentStreams: 1000,
                 idleTimeout: .seconds(3600), shutdownGrace: .seconds(30))
             serverConfiguration.plaintextHTTP2 = cs.internalPlaintext
+            serverConfiguration.listener = "internal"
             let server = HTTPServer(configuration: serverConfiguration, responder: endpoint, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
             try await server.bind()
             let listener = CatalogListener(channel: CatalogListener.shardMap, database: cluster.catalogDatabase, logger: logger) {

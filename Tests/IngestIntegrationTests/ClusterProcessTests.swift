@@ -254,7 +254,9 @@ func expectMetricsMoved(from idle: [String: PrometheusScrape], to busy: [String:
         grew(gateway, "ingest_gateway_responses", ["route": "report", "status": "2xx"])
         grew(gateway, "ingest_gateway_bytes_in", ["route": "report"])
         grew(gateway, "ingest_gateway_report_duration_count")
-        grew(gateway, "ingest_http_responses", ["status": "2xx"])
+        grew(gateway, "ingest_http_responses", ["listener": "public", "status": "2xx"])
+        // The sensors' connections, apart from the metrics listener's (one gauge each).
+        #expect((busy[gateway]?.sum("ingest_http_connections", ["listener": "public"]) ?? 0) >= 1, "\(gateway) counts no open sensor connection")
         #expect((busy[gateway]?.sum("ingest_gateway_map_version") ?? 0) > 0, "\(gateway) holds no map version")
     }
     var shards = 0.0

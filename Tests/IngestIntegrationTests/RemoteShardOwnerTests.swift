@@ -1,5 +1,7 @@
 @testable import IngestGateway
 import IngestCore
+@testable import IngestTransport
+import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -85,5 +87,75 @@ struct RemoteShardOwnerTests {
         }
         #expect(refused?.code == .unavailable)
         #expect(taken.value == 3)
+    }
+
+    /// A worker that holds every request until released, then answers the held ones and every
+    /// later one at once.
+    final class HeldWorker: HTTPResponder, Sendable {
+        let state = Mutex<(open: Bool, held: [ResponseWriter])>((false, []))
+        var held: Int { state.withLock { $0.held.count } }
+        func bodyLimit(uri: String) -> Int { 1 << 20 }
+        func bodyTooLarge(uri: String, limit: Int) -> HTTPResponse { HTTPResponse(status: .payloadTooLarge) }
+        func handle(_ request: HTTPRequest, writer: ResponseWriter) {
+            let open = state.withLock { state in
+                if !state.open { state.held.append(writer) }
+                return state.open
+            }
+            if open { writer.respond(.json(.ok, "{}")) }
+        }
+        func release() {
+            let writers = state.withLock { state in
+                state.open = true
+                defer { state.held = [] }
+                return state.held
+            }
+            for writer in writers { writer.respond(.json(.ok, "{}")) }
+        }
+    }
+
+    /// A worker slower than the deadline: requests the gateway gave up on still count against
+    /// `--max-worker-in-flight` until the worker answers them, so a new one gets 503 `overloaded`
+    /// at once instead of queueing behind their streams and timing out in turn; once the worker
+    /// has answered them, requests go through again.
+    @Test func requestsGivenUpOnCountUntilTheWorkerAnswersThem() async throws {
+        let worker = HeldWorker()
+        var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: 0, tls: nil)
+        configuration.plaintextHTTP2 = true
+        let server = HTTPServer(configuration: configuration, responder: worker, group: MultiThreadedEventLoopGroup.singleton,
+                                logger: Logger(label: "test"))
+        let port = try await server.bind()
+        var settings = RemoteShardOwner.Settings(tls: nil, token: "cluster-token")
+        settings.maxInFlight = 2
+        settings.timeout = .milliseconds(300)
+        let owner = try #require(RemoteShardOwner(memberID: "worker-slow", address: "127.0.0.1:\(port)", settings: settings))
+
+        async let first = owner.send(.POST, "/held", headers: [:], body: ByteBuffer(string: "1"))
+        async let second = owner.send(.POST, "/held", headers: [:], body: ByteBuffer(string: "2"))
+        for result in await [first, second] {
+            guard case .failure(let error) = result else { Issue.record("a held request was answered"); continue }
+            #expect(error.code == .forwardTimeout)
+        }
+        #expect(worker.held == 2)
+
+        let asked = ContinuousClock.now
+        guard case .failure(let refused) = await owner.send(.POST, "/held", headers: [:], body: ByteBuffer(string: "3")) else {
+            Issue.record("a third request went out past the limit"); return
+        }
+        #expect(refused.code == .overloaded)
+        #expect(ContinuousClock.now - asked < .milliseconds(250), "it waited instead of failing at once")
+        #expect(worker.held == 2)
+
+        worker.release()
+        let drained = ContinuousClock.now.advanced(by: .seconds(5))
+        while owner.inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(owner.inFlight.load(ordering: .relaxed) == 0)
+        guard case .success(let answer) = await owner.send(.POST, "/held", headers: [:], body: ByteBuffer(string: "4")) else {
+            Issue.record("the worker answered its held requests but a new one still failed"); return
+        }
+        #expect(answer.status == .ok)
+        await owner.close()
+        try await server.channel.withLock { $0 }?.close()
     }
 }

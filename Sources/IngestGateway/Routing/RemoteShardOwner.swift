@@ -16,7 +16,8 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         public var tls: NIOSSLContext?
         /// The cluster token sent with every request.
         public var token: String
-        /// Requests in flight to one worker beyond which new ones get 503 (`--max-worker-in-flight`, default 1000).
+        /// Requests in flight to one worker beyond which new ones get 503 (`--max-worker-in-flight`,
+        /// default 1000); one whose deadline passed counts until the worker answers it.
         public var maxInFlight: Int = 1000
         /// How long one forwarded request may take (`--forward-timeout`, default 5 s).
         public var timeout: Duration = .seconds(5)
@@ -81,6 +82,16 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
     /// out leaves it in doubt: `unavailable` too when it is `repeatable` (a report, a poll,
     /// findings: a resend is recognised), else ``IngestError/noAnswer``, which is not retried, so
     /// that a command or a scan is not queued twice.
+    ///
+    /// A request counts against the limit until the worker answers it or its connection fails,
+    /// not until the caller stops waiting: one given up on at the deadline still holds a stream
+    /// on the connection and work in the worker. Were it let go at the deadline, a worker slower
+    /// than the deadline would collect ever more such streams, every new request would queue
+    /// behind them (NIO buffers streams past the worker's concurrency limit) and time out in
+    /// turn, and the gateway would answer nothing but 503 `forward_timeout` for as long as its
+    /// sensors kept retrying (seen with 30,000 sensors on 6 gateways: three of them did so for
+    /// minutes while the other three were answered). Counted until answered, they make new
+    /// requests fail at once with 503 `overloaded` while the worker catches up.
     func send(
         _ method: HTTPMethod, _ path: String, headers: HTTPHeaders, body: ByteBuffer?, deadline: ContinuousClock.Instant? = nil,
         repeatable: Bool = true
@@ -89,7 +100,6 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
             inFlight.wrappingSubtract(1, ordering: .relaxed)
             return .failure(.overloaded)
         }
-        defer { inFlight.wrappingSubtract(1, ordering: .relaxed) }
         var withToken = headers
         withToken.add(name: ClusterWire.tokenHeader, value: settings.token)
         let timeout = deadline.map { min(settings.timeout, max($0 - .now, .milliseconds(1))) } ?? settings.timeout
@@ -97,6 +107,7 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         // Whichever comes first answers: the worker, or the deadline. A request the worker never
         // answers (it is paused, or the network dropped it) must not hold the caller past it.
         let outcome: Result<ClientResponse, IngestError>? = try? await withDeadline(timeout) {
+            defer { self.inFlight.wrappingSubtract(1, ordering: .relaxed) }
             let client: HTTPClientConnection
             do {
                 client = try await self.connected()

@@ -54,12 +54,16 @@ public final class HTTPClientConnection: Sendable {
         do {
             channel = try await ClientBootstrap(group: group)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                // As the server's connections: reads of at most 4 KiB, copied apart from
+                // NIOSSL's buffer (ReadCompactor), so an idle connection keeps little.
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4096))
                 .connectTimeout(.milliseconds(connectTimeout.milliseconds))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         if let tls {
                             try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                            try sync.addHandler(ReadCompactor())
                         }
                         if http2 {
                             var connection = NIOHTTP2Handler.ConnectionConfiguration()

@@ -89,6 +89,9 @@ public final class HTTPServer: Service, Sendable {
         /// Without TLS: speak HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1. The
         /// cluster's internal transport on a private network (`--internal-plaintext`).
         public var plaintextHTTP2 = false
+        /// The listener's name in its metrics (`listener`): public (the default), internal (a
+        /// worker's port for gateways), metrics.
+        public var listener = "public"
 
         public init(
             host: String = "0.0.0.0", port: Int = 443, tls: NIOSSLContext?, maxConcurrentStreams: Int = 100,
@@ -105,7 +108,7 @@ public final class HTTPServer: Service, Sendable {
     }
 
     public let configuration: Configuration
-    public let activity = ServerActivity()
+    public let activity: ServerActivity
     let responder: any HTTPResponder
     let group: any EventLoopGroup
     let logger: Logger
@@ -113,6 +116,7 @@ public final class HTTPServer: Service, Sendable {
 
     public init(configuration: Configuration, responder: any HTTPResponder, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
+        activity = ServerActivity(listener: configuration.listener)
         self.responder = responder
         self.group = group
         self.logger = logger

@@ -13,9 +13,12 @@ public final class ServerActivity: Sendable {
 
     let state = Mutex(State())
     let inFlight = Atomic<Int>(0)
-    let metrics = ServerMetrics()
+    let metrics: ServerMetrics
 
-    public init() {}
+    /// `listener` names the listener in its metrics (public, internal, metrics).
+    public init(listener: String = "public") {
+        metrics = ServerMetrics(listener: listener)
+    }
 
     /// Registers an accepted connection; false (and the connection not registered) when its
     /// client address already holds `maxPerAddress` connections (0: no limit).

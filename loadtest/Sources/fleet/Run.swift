@@ -29,7 +29,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Sensors (steady scenario).") var sensors = 100
     @Option(help: "How long to keep them (steady scenario), e.g. 5m.") var duration = "5m"
     @Option(help: "Start the sensors linearly over this time instead of within the jitter window.") var ramp: String?
-    @Option(help: "Profiles and weights, e.g. host=0.9,busy=0.05,cluster=0.05.") var mix = "host=1"
+    @Option(help: "Profiles (host, busy, cluster, small) and weights, e.g. host=0.9,busy=0.05,cluster=0.05.") var mix = "host=1"
     @Option(help: "A fixed beat in seconds, ignoring the console's beat rate (stress).") var beat: Int?
     @Option(help: "Fraction of processes, connections and pods that change per beat (default: the profile's, 0.01).")
     var churn: Double?

@@ -80,7 +80,7 @@ struct GeneratorTests {
 
     /// A fleet sends a piece as it rendered it before while the piece's version stayed: that
     /// is only right if every change of the world moves the version of each piece it shows in.
-    @Test(arguments: ["host", "busy", "cluster"])
+    @Test(arguments: ["host", "busy", "cluster", "small"])
     func piecesWhoseVersionStayedRenderAsBefore(profileName: String) throws {
         var profile = try #require(SensorProfile.named(profileName))
         profile.churn = 0.03

@@ -51,8 +51,19 @@ public struct SensorProfile: Sendable, Hashable, Codable {
     public static let cluster = SensorProfile(
         name: "cluster", kind: .cluster, pods: 120, services: 40, namespaces: 10)
 
+    /// A small host (a VM running one service): what many sensors of a large fleet look like, and
+    /// a light enough profile for runs whose point is the number of connections.
+    public static let small = SensorProfile(
+        name: "small", kind: .host, processes: 24, containers: 1, images: 2, endpoints: 2, connections: 1)
+
+    /// The built-in profiles.
+    public static let all = [host, busyHost, cluster, small]
+
+    /// Their names, for messages: "host, busy, cluster, small".
+    public static var names: String { all.map(\.name).joined(separator: ", ") }
+
     /// The built-in profile with this name.
     public static func named(_ name: String) -> SensorProfile? {
-        [host, busyHost, cluster].first { $0.name == name }
+        all.first { $0.name == name }
     }
 }

@@ -79,7 +79,7 @@ public struct Scenario: Sendable, Hashable, Codable {
             if let ramp = phase.ramp, Self.seconds(ramp) == nil { return "ramp '\(ramp)' is not a duration" }
         }
         for (name, weight) in mix ?? [:] {
-            if SensorProfile.named(name) == nil { return "unknown profile '\(name)' in mix (host, busy, cluster)" }
+            if SensorProfile.named(name) == nil { return "unknown profile '\(name)' in mix (\(SensorProfile.names))" }
             if weight < 0 { return "mix weights cannot be negative" }
         }
         if let beat, beat < 2 { return "beat must be at least 2 seconds" }
