@@ -84,14 +84,27 @@ public enum Gzip {
             ?? Handle(libdeflate_alloc_compressor(level))
         defer { compressors.withLock { $0[level, default: []].append(compressor) } }
         let bound = libdeflate_gzip_compress_bound(compressor.pointer, input.count)
-        return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
             count = libdeflate_gzip_compress(compressor.pointer, input.baseAddress, input.count, buffer.baseAddress, bound)
             precondition(count > 0, "libdeflate could not compress \(input.count) bytes into its own bound of \(bound)")
         }
+        // The bound is the input's size and more; a result that is kept (the fleet keeps each
+        // sensor's last report) should not hold it.
+        return output.count < bound / 2 ? output.compacted() : output
     }
 
     /// Compresses an array of bytes into one gzip stream.
     public static func compress(_ input: [UInt8], level: Int32 = 6) -> [UInt8] {
         input.withUnsafeBytes { compress($0, level: level) }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The same bytes in a buffer of exactly their size: for a result kept long after it was
+    /// made in a larger one.
+    public func compacted() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = withUnsafeBufferPointer { buffer.initialize(fromContentsOf: $0) }
+        }
     }
 }

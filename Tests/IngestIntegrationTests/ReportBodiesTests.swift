@@ -23,6 +23,9 @@ struct ReportBodiesTests {
             #expect(try ReportParser().parse(json).reportID == "r\(beat)")
             // One deflate stream of the document: the size a gzip of it is.
             #expect(body.count <= Gzip.compress(json, level: 1).count + 16)
+            // Kept until the run ends (the content check), so it holds no spare capacity: the
+            // gzip was made in a buffer the size of the document.
+            #expect(body.capacity < body.count + 64, "\(body.count) bytes in a buffer of \(body.capacity)")
             let rendered = bodies.renderedPieces - renderedBefore
             renderedBefore = bodies.renderedPieces
             if beat == 1 {

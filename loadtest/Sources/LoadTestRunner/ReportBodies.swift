@@ -29,7 +29,8 @@ package struct ReportBodies {
         var fresh: [UInt32: [UInt8]] = [:]
         for (piece, text) in zip(moved, world.render(moved, reportID: reportID, timestamp: timestamp)) {
             // Pieces new in every report (the head) are not kept.
-            if let version = piece.version { kept[piece.key] = Kept(version: version, text: text) } else { fresh[piece.key] = text }
+            // Kept texts in buffers of their size: a piece is rendered into a generous estimate.
+            if let version = piece.version { kept[piece.key] = Kept(version: version, text: text.compacted()) } else { fresh[piece.key] = text }
         }
         let texts = layout.map { fresh[$0.key] ?? kept[$0.key]!.text }
         var document: [UInt8] = []

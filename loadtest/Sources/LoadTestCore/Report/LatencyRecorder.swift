@@ -2,7 +2,7 @@ import Histogram
 import Synchronization
 
 /// Latency percentiles per request kind, in microseconds, with HdrHistogram (3 significant
-/// digits, 1 µs to 10 minutes), safe to record into from any thread.
+/// digits, 1 µs to 10 minutes; 2 for a run's seconds), safe to record into from any thread.
 public final class LatencyRecorder: Sendable {
     public typealias HDR = Histogram<UInt64>
 
@@ -12,6 +12,14 @@ public final class LatencyRecorder: Sendable {
 
     static func makeHistogram() -> HDR {
         HDR(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    /// A histogram of one second of a run, or of a window merged from such seconds: 2
+    /// significant digits (1 %), a tenth of the memory of 3 (≈ 17 KB instead of 167 KB). A run
+    /// keeps three per second, which at 3 digits held 500 KB per second of the run (630 MB for
+    /// a 21-minute run).
+    static func makeSecondHistogram() -> HDR {
+        HDR(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .two)
     }
 
     /// Records one request of `kind` that took `duration`.

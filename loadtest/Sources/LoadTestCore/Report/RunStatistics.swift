@@ -16,9 +16,9 @@ public final class RunStatistics: Sendable {
         var acknowledged: [Kind: Int] = [:]
         var statuses: [Int: Int] = [:]
         var bytesSent = 0
-        var reportLatency = LatencyRecorder.makeHistogram()
-        var pollLatency = LatencyRecorder.makeHistogram()
-        var sendLag = LatencyRecorder.makeHistogram()
+        var reportLatency = LatencyRecorder.makeSecondHistogram()
+        var pollLatency = LatencyRecorder.makeSecondHistogram()
+        var sendLag = LatencyRecorder.makeSecondHistogram()
     }
 
     struct State {
@@ -79,7 +79,7 @@ public final class RunStatistics: Sendable {
     public func sendLag(from: Int? = nil, to: Int? = nil) -> LatencySummary? {
         state.withLock { state in
             guard let from, let to else { return state.sendLag.totalCount > 0 ? LatencySummary(state.sendLag) : nil }
-            var merged = LatencyRecorder.makeHistogram()
+            var merged = LatencyRecorder.makeSecondHistogram()
             for index in max(0, from)..<min(to, state.seconds.count) { merged.add(state.seconds[index].sendLag) }
             return merged.totalCount > 0 ? LatencySummary(merged) : nil
         }
@@ -98,7 +98,7 @@ public final class RunStatistics: Sendable {
         state.withLock { state in
             guard let from, let to else { return state.overall[kind].map(LatencySummary.init) }
             guard kind == .report || kind == .poll else { return nil }
-            var merged = LatencyRecorder.makeHistogram()
+            var merged = LatencyRecorder.makeSecondHistogram()
             for index in max(0, from)..<min(to, state.seconds.count) {
                 merged.add(kind == .report ? state.seconds[index].reportLatency : state.seconds[index].pollLatency)
             }
