@@ -12,11 +12,13 @@
 # gateway listens on a port of its own, so each share has the whole ephemeral port range
 # (ip_local_port_range) towards its gateway; the script checks that too.
 #
-# Every 10 s it samples each gateway's open sensor connections (ingest_http_connections), each worker's
-# beat rate, backlog and nodes, and the resident memory of every process (samples.tsv). At the
-# end: summary.txt (connections at the peak, the beat each worker settled on, reports and polls
-# per second with each fleet's p50/p99, RSS per gateway, worker and fleet, each fleet's loss
-# check), the fleets' own results (fleet-N.json/.html) and the cluster's logs.
+# About every 10 s it samples each gateway's open sensor connections
+# (ingest_http_connections{listener="public"}), each worker's beat rate, backlog and nodes, the
+# resident memory of every process and the machine's busy time (samples.txt). At the end:
+# every role's metrics (metrics/), summary.txt (connections at the peak, the beat each worker
+# handed out over time, RSS per gateway, worker and fleet, the gateways' error answers by code,
+# each fleet's reports and polls per second, p50/p99 and loss check), the fleets' own results
+# (fleet-N.json/.html) and the cluster's logs (cluster/).
 #
 # usage: loadtest/connections.sh [--sensors 100000] [--gateways 6] [--workers 2] [--placements 2]
 #                                [--mix small=1] [--ramp 10m] [--duration 10m] [--beat-rate 30]
