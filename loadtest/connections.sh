@@ -48,16 +48,10 @@ while [[ $# -gt 0 ]]; do
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-seconds() { # 90, 90s, 10m, 1m30s, 1h -> seconds
-    python3 -c '
-import re, sys
-text = sys.argv[1]
-parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", text)
-if not text or not parts: sys.exit("not a duration: " + text)
-h, m, s = (int(x or 0) for x in parts.groups())
-print(h * 3600 + m * 60 + s)' "$1"
-}
-ramp_s=$(seconds "$ramp") duration_s=$(seconds "$duration") idle_s=$(seconds "$idle")
+. loadtest/durations.sh
+ramp_s=$(seconds "$ramp")
+duration_s=$(seconds "$duration")
+idle_s=$(seconds "$idle")
 (( gateways >= 1 && workers >= 1 && sensors >= gateways )) || { echo "--gateways and --workers at least 1, --sensors at least --gateways" >&2; exit 2; }
 (( idle_s > max_beat / 2 )) || { echo "--idle-timeout ($idle_s s) must exceed half --max-beat-rate ($max_beat s): sensors poll every beat / 2" >&2; exit 2; }
 share=$(( (sensors + gateways - 1) / gateways ))

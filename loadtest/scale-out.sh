@@ -63,11 +63,9 @@ fi
 for executable in "$binary" "$fleet"; do
     [[ -x $executable ]] || { echo "not an executable: $executable (swift build -c release --product ${executable##*/})" >&2; exit 2; }
 done
-seconds() { # 90, 90s, 2m, 1m30s → seconds; anything else is an error
-    python3 -c "import re,sys; m=re.fullmatch(r'(?:(\d+)m)?(?:(\d+)s?)?', sys.argv[1]); assert m and sys.argv[1], sys.argv[1]; print(int(m[1] or 0) * 60 + int(m[2] or 0))" "$1" 2>/dev/null ||
-        { echo "not a duration: $1 (e.g. 90s, 2m, 1m30s)" >&2; exit 2; }
-}
-ramp_s=$(seconds "$ramp") duration_s=$(seconds "$duration")
+. loadtest/durations.sh
+ramp_s=$(seconds "$ramp")
+duration_s=$(seconds "$duration")
 (( duration_s > beat + 10 )) || { echo "--duration must exceed --beat by more than 10 s (the steady window)" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$out"

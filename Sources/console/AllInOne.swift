@@ -90,13 +90,7 @@ struct AllInOne: AsyncParsableCommand {
         // Every listener is bound before the banner says the console is ready.
         var metricsServer: HTTPServer?
         if let address = settings.metricsAddress, let registry {
-            var configuration = HTTPServer.Configuration(host: address.host, port: address.port, tls: nil)
-            configuration.listener = "metrics"
-            let server = HTTPServer(
-                configuration: configuration,
-                responder: MetricsEndpoint(registry: registry), group: MultiThreadedEventLoopGroup.singleton, logger: logger)
-            try await server.bind()
-            metricsServer = server
+            metricsServer = try await bindMetricsServer(address: address, responder: MetricsEndpoint(registry: registry), logger: logger)
         }
 
         FirstStart.printBanner(

@@ -18,13 +18,17 @@ import ServiceLifecycle
 /// The metrics and health listener of a cluster role: `--metrics-address`, 0.0.0.0:9464 unless set.
 func roleMetricsServer(settings: ConsoleSettings, registry: PrometheusCollectorRegistry, logger: Logger,
                        readiness: @escaping @Sendable () -> (ready: Bool, detail: String)) async throws -> HTTPServer {
-    let address = settings.metricsAddress ?? (host: "0.0.0.0", port: 9464)
+    try await bindMetricsServer(
+        address: settings.metricsAddress ?? (host: "0.0.0.0", port: 9464),
+        responder: MetricsEndpoint(registry: registry, readiness: readiness), logger: logger)
+}
+
+/// Binds a plain-HTTP metrics listener (its metrics carry `listener="metrics"`), for the
+/// cluster roles and all-in-one alike.
+func bindMetricsServer(address: (host: String, port: Int), responder: MetricsEndpoint, logger: Logger) async throws -> HTTPServer {
     var configuration = HTTPServer.Configuration(host: address.host, port: address.port, tls: nil)
     configuration.listener = "metrics"
-    let server = HTTPServer(
-        configuration: configuration,
-        responder: MetricsEndpoint(registry: registry, readiness: readiness), group: MultiThreadedEventLoopGroup.singleton,
-        logger: logger)
+    let server = HTTPServer(configuration: configuration, responder: responder, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
     try await server.bind()
     return server
 }
