@@ -56,6 +56,9 @@ public final class FleetRunner: Sendable {
     public let configuration: Configuration
     let statistics = RunStatistics()
     let sampler = ProcessSampler()
+    /// The database's autovacuum workers again, apart (a pid sampled twice in a second by one
+    /// sampler would read no CPU the second time).
+    let autovacuumSampler = ProcessSampler()
     let consoleProcess = Mutex<ChildProcess?>(nil)
     let samples = Mutex<[Int: Sample]>([:])
 
@@ -64,6 +67,8 @@ public final class FleetRunner: Sendable {
         var cpu: Double
         var rss: Int
         var databaseCPU: Double?
+        /// The part of `databaseCPU` spent by autovacuum workers.
+        var autovacuumCPU: Double?
         var fleetCPU: Double?
     }
     let running = Atomic<Int>(0)
@@ -483,10 +488,12 @@ public final class FleetRunner: Sendable {
             // A console inside this process is the fleet's CPU too: not told apart then.
             let fleet = console.contains(getpid()) ? nil : sampler.sample([getpid()])?.cpuPercent
             let databaseCPU = database.isEmpty ? nil : sampler.sample(database)?.cpuPercent
-            if let sample = sampler.sample(console) {
-                samples.withLock { $0[second] = Sample(cpu: sample.cpuPercent, rss: sample.rssBytes, databaseCPU: databaseCPU, fleetCPU: fleet) }
-            } else {
-                samples.withLock { $0[second] = Sample(cpu: 0, rss: 0, databaseCPU: databaseCPU, fleetCPU: fleet) }
+            let autovacuum = database.filter { ProcessSampler.commandLine(of: $0)?.contains("autovacuum worker") == true }
+            let autovacuumCPU = databaseCPU == nil ? nil : autovacuumSampler.sample(autovacuum)?.cpuPercent ?? 0
+            let sample = sampler.sample(console)
+            samples.withLock {
+                $0[second] = Sample(cpu: sample?.cpuPercent ?? 0, rss: sample?.rssBytes ?? 0, databaseCPU: databaseCPU,
+                                    autovacuumCPU: autovacuumCPU, fleetCPU: fleet)
             }
             if configuration.statusLine { printStatus(second: second) }
             second += 1
@@ -614,6 +621,7 @@ public final class FleetRunner: Sendable {
             let statuses = statistics.statuses(from: from, to: to)
             let cpu = (from..<to).compactMap { sampled[$0]?.cpu }
             let databaseCPU = (from..<to).compactMap { sampled[$0]?.databaseCPU }
+            let autovacuumCPU = (from..<to).compactMap { sampled[$0]?.autovacuumCPU }
             let fleetCPU = (from..<to).compactMap { sampled[$0]?.fleetCPU }
             let reports = statistics.acknowledged(.report, from: from, to: to)
             func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
@@ -635,7 +643,7 @@ public final class FleetRunner: Sendable {
                 cpu: RunResult.CPU(
                     databasePercent: mean(databaseCPU), fleetPercent: mean(fleetCPU),
                     consoleMillisPerReport: perReport(cpu), databaseMillisPerReport: perReport(databaseCPU),
-                    fleetMillisPerReport: perReport(fleetCPU)))
+                    autovacuumMillisPerReport: perReport(autovacuumCPU), fleetMillisPerReport: perReport(fleetCPU)))
         }
         // Steady: after every sensor of the first phase started plus one beat, until the first stops.
         let lastStart = schedule.map(\.start).filter(\.isFinite).max() ?? 0

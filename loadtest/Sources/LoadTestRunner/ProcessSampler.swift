@@ -49,11 +49,16 @@ public final class ProcessSampler: @unchecked Sendable {
     public static func pids(matching text: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry in
-            guard let pid = Int32(entry),
-                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
-            else { return nil }
+            guard let pid = Int32(entry), commandLine(of: pid)?.contains(text) == true else { return nil }
             return pid
+        }
+    }
+
+    /// The process's command line, arguments joined by spaces (PostgreSQL sets its processes'
+    /// titles there: `postgres: autovacuum worker`, `postgres: console console [local] idle`).
+    public static func commandLine(of pid: Int32) -> String? {
+        FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { data in
+            String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         }
     }
 }

@@ -138,6 +138,7 @@ struct Run: AsyncParsableCommand {
                 + (window.cpu?.databasePercent.map { String(format: "; database CPU %.0f%%", $0) } ?? "")
                 + (window.cpu?.consoleMillisPerReport.map { String(format: "; CPU per report: console %.3f ms", $0) } ?? "")
                 + (window.cpu?.databaseMillisPerReport.map { String(format: ", database %.3f ms", $0) } ?? "")
+                + (window.cpu?.autovacuumMillisPerReport.map { String(format: " (autovacuum %.3f ms of it)", $0) } ?? "")
                 + (window.cpu?.fleetPercent.map { String(format: "; fleet CPU %.0f%%", $0) } ?? "")
                 + (window.cpu?.fleetMillisPerReport.map { String(format: ", %.3f ms per report", $0) } ?? "")
         }
