@@ -76,7 +76,8 @@ cleanup() {
 }
 trap cleanup EXIT
 loadtest/cluster.sh --dir "$cluster" --gateways "$gateways" --workers "$workers" --coordinators 1 \
-    --placements "$placements" --gateway-arg --idle-timeout --gateway-arg "$idle" -- \
+    --placements "$placements" --gateway-arg --idle-timeout --gateway-arg "$idle" \
+    --gateway-arg --beat-rate --gateway-arg "$beat_rate" --gateway-arg --max-beat-rate --gateway-arg "$max_beat" -- \
     --beat-rate "$beat_rate" --max-beat-rate "$max_beat" --max-pending-reports "$max_pending" > "$out/cluster.out"
 set -a
 . "$cluster/cluster.env"
@@ -95,6 +96,7 @@ sample() {
         for i in $(seq 1 "$gateways"); do
             line+=" gateway-$i.connections=$(metric $((19750 + i)) 'ingest_http_connections{listener="public"}')"
             line+=" gateway-$i.rss=$(rss_mb "$(cat "$cluster/gateway-$i.pid")")"
+            line+=" gateway-$i.beat=$(metric $((19750 + i)) ingest_gateway_beat_rate)"
         done
         for i in $(seq 1 "$workers"); do
             local port=$((19650 + i))
@@ -147,11 +149,12 @@ def num(sample, key):
 connections = [sum(num(s, f"gateway-{i}.connections") for i in range(1, gateways + 1)) for s in samples]
 print(f"{sensors} sensors, {gateways} gateways, {workers} workers; ramp {ramp} s, held {duration} s")
 print(f"open sensor connections (sum over gateways, sampled every 10 s): peak {max(connections):.0f}")
-beats = {f"worker-{i}": [num(s, f"worker-{i}.beat") for s in samples] for i in range(1, workers + 1)}
-print("beat rate handed out, s (each worker, sampled every 10 s): " + "; ".join(
+roles = [f"worker-{i}" for i in range(1, workers + 1)] + [f"gateway-{i}" for i in range(1, gateways + 1)]
+beats = {name: [num(s, f"{name}.beat") for s in samples] for name in roles}
+print("beat rate, s (each worker's own, each gateway's stretched one; sampled every 10 s): " + "; ".join(
     f"{name} last {values[-1]:.0f}, highest {max(values):.0f}" for name, values in beats.items()))
-trail = " ".join(f"{s['t']}s:" + "/".join(f"{num(s, f'worker-{i}.beat'):.0f}" for i in range(1, workers + 1)) for s in samples[::6])
-print(f"  over time (every minute): {trail}")
+trail = " ".join(f"{s['t']}s:" + "/".join(f"{num(s, f'{name}.beat'):.0f}" for name in roles) for s in samples[::6])
+print(f"  over time (every minute; workers, then gateways): {trail}")
 backlog = [sum(num(s, f"worker-{i}.backlog") for i in range(1, workers + 1)) for s in samples]
 print(f"backlog (reports accepted, not committed; summed): highest {max(backlog):.0f}, last {backlog[-1]:.0f}")
 nodes = sum(num(samples[-1], f"worker-{i}.nodes") for i in range(1, workers + 1))

@@ -5,6 +5,7 @@ import IngestTransport
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The gateway: serves the ThreatMapper sensor API (`/deepfence/…`) and the operator API
 /// (`/api/v1/…`, admin keys only) on the public port. Stateless: it verifies tokens, bounds and
@@ -26,6 +27,8 @@ public final class Gateway: HTTPResponder {
     let uploadSlots: UploadSlots
     /// The disk uploads may hold (`--max-spool-bytes`).
     let spoolBudget: SpoolBudget
+    /// The beat stretched while forwarded requests are refused for load (see ``recordForwarded(_:)``).
+    let loadBeat: LoadBeat
     public init(
         configuration: GatewayConfiguration, authenticator: Authenticator, router: ShardRouter, catalog: CatalogStore,
         placements: [PlacementStore], clock: any IngestClock, logger: Logger,
@@ -45,11 +48,40 @@ public final class Gateway: HTTPResponder {
         self.router = router
         self.catalog = catalog
         self.forwarder = Forwarder(router: router, timeout: configuration.forwardTimeout, retries: metrics.retries)
+        let loadBeat = LoadBeat(BeatRateController(configuration: configuration.beatRate))
+        self.loadBeat = loadBeat
         self.operations = OperatorService(
-            forwarder: forwarder, catalog: catalog, placements: placements, clock: clock, localWorkerStats: localWorkerStats)
+            forwarder: forwarder, catalog: catalog, placements: placements, clock: clock, localWorkerStats: localWorkerStats,
+            stretchedBeat: { loadBeat.floor })
         self.parser = ReportParser(limits: configuration.parserLimits)
         self.clock = clock
         self.logger = logger
+        metrics.beatRate.record(configuration.beatRate.baseBeatRate)
+    }
+
+    /// The beat this gateway wants sensors told while it is raised (0: none); sent with each
+    /// forwarded report and poll (``ParsedReport/beatFloor``), so the owner answers it and
+    /// expects the node's next report by it.
+    var beatFloor: Int { loadBeat.floor ?? 0 }
+
+    /// Records a forwarded report or poll answered: refused when `error` is one of load (the
+    /// owner's backlog full, too many requests outstanding to it, no answer in time).
+    func recordForwarded(_ error: IngestError?) {
+        let refused = error.map(Self.isRefusalForLoad) ?? false
+        let now = clock.now()
+        let (beat, changed) = loadBeat.controller.withLock { controller in
+            let before = controller.beatRate
+            let beat = controller.observe(refused: refused, now: now)
+            return (beat, beat != before)
+        }
+        if changed {
+            metrics.beatRate.record(beat)
+            logger.notice("beat stretched for load", metadata: ["beat_rate": "\(beat)"])
+        }
+    }
+
+    static func isRefusalForLoad(_ error: IngestError) -> Bool {
+        error.code == .overloaded || error.code == .forwardTimeout || error.code == .commitTimeout
     }
 
     /// The 4xx and 5xx answers this gateway has sent since it started.
@@ -114,4 +146,14 @@ public final class Gateway: HTTPResponder {
     func jsonObject(_ body: ByteBuffer) throws(IngestError) -> JSONObject {
         try SensorRequest.object(Array(body.readableBytesView))
     }
+}
+
+/// A gateway's ``BeatRateController``, shared with its operator service (the web console's overview).
+final class LoadBeat: Sendable {
+    let controller: Mutex<BeatRateController>
+
+    init(_ controller: BeatRateController) { self.controller = Mutex(controller) }
+
+    /// The beat while raised above the base, else nil.
+    var floor: Int? { controller.withLock { $0.isRaised ? $0.beatRate : nil } }
 }

@@ -33,6 +33,9 @@ struct GatewayMetrics: Sendable {
     let errors: [String: Counter]
     let reportDuration = Timer(label: "ingest.gateway.report.duration")
     let retries = Counter(label: "ingest.gateway.retries")
+    /// The beat this gateway stretches the workers' to (``BeatRateController``), seconds: the
+    /// base `--beat-rate` while nothing it forwards is refused for load.
+    let beatRate = Gauge(label: "ingest.gateway.beat.rate")
     /// Findings, scan statuses and cloud resources acknowledged to sensors.
     let findingRecords = Counter(label: "ingest.gateway.findings.records")
     /// Every 4xx and 5xx answered, as a running total this process can read (the web console's

@@ -130,8 +130,9 @@ struct LimitOptions: ParsableArguments {
 
 /// Flow control, liveness and what is written (all-in-one and worker).
 struct WorkOptions: ParsableArguments {
-    @Option(help: "Seconds between reports handed to sensors (default 30).") var beatRate: String?
-    @Option(help: "Highest beat rate the console raises to under load (default 120).") var maxBeatRate: String?
+    @Option(help: "Seconds between reports handed to sensors while nothing is overloaded (default 30); set gateways and workers alike.") var beatRate: String?
+    @Option(help: "Highest beat the console stretches to under load: a worker for a standing backlog, a gateway while more than 5 % of the reports and polls it forwards are refused for load (default 120); set gateways and workers alike.")
+    var maxBeatRate: String?
     @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step; at most a tenth of the beat (default 3; 0: off).") var beatSpread: String?
     @Option(help: "Batch size from which acknowledged sensors get a spread beat (default 8).") var beatSpreadBatch: String?
     @Option(help: "Reports accepted but not committed beyond which sensors get 503 (default 2000).") var maxPendingReports: String?

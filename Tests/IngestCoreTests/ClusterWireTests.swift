@@ -5,6 +5,9 @@ struct ClusterWireTests {
     @Test func controlsRoundTrip() throws {
         let request = ControlsRequest(route: .agentInit, nodeID: "host \"1\"", availableWorkload: 3, version: "2.5.0")
         #expect(try ClusterWire.controlsRequest(Array(ClusterWire.json(request).utf8)) == request)
+        // A gateway's beat floor travels with the poll.
+        let stretched = ControlsRequest(route: .agent, nodeID: "h", availableWorkload: 0, beatFloor: 240)
+        #expect(try ClusterWire.controlsRequest(Array(ClusterWire.json(stretched).utf8)).beatFloor == 240)
         let answer = AgentControls(beatRate: 45, commands: [
             AgentCommand(commandID: 9, actionID: 0, requestPayload: #"{"node_id":"h"}"#),
             AgentCommand(commandID: 10, actionID: 4, requestPayload: "{}"),

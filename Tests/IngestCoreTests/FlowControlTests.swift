@@ -6,18 +6,76 @@ struct FlowControlTests {
 
     @Test func beatRateRisesUnderAStandingBacklogAndFallsAfter() {
         var controller = BeatRateController(configuration: .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(10)))
-        #expect(controller.observe(backlog: 80, capacity: 100, now: t0) == 30)
-        #expect(controller.observe(backlog: 70, capacity: 100, now: t0.advanced(by: .seconds(5))) == 30)
+        func observe(_ backlog: Int, at seconds: Int64) -> Int {
+            controller.observe(backlog: backlog, capacity: 100, now: t0.advanced(by: .seconds(seconds)))
+        }
+        #expect(observe(80, at: 0) == 30)
+        #expect(observe(70, at: 5) == 30)
         // The backlog stayed above half for the whole window: slow down.
-        #expect(controller.observe(backlog: 90, capacity: 100, now: t0.advanced(by: .seconds(10))) == 60)
-        #expect(controller.observe(backlog: 95, capacity: 100, now: t0.advanced(by: .seconds(20))) == 120)
-        #expect(controller.observe(backlog: 95, capacity: 100, now: t0.advanced(by: .seconds(30))) == 120)
-        // Draining: a middling window keeps the rate, quiet windows halve it back to the base.
-        #expect(controller.observe(backlog: 30, capacity: 100, now: t0.advanced(by: .seconds(40))) == 120)
-        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(50))) == 120)
-        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(60))) == 60)
-        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(70))) == 30)
-        #expect(controller.observe(backlog: 0, capacity: 100, now: t0.advanced(by: .seconds(80))) == 30)
+        #expect(observe(90, at: 10) == 60)
+        // Not again before the sensors can have heard of it (half the new beat, 30 s).
+        #expect(observe(95, at: 20) == 60)
+        #expect(observe(95, at: 30) == 60)
+        #expect(observe(95, at: 40) == 120)
+        #expect(observe(95, at: 50) == 120)
+        #expect(observe(95, at: 100) == 120)
+        // Draining: a middling window keeps the rate; quiet windows lower it by a quarter, each
+        // only once a whole beat passed since the last change (120 s, then 90 s).
+        #expect(observe(30, at: 110) == 120)
+        #expect(observe(0, at: 120) == 120)
+        #expect(observe(0, at: 150) == 120)
+        #expect(observe(0, at: 160) == 90)
+        #expect(observe(0, at: 240) == 90)
+        #expect(observe(0, at: 250) == 68)
+        #expect(observe(0, at: 318) == 51)
+        #expect(observe(0, at: 369) == 39)
+        #expect(observe(0, at: 408) == 30)
+        #expect(observe(0, at: 1000) == 30)
+    }
+
+    @Test func aGatewayRaisesTheBeatWhenItsForwardsAreRefusedForLoad() {
+        var controller = BeatRateController(configuration: .init(baseBeatRate: 30, maximumBeatRate: 960, window: .seconds(10)))
+        #expect(!controller.isRaised)
+        // A window of 100 requests, 4 refused (under 5 %): no change.
+        for i in 0..<100 { _ = controller.observe(refused: i < 4, now: t0.advanced(by: .milliseconds(Int64(i) * 100))) }
+        #expect(controller.observe(refused: false, now: t0.advanced(by: .seconds(10))) == 30)
+        // 10 % refused: doubled.
+        for i in 0..<100 { _ = controller.observe(refused: i < 10, now: t0.advanced(by: .milliseconds(10_000 + Int64(i) * 99))) }
+        #expect(controller.observe(refused: false, now: t0.advanced(by: .seconds(20))) == 60)
+        #expect(controller.isRaised)
+        // Refusals in a quiet window (under 20 requests) do not raise it.
+        var quiet = BeatRateController(configuration: .init(baseBeatRate: 30, window: .seconds(10)))
+        for i in 0..<10 { _ = quiet.observe(refused: true, now: t0.advanced(by: .seconds(Int64(i)))) }
+        #expect(quiet.observe(refused: true, now: t0.advanced(by: .seconds(10))) == 30)
+    }
+
+    /// A fleet whose requests exceed what the path serves at the base beat: the beat must rise
+    /// to one the path carries and stay in a band around it, not swing between base and maximum.
+    @Test func theBeatSettlesWhereThePathCarriesTheFleet() {
+        var controller = BeatRateController(configuration: .init(baseBeatRate: 30, maximumBeatRate: 960, window: .seconds(10)))
+        // 100,000 sensors making three requests a beat (a report, two polls); the path serves
+        // 2,400 requests a second, so it needs a beat of at least 125 s. Sensors take a new
+        // beat within half the beat they have (their next poll).
+        let sensors = 100_000.0, capacity = 2_400.0
+        var sensorBeat = 30.0
+        var heardAt = -1
+        var beats: [Int] = []
+        for second in 0..<7_200 {
+            let now = t0.advanced(by: .seconds(Int64(second)))
+            let offered = sensors * 3 / sensorBeat
+            let refusedShare = max(0, 1 - capacity / offered)
+            // 200 forwarded requests sampled a second, the refused share of them refused.
+            var beat = controller.beatRate
+            for i in 0..<200 { beat = controller.observe(refused: Double(i) < refusedShare * 200, now: now) }
+            if Double(beat) != sensorBeat {
+                if heardAt < 0 { heardAt = second + Int(sensorBeat / 2) }
+                if second >= heardAt { sensorBeat = Double(beat); heardAt = -1 }
+            }
+            beats.append(beat)
+        }
+        let settled = beats.suffix(3_600)
+        #expect(settled.min()! >= 125 * 3 / 4 && settled.max()! <= 2 * 125 + 10, "settled between \(settled.min()!) and \(settled.max()!)")
+        #expect(!settled.contains(30) && !settled.contains(960))
     }
 
     @Test func aBurstThatDrainsWithinTheWindowDoesNotSlowTheFleet() {

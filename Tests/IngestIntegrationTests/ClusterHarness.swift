@@ -126,11 +126,11 @@ final class ClusterHarness: @unchecked Sendable {
         ], metricsPort: metrics)
     }
 
-    func startGateway(_ name: String) throws {
+    func startGateway(_ name: String, beatRate: Int) throws {
         let (port, metrics) = (try ConsoleProcessTests.freePort(), try ConsoleProcessTests.freePort())
         try launch(name, [
             "gateway", "--database-url", catalogURL, "--id", name, "--host", "127.0.0.1", "--port", String(port),
-            "--advertise-host", "127.0.0.1", "--metrics-address", "127.0.0.1:\(metrics)",
+            "--advertise-host", "127.0.0.1", "--metrics-address", "127.0.0.1:\(metrics)", "--beat-rate", String(beatRate),
         ], metricsPort: metrics, port: port)
     }
 

@@ -34,8 +34,8 @@ struct ClusterProcessTests {
         try cluster.startCoordinator("coordinator-1")
         try cluster.startCoordinator("coordinator-2")
         for name in ["worker-1", "worker-2", "worker-3"] { try cluster.startWorker(name, beatRate: Self.beat) }
-        try cluster.startGateway("gateway-1")
-        try cluster.startGateway("gateway-2")
+        try cluster.startGateway("gateway-1", beatRate: Self.beat)
+        try cluster.startGateway("gateway-2", beatRate: Self.beat)
         let roles = ["worker-1", "worker-2", "worker-3", "gateway-1", "gateway-2", "coordinator-1", "coordinator-2"]
         let ready = await cluster.waitUntil(.seconds(60)) {
             var all = true

@@ -204,11 +204,55 @@ struct LoadSheddingTests {
             for task in early { #expect(try await task.value == #"{"beatrate":30}"#) }
             #expect(try await fourth.value == #"{"beatrate":30}"#)
             #expect(try await fifth.value == #"{"beatrate":60}"#)
-            // The backlog drained: one mixed window keeps 60, a quiet one halves it back to 30.
+            // The backlog drained: one mixed window keeps 60; a quiet one lowers it by a quarter,
+            // but only once a whole beat (60 s) passed since it was raised.
             console.clock.advance(by: .seconds(11))
             #expect(try await post(5).value == #"{"beatrate":60}"#)
+            console.clock.advance(by: .seconds(61))
+            #expect(try await post(6).value == #"{"beatrate":45}"#)
+            await connection.close()
+        } catch {
+            await console.stop()
+            throw error
+        }
+        await console.stop()
+    }
+
+    /// Reports refused for load at the gateway (here the worker's backlog is full while its one
+    /// lane lingers) stretch the beat sensors are told, in report and poll answers alike, though
+    /// the worker's own controller has not moved.
+    @Test func aGatewayStretchesTheBeatWhileItsForwardsAreRefusedForLoad() async throws {
+        let console = try await TestConsole.start("gatewaybeat") { configuration in
+            configuration.worker.maxPendingReports = 1
+            configuration.worker.writeLanes = 1
+            configuration.worker.batchLinger = .seconds(5)
+            // The worker's controller concludes no window within the test.
+            configuration.worker.beatRate = .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(3600))
+            configuration.gateway.beatRate = .init(baseBeatRate: 30, maximumBeatRate: 120, minimumRequests: 3, window: .seconds(10))
+        }
+        do {
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let reports = (0..<6).map { gzippedReport(hostname: "refused-\($0)") }
+            let held = Task { try await connection.postReport(reports[0], token: token).text }
+            while console.stack.worker.backlog < 1 { try await Task.sleep(for: .milliseconds(20)) }
+            for index in 1...4 {
+                #expect(try await connection.postReport(reports[index], token: token).status == .serviceUnavailable)
+            }
+            let poll = #"{"node_id":"refused-0","available_workload":0}"#
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: token).text.contains(#""beatrate":30"#))
+            // The window ends with the next answer: 4 of 6 refused, the beat doubled.
             console.clock.advance(by: .seconds(11))
-            #expect(try await post(6).value == #"{"beatrate":30}"#)
+            #expect(try await connection.postReport(reports[5], token: token).status == .serviceUnavailable)
+            let answer = try await connection.postJSON("/deepfence/controls/agent", poll, token: token)
+            #expect(answer.status == .ok && answer.text.contains(#""beatrate":60"#), "\(answer.text)")
+            // The held report's beat was decided when it was taken; the next report's is the
+            // stretched one, and the worker (whose own beat is still 30) expects that node's next
+            // report by it.
+            #expect(try await held.value == #"{"beatrate":30}"#)
+            #expect(try await connection.postReport(gzippedReport(hostname: "refused-6"), token: token).text == #"{"beatrate":60}"#)
+            #expect(console.stack.worker.beatRate == 30)
+            #expect(try await console.database.scalar("SELECT beat_rate FROM nodes WHERE node_id = 'refused-6'") == "60")
             await connection.close()
         } catch {
             await console.stop()

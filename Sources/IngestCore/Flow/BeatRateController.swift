@@ -2,17 +2,30 @@
 /// flow control.
 ///
 /// ## Overview
-/// Sensors send a full report every beat and adopt whatever `beatrate` the console answers. A
-/// worker that falls behind lets its backlog of uncommitted reports grow; the controller watches
-/// the backlog over each adjustment window and
-/// - doubles the beat rate (up to ``Configuration/maximumBeatRate``) when the backlog stayed above
-///   ``Configuration/raiseAbove`` of its capacity for the whole window (a burst that drains
-///   within the window does not slow the fleet down),
-/// - halves it (down to ``Configuration/baseBeatRate``) when it stayed under
-///   ``Configuration/lowerBelow`` for the whole window,
-/// - otherwise keeps it.
-/// Sensors adopt a new rate at their next answer, so a raised rate costs up to one long beat to
-/// undo: the default maximum (120 s, four base beats) keeps that bounded.
+/// Sensors send a full report every beat, poll for commands every half beat, and adopt whatever
+/// `beatrate` the console answers. Two places watch the load, each with a controller of its own,
+/// and a sensor is told the longer of their beats:
+/// - a worker watches its backlog of uncommitted reports (``observe(backlog:capacity:now:)``):
+///   a window is *overloaded* when the backlog stayed above ``Configuration/raiseAbove`` of its
+///   capacity for the whole window (a burst that drains within the window does not slow the
+///   fleet down), *clear* when it stayed under ``Configuration/lowerBelow``;
+/// - a gateway watches the requests it forwards (``observe(refused:now:)``): a window is
+///   overloaded when more than ``Configuration/refusedRaiseAbove`` of them were refused for load
+///   (the worker's backlog full, too many requests outstanding to it, no answer within the
+///   forward deadline), clear when fewer than ``Configuration/refusedLowerBelow`` were. This sees
+///   what a worker's backlog does not: requests that queue before they reach the worker's
+///   logic, behind a worker or a gateway that has no CPU left.
+///
+/// An overloaded window doubles the beat (up to ``Configuration/maximumBeatRate``), at most once
+/// per half of the beat in force: sensors learn a new beat from their next answer, a poll at most
+/// half a beat away, and doubling again before they have cannot tell whether the last step was
+/// enough. A clear window lowers the beat by a quarter (down to ``Configuration/baseBeatRate``),
+/// only once a whole beat has passed since the last change: by then every sensor has reported
+/// at that beat, so the load it makes is the load measured. Doubling fast and easing slowly
+/// settles near the beat the path sustains instead of swinging between the base and the
+/// maximum; a raised beat takes several of its own beats to undo, which is why the maximum
+/// (default 120 s, four base beats) bounds it.
+///
 /// A full backlog is not the controller's business: the worker answers `503` then, and sensors
 /// retry after a random part of the beat.
 ///
@@ -29,17 +42,29 @@ public struct BeatRateController: Sendable {
         public var raiseAbove: Double
         /// Backlog fraction below which the rate is lowered (default 0.1).
         public var lowerBelow: Double
+        /// Share of forwarded requests refused for load above which a gateway raises the rate
+        /// (default 0.05).
+        public var refusedRaiseAbove: Double
+        /// Share below which it lowers it (default 0.01).
+        public var refusedLowerBelow: Double
+        /// Fewest forwarded requests in a window that can make it overloaded (default 20): a
+        /// handful of refusals in a quiet window say nothing about the fleet.
+        public var minimumRequests: Int
         /// How long each observation window lasts (default 10 s).
         public var window: Duration
 
         public init(
             baseBeatRate: Int = 30, maximumBeatRate: Int = 120, raiseAbove: Double = 0.5, lowerBelow: Double = 0.1,
+            refusedRaiseAbove: Double = 0.05, refusedLowerBelow: Double = 0.01, minimumRequests: Int = 20,
             window: Duration = .seconds(10)
         ) {
             self.baseBeatRate = baseBeatRate
             self.maximumBeatRate = maximumBeatRate
             self.raiseAbove = raiseAbove
             self.lowerBelow = lowerBelow
+            self.refusedRaiseAbove = refusedRaiseAbove
+            self.refusedLowerBelow = refusedLowerBelow
+            self.minimumRequests = minimumRequests
             self.window = window
         }
 
@@ -51,26 +76,38 @@ public struct BeatRateController: Sendable {
         public func validate() -> String? {
             if baseBeatRate < Self.minimumBeatRate { return "--beat-rate must be at least \(Self.minimumBeatRate) seconds" }
             if maximumBeatRate < baseBeatRate { return "--max-beat-rate must be at least --beat-rate" }
-            if !(0 < lowerBelow && lowerBelow < raiseAbove && raiseAbove <= 1) {
+            if !(0 < lowerBelow && lowerBelow < raiseAbove && raiseAbove <= 1)
+                || !(0 < refusedLowerBelow && refusedLowerBelow < refusedRaiseAbove && refusedRaiseAbove <= 1)
+            {
                 return "beat-rate thresholds must satisfy 0 < lower < raise <= 1"
             }
             return nil
         }
     }
 
+    /// What a window showed.
+    public enum Verdict: Sendable, Hashable { case overloaded, clear, neither }
+
     public let configuration: Configuration
     /// The beat rate currently handed out, seconds.
     public private(set) var beatRate: Int
+    /// Whether the beat is above the base: a gateway's controller adds to the workers' beat only then.
+    public var isRaised: Bool { beatRate > max(configuration.baseBeatRate, Configuration.minimumBeatRate) }
     var windowStart: Timestamp?
     var lowestFraction: Double = .infinity
     var highestFraction: Double = 0
+    var forwarded = 0
+    var refused = 0
+    /// When the beat last changed (nil: never).
+    var changedAt: Timestamp?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.beatRate = max(configuration.baseBeatRate, Configuration.minimumBeatRate)
     }
 
-    /// Records the current backlog (`backlog` of `capacity`); returns the beat rate to answer with.
+    /// A worker's observation: the current backlog (`backlog` of `capacity`). Returns the beat
+    /// rate to answer with.
     public mutating func observe(backlog: Int, capacity: Int, now: Timestamp) -> Int {
         let fraction = capacity > 0 ? Double(backlog) / Double(capacity) : 0
         guard let start = windowStart else {
@@ -82,14 +119,48 @@ public struct BeatRateController: Sendable {
         lowestFraction = min(lowestFraction, fraction)
         highestFraction = max(highestFraction, fraction)
         guard now.since(start) >= configuration.window else { return beatRate }
-        if lowestFraction > configuration.raiseAbove {
-            beatRate = min(configuration.maximumBeatRate, beatRate * 2)
-        } else if highestFraction < configuration.lowerBelow {
-            beatRate = max(configuration.baseBeatRate, beatRate / 2)
-        }
-        windowStart = now
+        conclude(lowestFraction > configuration.raiseAbove ? .overloaded
+                    : highestFraction < configuration.lowerBelow ? .clear : .neither, now: now)
         lowestFraction = fraction
         highestFraction = fraction
         return beatRate
+    }
+
+    /// A gateway's observation: a forwarded request answered, `refused` when for load. Returns
+    /// the beat rate to answer with.
+    public mutating func observe(refused wasRefused: Bool, now: Timestamp) -> Int {
+        forwarded += 1
+        if wasRefused { refused += 1 }
+        guard let start = windowStart else {
+            windowStart = now
+            return beatRate
+        }
+        guard now.since(start) >= configuration.window else { return beatRate }
+        let share = Double(refused) / Double(forwarded)
+        conclude(forwarded >= configuration.minimumRequests && share > configuration.refusedRaiseAbove ? .overloaded
+                    : share < configuration.refusedLowerBelow ? .clear : .neither, now: now)
+        forwarded = 0
+        refused = 0
+        return beatRate
+    }
+
+    /// Applies a window's verdict at its end, paced as the overview says, and opens the next window.
+    mutating func conclude(_ verdict: Verdict, now: Timestamp) {
+        windowStart = now
+        let sinceChange = changedAt.map { now.since($0) }
+        switch verdict {
+        case .overloaded where sinceChange.map({ $0 >= .seconds(beatRate / 2) }) ?? true:
+            let raised = min(configuration.maximumBeatRate, beatRate * 2)
+            guard raised != beatRate else { return }
+            beatRate = raised
+            changedAt = now
+        case .clear where sinceChange.map({ $0 >= .seconds(beatRate) }) ?? true:
+            let lowered = max(configuration.baseBeatRate, Configuration.minimumBeatRate, beatRate - max(beatRate / 4, 1))
+            guard lowered != beatRate else { return }
+            beatRate = lowered
+            changedAt = now
+        default:
+            return
+        }
     }
 }

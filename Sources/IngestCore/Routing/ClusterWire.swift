@@ -22,12 +22,15 @@ public enum ClusterWire {
     public static let shardHeader = "x-shard"
     public static let epochHeader = "x-epoch"
     public static let mapVersionHeader = "x-map-version"
+    /// A forwarded report's ``ParsedReport/beatFloor``, when not 0.
+    public static let beatFloorHeader = "x-beat-floor"
 
     /// A controls request as JSON.
     public static func json(_ request: ControlsRequest) -> String {
         var text = #"{"route":"\#(request.route.rawValue)","node_id":"# + JSONText.quoted(request.nodeID)
             + #","available_workload":\#(request.availableWorkload)"#
         if let version = request.version { text += #","version":"# + JSONText.quoted(version) }
+        if request.beatFloor > 0 { text += #","beat_floor":\#(request.beatFloor)"# }
         return text + "}"
     }
 
@@ -37,7 +40,9 @@ public enum ClusterWire {
         guard let routeName = object["route"]?.string, let route = ControlsRequest.Route(rawValue: routeName),
             let nodeID = object["node_id"]?.string, let workload = object["available_workload"]?.int
         else { throw .invalidRequest("internal controls request: route, node_id and available_workload are required") }
-        return ControlsRequest(route: route, nodeID: nodeID, availableWorkload: workload, version: object["version"]?.string)
+        return ControlsRequest(
+            route: route, nodeID: nodeID, availableWorkload: workload, version: object["version"]?.string,
+            beatFloor: object["beat_floor"]?.int ?? 0)
     }
 
     /// A controls answer as JSON (command IDs included, which sensors never see).

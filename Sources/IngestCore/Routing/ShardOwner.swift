@@ -16,12 +16,15 @@ public struct ControlsRequest: Sendable, Hashable {
     public var availableWorkload: Int
     /// The sensor's version (agent-init only).
     public var version: String?
+    /// The shortest beat the gateway wants the sensor told (see ``ParsedReport/beatFloor``).
+    public var beatFloor: Int
 
-    public init(route: Route, nodeID: String, availableWorkload: Int, version: String? = nil) {
+    public init(route: Route, nodeID: String, availableWorkload: Int, version: String? = nil, beatFloor: Int = 0) {
         self.route = route
         self.nodeID = nodeID
         self.availableWorkload = availableWorkload
         self.version = version
+        self.beatFloor = beatFloor
     }
 }
 

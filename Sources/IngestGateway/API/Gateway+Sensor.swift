@@ -86,12 +86,13 @@ extension Gateway {
     }
 
     func decodeAndSubmit(_ request: HTTPRequest, writer: ResponseWriter) {
-        let report: ParsedReport
+        var report: ParsedReport
         do {
             report = try parser.parse(try decodeBody(request))
         } catch {
             return respond(writer, error: error)
         }
+        report.beatFloor = beatFloor
         let forward = ForwardedReport(
             report: report, body: request.body, contentEncoding: request.headers.first(name: "content-encoding"),
             started: ContinuousClock.now, deadline: ContinuousClock.now.advanced(by: configuration.forwardTimeout))
@@ -116,17 +117,19 @@ extension Gateway {
             if let remote = route.owner as? RemoteShardOwner {
                 remote.forwardReport(
                     body: forward.body, contentEncoding: forward.contentEncoding, nodeID: forward.report.nodeID,
-                    shard: route.shard, epoch: route.epoch, mapVersion: route.mapVersion, deadline: forward.deadline,
-                    completion: done)
+                    shard: route.shard, epoch: route.epoch, mapVersion: route.mapVersion,
+                    beatFloor: forward.report.beatFloor, deadline: forward.deadline, completion: done)
             } else {
                 route.owner.submit(forward.report, shard: route.shard, epoch: route.epoch, completion: done)
             }
         }, completion: { (result: Result<Int, IngestError>) in
             switch result {
             case .success(let beatRate):
+                self.recordForwarded(nil)
                 metrics.reportDuration.recordNanoseconds(Int64((ContinuousClock.now - forward.started).milliseconds * 1_000_000))
                 writer.respond(.json(.ok, #"{"beatrate":\#(beatRate)}"#))
             case .failure(let error):
+                self.recordForwarded(error)
                 metrics.error(error)
                 writer.respond(.error(error))
             }
@@ -145,20 +148,24 @@ extension Gateway {
     // MARK: Controls
 
     func controls(_ request: HTTPRequest, route: ControlsRequest.Route, writer: ResponseWriter) {
-        let controls: ControlsRequest
+        var controls: ControlsRequest
         do {
             _ = try authenticator.authorize(authorization: request.headers.first(name: "authorization"), role: .sensor, now: clock.now())
             controls = try SensorRequest.controls(Array(request.body.readableBytesView), route: route)
+            controls.beatFloor = beatFloor
         } catch {
             return respond(writer, error: error)
         }
-        let metrics = self.metrics
-        forwarder.forward(controls.nodeID, { route, done in
-            route.owner.controls(controls, shard: route.shard, epoch: route.epoch, completion: done)
+        let (metrics, controlsRequest) = (self.metrics, controls)
+        forwarder.forward(controlsRequest.nodeID, { route, done in
+            route.owner.controls(controlsRequest, shard: route.shard, epoch: route.epoch, completion: done)
         }, completion: { (result: Result<AgentControls, IngestError>) in
             switch result {
-            case .success(let answer): writer.respond(.json(.ok, Self.controlsJSON(answer)))
+            case .success(let answer):
+                self.recordForwarded(nil)
+                writer.respond(.json(.ok, Self.controlsJSON(answer)))
             case .failure(let error):
+                self.recordForwarded(error)
                 metrics.error(error)
                 writer.respond(.error(error))
             }

@@ -27,6 +27,8 @@ public struct OperatorService: Sendable {
     /// The counters of the workers in this process, as JSON objects; workers in other processes
     /// are asked over the internal transport.
     let localWorkerStats: @Sendable () -> [String]
+    /// The beat this process's gateway stretches sensors to, while it does (nil: it does not).
+    public let stretchedBeat: @Sendable () -> Int?
     /// The placements' node counts and when they were read (``nodeCounts()``).
     let countsCache = CountsCache()
     /// How long node counts are shared before they are read again.
@@ -34,7 +36,7 @@ public struct OperatorService: Sendable {
 
     public init(
         forwarder: Forwarder, catalog: CatalogStore, placements: [PlacementStore], clock: any IngestClock,
-        localWorkerStats: @escaping @Sendable () -> [String]
+        localWorkerStats: @escaping @Sendable () -> [String], stretchedBeat: @escaping @Sendable () -> Int? = { nil }
     ) {
         precondition(!placements.isEmpty, "a cluster has at least one placement")
         self.forwarder = forwarder
@@ -42,6 +44,7 @@ public struct OperatorService: Sendable {
         self.placements = placements
         self.clock = clock
         self.localWorkerStats = localWorkerStats
+        self.stretchedBeat = stretchedBeat
     }
 
     var router: ShardRouter { forwarder.router }

@@ -149,10 +149,12 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
     /// worker committed it.
     public func forwardReport(
         body: ByteBuffer, contentEncoding: String?, nodeID: String, shard: Int, epoch: Int64, mapVersion: Int64,
-        deadline: ContinuousClock.Instant? = nil, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
+        beatFloor: Int = 0, deadline: ContinuousClock.Instant? = nil,
+        completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
     ) {
         var headers = routeHeaders(nodeID: nodeID, shard: shard, epoch: epoch, mapVersion: mapVersion)
         if let contentEncoding { headers.add(name: "content-encoding", value: contentEncoding) }
+        if beatFloor > 0 { headers.add(name: ClusterWire.beatFloorHeader, value: String(beatFloor)) }
         Task {
             let result = await send(.POST, ClusterWire.reportPath, headers: headers, body: body, deadline: deadline)
             completion(result.flatMap { response in
@@ -170,7 +172,7 @@ public final class RemoteShardOwner: ShardOwner, Sendable {
         _ report: ParsedReport, shard: Int, epoch: Int64, completion: @escaping @Sendable (Result<Int, IngestError>) -> Void
     ) {
         forwardReport(body: ByteBuffer(bytes: report.bytes), contentEncoding: nil, nodeID: report.nodeID, shard: shard,
-                      epoch: epoch, mapVersion: -1, completion: completion)
+                      epoch: epoch, mapVersion: -1, beatFloor: report.beatFloor, completion: completion)
     }
 
     public func controls(

@@ -11,8 +11,11 @@ extension WebConsole {
         let workers = await operations.workerStats().map(JSONTree.init(parsing:))
         let series = activity.series(now: clock.now().milliseconds)
         let beatRates = Set(workers.compactMap { $0["beat_rate"].int })
-        let beat: HTML = beatRates.isEmpty ? "<span class=\"muted\">no worker answered</span>"
+        var beat: HTML = beatRates.isEmpty ? "<span class=\"muted\">no worker answered</span>"
             : "\(beatRates.sorted().map { "\($0) s" }.joined(separator: ", "))"
+        if let stretched = operations.stretchedBeat() {
+            beat = "\(beat) <span class=\"muted\" id=\"gateway-beat-rate\">— this gateway stretches it to \(stretched) s</span>"
+        }
         let kinds = Array(Set(counts.map(\.kind))).sorted()
         let rows: [HTML] = kinds.map { kind in
             let online = counts.first { $0.kind == kind && $0.online }?.count ?? 0
@@ -33,7 +36,7 @@ extension WebConsole {
             <tbody>\(rows)</tbody><tfoot><tr><th>All</th><td></td><td></td><td id="node-total">\(Layout.count(total))</td></tr></tfoot></table>
             </section>
             <section class="card"><h2>Beat rate in force</h2><p class="big" id="beat-rate">\(beat)</p>
-            <p class="muted">How often sensors are asked to report; the workers stretch it when they fall behind.</p></section>
+            <p class="muted">How often sensors are asked to report; the workers stretch it when they fall behind, a gateway while what it forwards is refused for load.</p></section>
             </div>
             <section><h2>Reports per minute, last hour</h2>\(ActivityChart.svg(series))
             <p class="legend"><span class="swatch committed"></span> reports committed <span class="swatch refused"></span> reports shed or fenced

@@ -71,7 +71,7 @@ public final class WorkerEndpoint: HTTPResponder {
     }
 
     func report(_ request: HTTPRequest, writer: ResponseWriter) {
-        let report: ParsedReport
+        var report: ParsedReport
         let route: (shard: Int, epoch: Int64)
         do throws(IngestError) {
             let encoding = request.headers.first(name: "content-encoding")
@@ -84,6 +84,7 @@ public final class WorkerEndpoint: HTTPResponder {
                 throw .invalidRequest("internal request: x-node-id is not the report's node")
             }
             route = try target(request, nodeID: report.nodeID)
+            report.beatFloor = request.headers.first(name: ClusterWire.beatFloorHeader).flatMap { Int($0) } ?? 0
         } catch {
             return writer.respond(.error(error))
         }
