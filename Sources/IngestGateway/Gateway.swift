@@ -69,14 +69,12 @@ public final class Gateway: HTTPResponder {
     func recordForwarded(_ error: IngestError?) {
         let refused = error.map(Self.isRefusalForLoad) ?? false
         let now = clock.now()
-        let (beat, changed) = loadBeat.controller.withLock { controller in
-            let before = controller.beatRate
-            let beat = controller.observe(refused: refused, now: now)
-            return (beat, beat != before)
+        let (before, beat) = loadBeat.controller.withLock { controller in
+            (controller.beatRate, controller.observe(refused: refused, now: now))
         }
-        if changed {
+        if beat != before {
             metrics.beatRate.record(beat)
-            logger.notice("beat stretched for load", metadata: ["beat_rate": "\(beat)"])
+            logger.notice("beat rate for load changed", metadata: ["beat_rate": "\(beat)", "was": "\(before)"])
         }
     }
 

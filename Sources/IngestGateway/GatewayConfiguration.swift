@@ -50,7 +50,8 @@ public struct GatewayConfiguration: Sendable {
     /// The beat this gateway stretches the workers' to while the requests it forwards are
     /// refused for load (``BeatRateController``, fed with ``BeatRateController/observe(refused:now:)``):
     /// from `--beat-rate` (default 30) up to `--max-beat-rate` (default 120), the same settings
-    /// as the workers'. It adds to the workers' beat only while raised above `--beat-rate`.
+    /// as the workers' (checked there: ``BeatRateController/Configuration/validate()``). It adds
+    /// to the workers' beat only while raised above `--beat-rate`.
     public var beatRate = BeatRateController.Configuration()
 
     public init() {}
@@ -75,7 +76,6 @@ public struct GatewayConfiguration: Sendable {
         if keyRateLimit > 0 && keyRateBurst < keyRateLimit { problems.append("--key-rate-burst must be at least --key-rate-limit") }
         if maxFindingsPerRequest < 1 { problems.append("--max-findings-per-request must be at least 1") }
         if maxPageSize < 1 { problems.append("--max-page-size must be at least 1") }
-        if let problem = beatRate.validate() { problems.append(problem) }
         if maxSBOMBytes < 1024 { problems.append("--max-sbom-bytes must be at least 1024") }
         if maxConcurrentUploads < 1 { problems.append("--max-concurrent-uploads must be at least 1") }
         if maxSpoolBytes < SpoolBudget.bytes(forUpload: maxSBOMBytes) {

@@ -122,7 +122,7 @@ public final class Worker: ShardOwner, Service {
                 if failure.code == .shardMoved { state.stats.reportsFenced += 1 }
                 return .refuse(failure)
             }
-            let beatRate = max(state.beatRate.observe(backlog: state.pending, capacity: capacity, now: now), report.beatFloor)
+            let beatRate = max(state.beatRate.observe(backlog: state.pending, capacity: capacity, now: now), allowedFloor(report.beatFloor))
             if let id = report.reportID, state.nodes[report.nodeID]?.lastReportID == id {
                 state.stats.duplicatesAcknowledged += 1
                 _ = state.nodes[report.nodeID]!.liveness.beat(at: now, beatRate: beatRate)
@@ -161,7 +161,7 @@ public final class Worker: ShardOwner, Service {
         let kind: NodeKind = request.route == .kubernetesCluster ? .kubernetesCluster : .host
         let decision: Result<(beatRate: Int, deliver: [AgentCommand]), IngestError> = state.withLock { state in
             if let failure = state.refusal(shard: shard, epoch: epoch) { return .failure(failure) }
-            let beatRate = max(state.beatRate.beatRate, request.beatFloor)
+            let beatRate = max(state.beatRate.beatRate, allowedFloor(request.beatFloor))
             var node = state.nodes[request.nodeID]
                 ?? NodeEntry(shard: shard, kind: kind, liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))
             _ = node.liveness.beat(at: now, beatRate: beatRate)
@@ -266,6 +266,10 @@ public final class Worker: ShardOwner, Service {
 
     /// Reports accepted and not yet answered.
     public var backlog: Int { state.withLock { $0.pending } }
+
+    /// A gateway's beat floor, held to this worker's `--max-beat-rate` (a gateway set higher
+    /// does not stretch sensors past what the worker was told to allow).
+    func allowedFloor(_ beatFloor: Int) -> Int { min(beatFloor, configuration.beatRate.maximumBeatRate) }
 
     /// The beat this worker's own controller hands out (a gateway's ``ParsedReport/beatFloor`` aside).
     public var beatRate: Int { state.withLock { $0.beatRate.beatRate } }

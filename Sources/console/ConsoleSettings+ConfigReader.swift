@@ -85,7 +85,8 @@ extension ConsoleSettings {
         gateway.maxConcurrentUploads = source.int("maxConcurrentUploads", default: gateway.maxConcurrentUploads)
         gateway.maxSpoolBytes = source.bytes("maxSpoolBytes", default: gateway.maxSpoolBytes)
         gateway.maxPageSize = source.int("maxPageSize", default: gateway.maxPageSize)
-        // The gateway's beat control runs between the same bounds as the workers' (all-in-one: the same settings).
+        // The gateway's beat control runs between the same bounds as the workers' (all-in-one: the
+        // same settings), checked once, with the worker's settings, for every serving role.
         gateway.beatRate.baseBeatRate = worker.beatRate.baseBeatRate
         gateway.beatRate.maximumBeatRate = worker.beatRate.maximumBeatRate
 
