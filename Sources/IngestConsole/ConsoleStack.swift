@@ -78,8 +78,12 @@ public final class ConsoleStack: Sendable {
         authenticator = configuration.tokens.authenticator(
             signingKey: signingKey, gateway: configuration.gateway, catalog: catalog, logger: logger)
         keyListener = authenticator.listener(database: database, logger: logger)
+        // One beat for the process: the gateway's control runs between the worker's bounds.
+        var gatewayConfiguration = configuration.gateway
+        gatewayConfiguration.beatRate.baseBeatRate = configuration.worker.beatRate.baseBeatRate
+        gatewayConfiguration.beatRate.maximumBeatRate = configuration.worker.beatRate.maximumBeatRate
         gateway = Gateway(
-            configuration: configuration.gateway, authenticator: authenticator, router: router, catalog: catalog,
+            configuration: gatewayConfiguration, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
             localWorkerStats: { [worker.statsJSON] })
         var webConfiguration = WebConsole.Configuration()

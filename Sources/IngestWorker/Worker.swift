@@ -271,9 +271,6 @@ public final class Worker: ShardOwner, Service {
     /// does not stretch sensors past what the worker was told to allow).
     func allowedFloor(_ beatFloor: Int) -> Int { min(beatFloor, configuration.beatRate.maximumBeatRate) }
 
-    /// The beat this worker's own controller hands out (a gateway's ``ParsedReport/beatFloor`` aside).
-    public var beatRate: Int { state.withLock { $0.beatRate.beatRate } }
-
     /// The worker's counters as the operator API shows them: with its ID, beat rate, backlog and
     /// the nodes of its shards it holds state for.
     public var statsJSON: String {
@@ -281,7 +278,7 @@ public final class Worker: ShardOwner, Service {
         return stats.json(memberID: configuration.memberID, beatRate: beatRate, backlog: backlog, nodes: nodes)
     }
 
-    /// The beat rate handed out now.
+    /// The beat rate this worker's own controller hands out now (a gateway's ``ParsedReport/beatFloor`` aside).
     public var currentBeatRate: Int { state.withLock { $0.beatRate.beatRate } }
 
     /// Approximate bytes the in-memory snapshots take.

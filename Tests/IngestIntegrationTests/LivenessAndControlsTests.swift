@@ -241,7 +241,7 @@ struct LoadSheddingTests {
             }
             let poll = #"{"node_id":"refused-0","available_workload":0}"#
             #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: token).text.contains(#""beatrate":30"#))
-            // The window ends with the next answer: 4 of 6 refused, the beat doubled.
+            // The window ends with the next answer: 5 of 6 refused, the beat doubled.
             console.clock.advance(by: .seconds(11))
             #expect(try await connection.postReport(reports[5], token: token).status == .serviceUnavailable)
             let answer = try await connection.postJSON("/deepfence/controls/agent", poll, token: token)
@@ -251,7 +251,7 @@ struct LoadSheddingTests {
             // report by it.
             #expect(try await held.value == #"{"beatrate":30}"#)
             #expect(try await connection.postReport(gzippedReport(hostname: "refused-6"), token: token).text == #"{"beatrate":60}"#)
-            #expect(console.stack.worker.beatRate == 30)
+            #expect(console.stack.worker.currentBeatRate == 30)
             #expect(try await console.database.scalar("SELECT beat_rate FROM nodes WHERE node_id = 'refused-6'") == "60")
             await connection.close()
         } catch {
