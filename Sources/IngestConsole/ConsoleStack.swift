@@ -80,8 +80,7 @@ public final class ConsoleStack: Sendable {
         keyListener = authenticator.listener(database: database, logger: logger)
         // One beat for the process: the gateway's control runs between the worker's bounds.
         var gatewayConfiguration = configuration.gateway
-        gatewayConfiguration.beatRate.baseBeatRate = configuration.worker.beatRate.baseBeatRate
-        gatewayConfiguration.beatRate.maximumBeatRate = configuration.worker.beatRate.maximumBeatRate
+        gatewayConfiguration.takeBeatBounds(of: configuration.worker.beatRate)
         gateway = Gateway(
             configuration: gatewayConfiguration, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,

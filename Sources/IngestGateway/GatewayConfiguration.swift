@@ -54,6 +54,13 @@ public struct GatewayConfiguration: Sendable {
     /// to the workers' beat only while raised above `--beat-rate`.
     public var beatRate = BeatRateController.Configuration()
 
+    /// Takes the workers' `--beat-rate` and `--max-beat-rate` as this gateway's bounds (its
+    /// window and thresholds stay its own).
+    public mutating func takeBeatBounds(of worker: BeatRateController.Configuration) {
+        beatRate.baseBeatRate = worker.baseBeatRate
+        beatRate.maximumBeatRate = worker.maximumBeatRate
+    }
+
     public init() {}
 
     /// What one findings request may hold.

@@ -87,8 +87,7 @@ extension ConsoleSettings {
         gateway.maxPageSize = source.int("maxPageSize", default: gateway.maxPageSize)
         // The gateway's beat control runs between the same bounds as the workers' (all-in-one: the
         // same settings), checked once, with the worker's settings, for every serving role.
-        gateway.beatRate.baseBeatRate = worker.beatRate.baseBeatRate
-        gateway.beatRate.maximumBeatRate = worker.beatRate.maximumBeatRate
+        gateway.takeBeatBounds(of: worker.beatRate)
 
         // Defaults are the role types' own (PublicListenerConfiguration, TokenConfiguration,
         // Coordinator.Configuration, …), documented there.

@@ -72,6 +72,9 @@ public struct BeatRateController: Sendable {
         /// control-poll ticker, and a zero ticker panics.
         public static let minimumBeatRate = 2
 
+        /// The beat in a quiet console: `baseBeatRate`, never under ``minimumBeatRate``.
+        var quietBeatRate: Int { max(baseBeatRate, Self.minimumBeatRate) }
+
         /// Checks the settings; returns a message naming the bad setting.
         public func validate() -> String? {
             if baseBeatRate < Self.minimumBeatRate { return "--beat-rate must be at least \(Self.minimumBeatRate) seconds" }
@@ -86,13 +89,13 @@ public struct BeatRateController: Sendable {
     }
 
     /// What a window showed.
-    public enum Verdict: Sendable, Hashable { case overloaded, clear, neither }
+    enum Verdict: Sendable, Hashable { case overloaded, clear, neither }
 
     public let configuration: Configuration
     /// The beat rate currently handed out, seconds.
     public private(set) var beatRate: Int
     /// Whether the beat is above the base: a gateway's controller adds to the workers' beat only then.
-    public var isRaised: Bool { beatRate > max(configuration.baseBeatRate, Configuration.minimumBeatRate) }
+    public var isRaised: Bool { beatRate > configuration.quietBeatRate }
     var windowStart: Timestamp?
     var lowestFraction: Double = .infinity
     var highestFraction: Double = 0
@@ -103,7 +106,7 @@ public struct BeatRateController: Sendable {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        self.beatRate = max(configuration.baseBeatRate, Configuration.minimumBeatRate)
+        self.beatRate = configuration.quietBeatRate
     }
 
     /// A worker's observation: the current backlog (`backlog` of `capacity`). Returns the beat
@@ -155,7 +158,7 @@ public struct BeatRateController: Sendable {
             beatRate = raised
             changedAt = now
         case .clear where sinceChange.map({ $0 >= .seconds(beatRate) }) ?? true:
-            let lowered = max(configuration.baseBeatRate, Configuration.minimumBeatRate, beatRate - max(beatRate / 4, 1))
+            let lowered = max(configuration.quietBeatRate, beatRate - max(beatRate / 4, 1))
             guard lowered != beatRate else { return }
             beatRate = lowered
             changedAt = now
