@@ -7,7 +7,7 @@
 # usage: loadtest/cluster.sh [--dir D] [--gateways 2] [--workers 3] [--coordinators 2]
 #                            [--placements 2] [--catalog-apart] [--cpu-quota CORES] [--cpu-period-us 100000]
 #                            [--shard-count 256] [--binary .build/release/console] [--gateway-arg ARG]…
-#                            [-- worker options…]
+#                            [--coordinator-arg ARG]… [-- worker options…]
 #
 # --placements N puts each placement (a, b, c, …) on a PostgreSQL server of its own;
 # --catalog-apart gives the catalog a server of its own too (otherwise it shares placement a's).
@@ -16,7 +16,8 @@
 # limit does; the coordinators and a catalog kept apart get groups without a cap, so that every
 # role's CPU time can be read from its group (cg_read in loadtest/cgroup.sh).
 # --gateway-arg passes one argument to every gateway (repeat it: --gateway-arg --idle-timeout
-# --gateway-arg 30m); what follows -- goes to every worker.
+# --gateway-arg 30m), --coordinator-arg one to every coordinator (the cluster's beat:
+# --coordinator-arg --beat-rate --coordinator-arg 30); what follows -- goes to every worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . loadtest/cgroup.sh
@@ -24,7 +25,7 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 # The cgroups of the cluster in directory $1 are named tm-<its basename>-<role>.
 group_prefix_of() { echo "tm-$(basename "$1")-"; }
 dir=/tmp/tm-cluster gateways=2 workers=3 coordinators=2 placements=2 catalog_apart=0 shards=256
-binary=.build/release/console quota="" period=100000 gateway_extra=()
+binary=.build/release/console quota="" period=100000 gateway_extra=() coordinator_extra=()
 if [[ ${1:-} == stop ]]; then
     dir=${2:-$dir}
     pids=()
@@ -70,6 +71,7 @@ while [[ $# -gt 0 ]]; do
         --shard-count) shards=$2; shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --gateway-arg) gateway_extra+=("$2"); shift 2 ;;
+        --coordinator-arg) coordinator_extra+=("$2"); shift 2 ;;
         --) shift; break ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -132,7 +134,8 @@ start() { # name, capped (0 or 1), args…
     echo $! > "$dir/$name.pid"
 }
 for i in $(seq 1 "$coordinators"); do
-    start "coordinator-$i" 0 coordinator --database-url "$catalog" --id "coordinator-$i" --metrics-address "127.0.0.1:$((19500 + i))"
+    start "coordinator-$i" 0 coordinator --database-url "$catalog" --id "coordinator-$i" --metrics-address "127.0.0.1:$((19500 + i))" \
+        "${coordinator_extra[@]}"
 done
 for i in $(seq 1 "$workers"); do
     start "worker-$i" 1 worker --database-url "$catalog" --id "worker-$i" --internal-host 127.0.0.1 --internal-port $((19600 + i)) \

@@ -77,7 +77,7 @@ cleanup() {
 trap cleanup EXIT
 loadtest/cluster.sh --dir "$cluster" --gateways "$gateways" --workers "$workers" --coordinators 1 \
     --placements "$placements" --gateway-arg --idle-timeout --gateway-arg "$idle" \
-    --gateway-arg --beat-rate --gateway-arg "$beat_rate" --gateway-arg --max-beat-rate --gateway-arg "$max_beat" -- \
+    --coordinator-arg --beat-rate --coordinator-arg "$beat_rate" --coordinator-arg --max-beat-rate --coordinator-arg "$max_beat" -- \
     --beat-rate "$beat_rate" --max-beat-rate "$max_beat" --max-pending-reports "$max_pending" > "$out/cluster.out"
 set -a
 . "$cluster/cluster.env"
@@ -98,6 +98,7 @@ sample() {
             line+=" gateway-$i.rss=$(rss_mb "$(cat "$cluster/gateway-$i.pid")")"
             line+=" gateway-$i.beat=$(metric $((19750 + i)) ingest_gateway_beat_rate)"
         done
+        line+=" coordinator.beat=$(metric 19501 ingest_coordinator_beat_rate)"
         for i in $(seq 1 "$workers"); do
             local port=$((19650 + i))
             line+=" worker-$i.beat=$(metric $port ingest_worker_beat_rate) worker-$i.backlog=$(metric $port ingest_worker_backlog)"

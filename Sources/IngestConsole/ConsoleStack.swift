@@ -44,6 +44,8 @@ public final class ConsoleStack: Sendable {
     public let router: ShardRouter
     public let authenticator: Authenticator
     public let gateway: Gateway
+    /// The gateway's member row and its part in the cluster's beat, as a cluster gateway's.
+    public let gatewayHeartbeat: MemberHeartbeat
     /// The web console, in front of the gateway on the same port.
     public let webConsole: WebConsole
     public let server: HTTPServer
@@ -70,6 +72,10 @@ public final class ConsoleStack: Sendable {
         coordinatorConfiguration.shardCount = configuration.worker.shardCount
         coordinatorConfiguration.cycleInterval = configuration.worker.heartbeatInterval
         coordinatorConfiguration.restartGrace = coordinatorConfiguration.memberTimeout
+        // One beat for the process: the cluster's beat runs between the worker's bounds (its
+        // window and thresholds stay the coordinator's).
+        coordinatorConfiguration.beatRate.baseBeatRate = configuration.worker.beatRate.baseBeatRate
+        coordinatorConfiguration.beatRate.maximumBeatRate = configuration.worker.beatRate.maximumBeatRate
         coordinator = Coordinator(configuration: coordinatorConfiguration, catalog: catalog, logger: logger) {
             // In-process hint: the co-located roles pick up a new map at once, not at their next poll.
             try? await worker.followShardMap()
@@ -78,13 +84,15 @@ public final class ConsoleStack: Sendable {
         authenticator = configuration.tokens.authenticator(
             signingKey: signingKey, gateway: configuration.gateway, catalog: catalog, logger: logger)
         keyListener = authenticator.listener(database: database, logger: logger)
-        // One beat for the process: the gateway's control runs between the worker's bounds.
         var gatewayConfiguration = configuration.gateway
-        gatewayConfiguration.takeBeatBounds(of: configuration.worker.beatRate)
+        gatewayConfiguration.clusterBeatTimeout = coordinatorConfiguration.clusterBeatTimeout
         gateway = Gateway(
             configuration: gatewayConfiguration, authenticator: authenticator, router: router, catalog: catalog,
             placements: [placement], clock: clock, logger: logger,
             localWorkerStats: { [worker.statsJSON] })
+        gatewayHeartbeat = MemberHeartbeat(
+            id: "gateway-\(configuration.worker.memberID)", role: .gateway, address: "", interval: configuration.worker.heartbeatInterval,
+            catalog: catalog, logger: logger, load: gateway.loadBeat.heartbeatLoad)
         var webConfiguration = WebConsole.Configuration()
         webConfiguration.memberTimeout = coordinatorConfiguration.memberTimeout
         webConsole = WebConsole(gateway: gateway, authenticator: authenticator, configuration: webConfiguration, clock: clock, logger: logger)
@@ -102,6 +110,7 @@ public final class ConsoleStack: Sendable {
         try await authenticator.reload()
         let port = try await server.bind()
         try await worker.heartbeat()
+        try await gatewayHeartbeat.beat()
         try await coordinator.cycle()
         try await worker.followShardMap()
         try await router.refresh()
@@ -115,6 +124,7 @@ public final class ConsoleStack: Sendable {
             .init(service: coordinator),
             .init(service: worker),
             .init(service: router),
+            .init(service: gatewayHeartbeat),
             .init(service: keyListener),
             .init(service: webConsole.activity),
             .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup),

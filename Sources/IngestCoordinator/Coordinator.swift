@@ -16,7 +16,9 @@ import Synchronization
 /// Only the holder plans: it reads the members, decides who holds shards
 /// (``Membership/assignment(_:now:)``), computes ``ShardMap/rebalance(workers:keeping:)``
 /// (balanced within one shard, fewest moves, restarts re-fenced) and publishes the changes with
-/// a new map version in one transaction that re-checks the lease.
+/// a new map version in one transaction that re-checks the lease. The holder also decides the
+/// cluster's beat from every gateway's load (``ClusterBeat``) and keeps it in the catalog, where
+/// the gateways' heartbeats read it.
 public final class Coordinator: Service {
     /// Coordinator settings.
     public struct Configuration: Sendable {
@@ -32,8 +34,15 @@ public final class Coordinator: Service {
         public var memberTimeout: Duration = ClusterTiming.memberTimeout
         /// How long a worker that left cleanly keeps its shards for a restart (`--restart-grace`, default 10 s).
         public var restartGrace: Duration = ClusterTiming.restartGrace
+        /// The cluster's beat while the gateways' forwards are refused for load (``ClusterBeat``):
+        /// from `--beat-rate` up to `--max-beat-rate`, the workers' settings (checked with theirs).
+        public var beatRate = BeatRateController.Configuration()
 
         public init(memberID: String) { self.memberID = memberID }
+
+        /// How long a kept beat stays fresh for a new leader to take over, and for a gateway to
+        /// hand out (``GatewayConfiguration/clusterBeatTimeout``): three member timeouts.
+        public var clusterBeatTimeout: Duration { memberTimeout * 3 }
 
         /// Checks the settings; throws naming the bad setting.
         public func validate() throws(ConfigurationError) {
@@ -55,6 +64,10 @@ public final class Coordinator: Service {
     let stopping = Mutex(false)
     /// The shard map as last read: read again only when the stored map version moved.
     let knownMap = Mutex<ShardMap?>(nil)
+    /// The cluster's beat while this replica leads (nil otherwise: a new leader resumes from the catalog).
+    let clusterBeat = Mutex<ClusterBeat?>(nil)
+    /// The cluster's beat as this replica last decided it, seconds (the base when not raised or not leading).
+    let beatRateGauge = Gauge(label: "ingest.coordinator.beat.rate")
     let started = ContinuousClock.now
     let leaderChanges = Counter(label: "ingest.coordinator.leader.changes")
     let leaderGauge = Gauge(label: "ingest.coordinator.leader")
@@ -75,6 +88,7 @@ public final class Coordinator: Service {
         self.onPublish = onPublish
         self.lease = Mutex(LeaderLease(duration: configuration.leaseDuration))
         self.incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        beatRateGauge.record(configuration.beatRate.baseBeatRate)
     }
 
     /// A monotonic local time for the lease.
@@ -117,6 +131,34 @@ public final class Coordinator: Service {
         report(action)
         guard isLeader else { return }
         if try await rebalance() { await onPublish() }
+        try await decideBeat()
+    }
+
+    /// Reads every gateway's totals, decides the cluster's beat and keeps it in the catalog:
+    /// every cycle while raised (so gateways can tell it is fresh), and once when it falls back
+    /// to the base.
+    public func decideBeat() async throws {
+        let (gateways, now) = try await catalog.gatewayLoads()
+        var decision = clusterBeat.withLock { $0 }
+        if decision == nil {
+            let kept = try await catalog.clusterBeat()
+            let fresh = kept.flatMap { $0.beatRate > 0 && $0.age < configuration.clusterBeatTimeout ? $0.beatRate : nil }
+            decision = ClusterBeat(configuration: configuration.beatRate, resuming: fresh, now: now)
+            if let fresh { logger.info("resumed the cluster beat rate", metadata: ["beat_rate": "\(fresh)"]) }
+        }
+        guard var decision else { return }
+        let before = decision.published
+        let beat = decision.observe(gateways, now: now)
+        guard isLeader else { return }
+        clusterBeat.withLock { $0 = decision }
+        beatRateGauge.record(beat)
+        if decision.published != before {
+            logger.notice("cluster beat rate changed", metadata: [
+                "beat_rate": "\(beat)", "was": "\(before ?? configuration.beatRate.baseBeatRate)", "gateways": "\(gateways.count)"])
+        }
+        if decision.published != nil || before != nil {
+            try await catalog.keepClusterBeat(decision.published ?? 0, leader: configuration.memberID)
+        }
     }
 
     func report(_ action: LeaderLease.Action) {
@@ -129,6 +171,8 @@ public final class Coordinator: Service {
         case .lostLeadership:
             logger.info("lost the coordinator lease", metadata: [LogKey.member: "\(configuration.memberID)"])
             leaderGauge.record(0)
+            clusterBeat.withLock { $0 = nil }
+            beatRateGauge.record(configuration.beatRate.baseBeatRate)
             // Only the leader judges ownership: a former leader's last count would stay exported
             // (and keep an alert firing) after the shards were owned again.
             unownedGauge.record(0)

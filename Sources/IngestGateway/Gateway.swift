@@ -27,8 +27,8 @@ public final class Gateway: HTTPResponder {
     let uploadSlots: UploadSlots
     /// The disk uploads may hold (`--max-spool-bytes`).
     let spoolBudget: SpoolBudget
-    /// The beat stretched while forwarded requests are refused for load (see ``recordForwarded(_:)``).
-    let loadBeat: LoadBeat
+    /// What this gateway forwards and the cluster's beat it hears back (see ``recordForwarded(_:)``).
+    public let loadBeat: LoadBeat
     public init(
         configuration: GatewayConfiguration, authenticator: Authenticator, router: ShardRouter, catalog: CatalogStore,
         placements: [PlacementStore], clock: any IngestClock, logger: Logger,
@@ -48,7 +48,7 @@ public final class Gateway: HTTPResponder {
         self.router = router
         self.catalog = catalog
         self.forwarder = Forwarder(router: router, timeout: configuration.forwardTimeout, retries: metrics.retries)
-        let loadBeat = LoadBeat(BeatRateController(configuration: configuration.beatRate))
+        let loadBeat = LoadBeat(timeout: configuration.clusterBeatTimeout, metrics: metrics, logger: logger)
         self.loadBeat = loadBeat
         self.operations = OperatorService(
             forwarder: forwarder, catalog: catalog, placements: placements, clock: clock, localWorkerStats: localWorkerStats,
@@ -56,26 +56,18 @@ public final class Gateway: HTTPResponder {
         self.parser = ReportParser(limits: configuration.parserLimits)
         self.clock = clock
         self.logger = logger
-        metrics.beatRate.record(configuration.beatRate.baseBeatRate)
+        metrics.beatRate.record(0)
     }
 
-    /// The beat this gateway wants sensors told while it is raised (0: none); sent with each
-    /// forwarded report and poll (``ParsedReport/beatFloor``), so the owner answers it and
-    /// expects the node's next report by it.
+    /// The cluster's beat while raised (0: none); sent with each forwarded report and poll
+    /// (``ParsedReport/beatFloor``), so the owner answers it and expects the node's next report by it.
     var beatFloor: Int { loadBeat.floor ?? 0 }
 
-    /// Records a forwarded report or poll answered: refused when `error` is one of load (the
-    /// owner's backlog full, too many requests outstanding to it, no answer in time).
+    /// Counts a forwarded report or poll answered: refused when `error` is one of load (the
+    /// owner's backlog full, too many requests outstanding to it, no answer in time). The
+    /// totals go to the coordinator leader with the next heartbeat (``LoadBeat``).
     func recordForwarded(_ error: IngestError?) {
-        let refused = error.map(Self.isRefusalForLoad) ?? false
-        let now = clock.now()
-        let (before, beat) = loadBeat.controller.withLock { controller in
-            (controller.beatRate, controller.observe(refused: refused, now: now))
-        }
-        if beat != before {
-            metrics.beatRate.record(beat)
-            logger.notice("beat rate for load changed", metadata: ["beat_rate": "\(beat)", "was": "\(before)"])
-        }
+        loadBeat.count(refused: error.map(Self.isRefusalForLoad) ?? false)
     }
 
     static func isRefusalForLoad(_ error: IngestError) -> Bool {
@@ -146,12 +138,51 @@ public final class Gateway: HTTPResponder {
     }
 }
 
-/// A gateway's ``BeatRateController``, shared with its operator service (the web console's overview).
-final class LoadBeat: Sendable {
-    let controller: Mutex<BeatRateController>
+/// A gateway's part in the cluster's beat (``ClusterBeat``): the totals of what it forwarded,
+/// which its heartbeat sends, and the beat the coordinator leader decided, which the heartbeat
+/// reads back (``MemberHeartbeat/Load``). Shared with its operator service (the web console's overview).
+public final class LoadBeat: Sendable {
+    let forwarded = Atomic<Int64>(0)
+    let refused = Atomic<Int64>(0)
+    /// The beat heard (0: not raised) and when, by this process's clock.
+    let heard = Mutex<(beatRate: Int, at: ContinuousClock.Instant)?>(nil)
+    let timeout: Duration
+    let metrics: GatewayMetrics
+    let logger: Logger
 
-    init(_ controller: BeatRateController) { self.controller = Mutex(controller) }
+    init(timeout: Duration, metrics: GatewayMetrics, logger: Logger) {
+        self.timeout = timeout
+        self.metrics = metrics
+        self.logger = logger
+    }
 
-    /// The beat while raised above the base, else nil.
-    var floor: Int? { controller.withLock { $0.isRaised ? $0.beatRate : nil } }
+    func count(refused wasRefused: Bool) {
+        forwarded.add(1, ordering: .relaxed)
+        if wasRefused { refused.add(1, ordering: .relaxed) }
+    }
+
+    /// The cluster's beat while raised and kept by a leader within the timeout, else nil.
+    public var floor: Int? {
+        heard.withLock { heard in
+            guard let heard, heard.beatRate > 0, ContinuousClock.now - heard.at < timeout else { return nil }
+            return heard.beatRate
+        }
+    }
+
+    /// What this gateway's heartbeat sends and hears.
+    public var heartbeatLoad: MemberHeartbeat.Load {
+        MemberHeartbeat.Load(
+            totals: { (self.forwarded.load(ordering: .relaxed), self.refused.load(ordering: .relaxed)) },
+            heard: { beatRate, age in self.hear(beatRate, age: age) })
+    }
+
+    /// Takes the cluster's beat read back with a heartbeat: kept `age` ago by a leader.
+    func hear(_ beatRate: Int, age: Duration) {
+        let before = floor ?? 0
+        heard.withLock { $0 = (beatRate, ContinuousClock.now - age) }
+        let now = floor ?? 0
+        guard now != before else { return }
+        metrics.beatRate.record(now)
+        logger.notice("cluster beat rate changed", metadata: ["beat_rate": "\(now)", "was": "\(before)"])
+    }
 }

@@ -47,19 +47,10 @@ public struct GatewayConfiguration: Sendable {
     /// How long a request may wait for its owner, retries on a fresh map included, before it
     /// gets 503 (`--forward-timeout`, default 5 s).
     public var forwardTimeout: Duration = .seconds(5)
-    /// The beat this gateway stretches the workers' to while the requests it forwards are
-    /// refused for load (``BeatRateController``, fed with ``BeatRateController/observe(refused:now:)``):
-    /// from `--beat-rate` (default 30) up to `--max-beat-rate` (default 120), the same settings
-    /// as the workers' (checked there: ``BeatRateController/Configuration/validate()``). It adds
-    /// to the workers' beat only while raised above `--beat-rate`.
-    public var beatRate = BeatRateController.Configuration()
-
-    /// Takes the workers' `--beat-rate` and `--max-beat-rate` as this gateway's bounds (its
-    /// window and thresholds stay its own).
-    public mutating func takeBeatBounds(of worker: BeatRateController.Configuration) {
-        beatRate.baseBeatRate = worker.baseBeatRate
-        beatRate.maximumBeatRate = worker.maximumBeatRate
-    }
+    /// How long the cluster's beat (``ClusterBeat``) read back with a heartbeat holds without a
+    /// coordinator leader keeping it: older, the gateway stops stretching the beat (three times
+    /// `--member-timeout`, default 30 s: a new leader has taken over well before).
+    public var clusterBeatTimeout: Duration = .seconds(30)
 
     public init() {}
 

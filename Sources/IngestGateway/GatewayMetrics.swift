@@ -33,9 +33,8 @@ struct GatewayMetrics: Sendable {
     let errors: [String: Counter]
     let reportDuration = Timer(label: "ingest.gateway.report.duration")
     let retries = Counter(label: "ingest.gateway.retries")
-    /// The beat this gateway stretches the workers' to (``BeatRateController``), seconds: raised
-    /// while what it forwards is refused for load, eased a quarter per beat after, the base
-    /// `--beat-rate` when not raised.
+    /// The cluster's beat this gateway stretches the workers' to (``ClusterBeat``), seconds, as
+    /// its last heartbeat read it; 0 when not raised.
     let beatRate = Gauge(label: "ingest.gateway.beat.rate")
     /// Findings, scan statuses and cloud resources acknowledged to sensors.
     let findingRecords = Counter(label: "ingest.gateway.findings.records")

@@ -56,13 +56,17 @@ struct ForwardOptions: ParsableArguments {
     @Option(help: "How long a request may wait for its worker, retries on a fresh shard map included, before it gets 503 (default 5s).")
     var forwardTimeout: String?
     @Option(help: "Requests in flight to one worker beyond which new ones get 503 (default 1000); one past --forward-timeout counts until the worker answers it.") var maxWorkerInFlight: String?
-    @Option(help: "Seconds between reports handed to sensors while nothing is overloaded (default 30); set gateways and workers alike.") var beatRate: String?
-    @Option(help: "Highest beat the console stretches to under load: a worker for a standing backlog, a gateway while more than 5 % of the reports and polls it forwards are refused for load (default 120); set gateways and workers alike.")
+
+    var flags: [String: String?] { ["forwardTimeout": forwardTimeout, "maxWorkerInFlight": maxWorkerInFlight] }
+}
+
+/// The beat handed to sensors and how far load stretches it (all-in-one, worker, coordinator).
+struct BeatOptions: ParsableArguments {
+    @Option(help: "Seconds between reports handed to sensors while nothing is overloaded (default 30); set workers and coordinators alike.") var beatRate: String?
+    @Option(help: "Highest beat the console stretches to under load: a worker for a standing backlog, the coordinator leader for the whole cluster while more than 5 % of the reports and polls the gateways forward are refused for load (default 120); set workers and coordinators alike.")
     var maxBeatRate: String?
 
-    var flags: [String: String?] {
-        ["forwardTimeout": forwardTimeout, "maxWorkerInFlight": maxWorkerInFlight, "beatRate": beatRate, "maxBeatRate": maxBeatRate]
-    }
+    var flags: [String: String?] { ["beatRate": beatRate, "maxBeatRate": maxBeatRate] }
 }
 
 /// The coordinator's and the cluster creator's options.

@@ -66,11 +66,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var catalog: CatalogOptions
     @OptionGroup var member: MemberOptions
     @OptionGroup var coordination: CoordinationOptions
+    @OptionGroup var beat: BeatOptions
     @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let settings = try ConsoleSettings.read(
-            catalog: catalog, flags: member.flags.merging(coordination.flags) { $1 }.merging(metrics.flags) { $1 },
+            catalog: catalog,
+            flags: member.flags.merging(coordination.flags) { $1 }.merging(beat.flags) { $1 }.merging(metrics.flags) { $1 },
             command: .coordinator)
         let logger = makeLogger("coordinator", level: settings.logLevel)
         let registry = bootstrapMetrics()
@@ -195,7 +197,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var limits: LimitOptions
     @OptionGroup var tokens: TokenOptions
     @OptionGroup var metrics: MetricsOptions
-    @Option(help: "The member timeout the coordinators run with: the web console's cluster page judges heartbeats by it (default 10s).")
+    @Option(help: "The member timeout the coordinators run with: the web console's cluster page judges heartbeats by it, and the cluster's beat no leader has kept for three of them is no longer handed out (default 10s).")
     var memberTimeout: String?
 
     func run() async throws {
@@ -242,7 +244,7 @@ struct GatewayCommand: AsyncParsableCommand {
             let port = try await server.bind()
             let heartbeat = MemberHeartbeat(
                 id: memberID, role: .gateway, address: "\(advertiseHost):\(settings.advertisePort ?? port)", interval: settings.worker.heartbeatInterval,
-                catalog: cluster.catalog, logger: logger)
+                catalog: cluster.catalog, logger: logger, load: gateway.loadBeat.heartbeatLoad)
             try await heartbeat.beat()
             let listener = CatalogListener(channel: CatalogListener.shardMap, database: cluster.catalogDatabase, logger: logger) {
                 await router.refreshNow()

@@ -85,9 +85,6 @@ extension ConsoleSettings {
         gateway.maxConcurrentUploads = source.int("maxConcurrentUploads", default: gateway.maxConcurrentUploads)
         gateway.maxSpoolBytes = source.bytes("maxSpoolBytes", default: gateway.maxSpoolBytes)
         gateway.maxPageSize = source.int("maxPageSize", default: gateway.maxPageSize)
-        // The gateway's beat control runs between the same bounds as the workers' (all-in-one: the
-        // same settings), checked once, with the worker's settings, for every serving role.
-        gateway.takeBeatBounds(of: worker.beatRate)
 
         // Defaults are the role types' own (PublicListenerConfiguration, TokenConfiguration,
         // Coordinator.Configuration, …), documented there.
@@ -133,6 +130,10 @@ extension ConsoleSettings {
         var coordinator = Coordinator.Configuration(memberID: "coordinator")
         coordinator.leaseDuration = source.duration("leaderLease", default: coordinator.leaseDuration)
         coordinator.memberTimeout = source.duration("memberTimeout", default: coordinator.memberTimeout)
+        // The cluster's beat runs between the workers' bounds (the same settings), checked once,
+        // with the worker's; a gateway hands it out while a leader keeps it fresh.
+        coordinator.beatRate = worker.beatRate
+        gateway.clusterBeatTimeout = coordinator.clusterBeatTimeout
         var settings = ConsoleSettings(
             dataDirectory: source.string("dataDir", default: "./.console"),
             databaseURL: source.text("databaseURL").map { DatabaseURL.text($0, withPassword: databasePassword) },

@@ -130,9 +130,7 @@ struct LimitOptions: ParsableArguments {
 
 /// Flow control, liveness and what is written (all-in-one and worker).
 struct WorkOptions: ParsableArguments {
-    @Option(help: "Seconds between reports handed to sensors while nothing is overloaded (default 30); set gateways and workers alike.") var beatRate: String?
-    @Option(help: "Highest beat the console stretches to under load: a worker for a standing backlog, a gateway while more than 5 % of the reports and polls it forwards are refused for load (default 120); set gateways and workers alike.")
-    var maxBeatRate: String?
+    @OptionGroup var beat: BeatOptions
     @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step; at most a tenth of the beat (default 3; 0: off).") var beatSpread: String?
     @Option(help: "Batch size from which acknowledged sensors get a spread beat (default 8).") var beatSpreadBatch: String?
     @Option(help: "Reports accepted but not committed beyond which sensors get 503 (default 2000).") var maxPendingReports: String?
@@ -153,12 +151,13 @@ struct WorkOptions: ParsableArguments {
     var commitTimeout: String?
 
     var flags: [String: String?] {
-        ["beatRate": beatRate, "maxBeatRate": maxBeatRate, "beatSpread": beatSpread, "beatSpreadBatch": beatSpreadBatch,
+        beat.flags.merging([
+         "beatSpread": beatSpread, "beatSpreadBatch": beatSpreadBatch,
          "maxPendingReports": maxPendingReports, "offlineAfterBeats": offlineAfterBeats, "nodeRetention": nodeRetention,
          "metricSampleInterval": metricSampleInterval, "changeLogRetention": changeLogRetention,
          "scanRetention": scanRetention, "scanStallTimeout": scanStallTimeout,
          "writeLanes": writeLanes, "findingsLanes": findingsLanes, "maxBatchReports": maxBatchReports, "batchLinger": batchLinger,
-         "databaseConnections": databaseConnections, "commitTimeout": commitTimeout]
+         "databaseConnections": databaseConnections, "commitTimeout": commitTimeout]) { $1 }
     }
 }
 

@@ -33,20 +33,59 @@ struct FlowControlTests {
         #expect(observe(0, at: 1000) == 30)
     }
 
-    @Test func aGatewayRaisesTheBeatWhenItsForwardsAreRefusedForLoad() {
-        var controller = BeatRateController(configuration: .init(baseBeatRate: 30, maximumBeatRate: 960, window: .seconds(10)))
-        #expect(!controller.isRaised)
-        // A window of 100 requests, 4 refused (under 5 %): no change.
-        for i in 0..<100 { _ = controller.observe(refused: i < 4, now: t0.advanced(by: .milliseconds(Int64(i) * 100))) }
-        #expect(controller.observe(refused: false, now: t0.advanced(by: .seconds(10))) == 30)
-        // 10 % refused: doubled.
-        for i in 0..<100 { _ = controller.observe(refused: i < 10, now: t0.advanced(by: .milliseconds(10_000 + Int64(i) * 99))) }
-        #expect(controller.observe(refused: false, now: t0.advanced(by: .seconds(20))) == 60)
-        #expect(controller.isRaised)
+    @Test func theClusterBeatRisesWhenTheGatewaysForwardsAreRefusedForLoad() {
+        let configuration = BeatRateController.Configuration(baseBeatRate: 30, maximumBeatRate: 960, window: .seconds(10))
+        var beat = ClusterBeat(configuration: configuration, resuming: nil, now: t0)
+        #expect(beat.published == nil)
+        // Two gateways' totals, as their heartbeats write them every 2 s.
+        var totals: [String: (forwarded: Int64, refused: Int64)] = ["g1": (5_000, 10), "g2": (7_000, 0)]
+        func cycle(at seconds: Int64, g1: (Int64, Int64), g2: (Int64, Int64)) -> Int {
+            totals["g1"]!.forwarded += g1.0
+            totals["g1"]!.refused += g1.1
+            totals["g2"]!.forwarded += g2.0
+            totals["g2"]!.refused += g2.1
+            return beat.observe(totals.map { ClusterBeat.Sample(id: $0.key, incarnation: 1, forwarded: $0.value.forwarded, refused: $0.value.refused) },
+                                now: t0.advanced(by: .seconds(seconds)))
+        }
+        // The first read is a baseline: the totals from before it are not counted (else 10
+        // refusals of 12,000 would decide nothing, but 12,000 is not this window's traffic).
+        #expect(cycle(at: 0, g1: (0, 0), g2: (0, 0)) == 30)
+        // One gateway refuses 20 % of what it forwards, the other nothing: 2 % of the cluster's
+        // traffic, no change (a controller per gateway would have doubled g1's beat alone).
+        for second in stride(from: 2, through: 10, by: 2) {
+            #expect(cycle(at: Int64(second), g1: (100, 20), g2: (900, 0)) == 30)
+        }
+        // Both refuse 10 %: the cluster's beat doubles, and is published.
+        for second in stride(from: 12, through: 20, by: 2) {
+            _ = cycle(at: Int64(second), g1: (100, 10), g2: (900, 90))
+        }
+        #expect(beat.controller.beatRate == 60)
+        #expect(beat.published == 60)
+        // g2 restarts (a new incarnation, totals from zero): its new totals count whole, and a
+        // quiet cluster stays where it is until a whole beat has passed.
+        let restarted = [ClusterBeat.Sample(id: "g1", incarnation: 1, forwarded: totals["g1"]!.forwarded + 100, refused: totals["g1"]!.refused),
+                         ClusterBeat.Sample(id: "g2", incarnation: 2, forwarded: 50, refused: 50)]
+        #expect(beat.observe(restarted, now: t0.advanced(by: .seconds(22))) == 60)
+        // 50 refused of 150 in a window of 150: raised again once half a beat has passed.
+        #expect(beat.observe(restarted, now: t0.advanced(by: .seconds(50))) == 120)
         // Refusals in a quiet window (under 20 requests) do not raise it.
-        var quiet = BeatRateController(configuration: .init(baseBeatRate: 30, window: .seconds(10)))
-        for i in 0..<10 { _ = quiet.observe(refused: true, now: t0.advanced(by: .seconds(Int64(i)))) }
-        #expect(quiet.observe(refused: true, now: t0.advanced(by: .seconds(10))) == 30)
+        var quiet = ClusterBeat(configuration: configuration, resuming: nil, now: t0)
+        _ = quiet.observe([.init(id: "g", incarnation: 1, forwarded: 0, refused: 0)], now: t0)
+        #expect(quiet.observe([.init(id: "g", incarnation: 1, forwarded: 10, refused: 10)], now: t0.advanced(by: .seconds(10))) == 30)
+    }
+
+    @Test func aNewLeaderResumesTheClusterBeatAndEasesItOnlyAfterAWholeBeat() {
+        let configuration = BeatRateController.Configuration(baseBeatRate: 30, maximumBeatRate: 240, window: .seconds(10))
+        var beat = ClusterBeat(configuration: configuration, resuming: 120, now: t0)
+        #expect(beat.published == 120)
+        let idle = [ClusterBeat.Sample(id: "g", incarnation: 1, forwarded: 0, refused: 0)]
+        for second in stride(from: 0, through: 110, by: 10) { beat.observe(idle, now: t0.advanced(by: .seconds(Int64(second)))) }
+        #expect(beat.published == 120)
+        beat.observe(idle, now: t0.advanced(by: .seconds(120)))
+        #expect(beat.published == 90)
+        // A beat resumed beyond the bounds (set lower since) is held to them.
+        #expect(ClusterBeat(configuration: configuration, resuming: 960, now: t0).published == 240)
+        #expect(ClusterBeat(configuration: configuration, resuming: 10, now: t0).published == nil)
     }
 
     /// A fleet whose requests exceed what the path serves at the base beat: the beat must rise
@@ -65,8 +104,7 @@ struct FlowControlTests {
             let offered = sensors * 3 / sensorBeat
             let refusedShare = max(0, 1 - capacity / offered)
             // 200 forwarded requests sampled a second, the refused share of them refused.
-            var beat = controller.beatRate
-            for i in 0..<200 { beat = controller.observe(refused: Double(i) < refusedShare * 200, now: now) }
+            let beat = controller.observe(forwarded: 200, refused: Int(refusedShare * 200), now: now)
             if Double(beat) != sensorBeat {
                 if heardAt < 0 { heardAt = second + Int(sensorBeat / 2) }
                 if second >= heardAt { sensorBeat = Double(beat); heardAt = -1 }

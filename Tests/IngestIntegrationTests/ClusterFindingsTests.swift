@@ -24,9 +24,9 @@ struct ClusterFindingsTests {
 
     func run(_ cluster: ClusterHarness) async throws {
         try await cluster.create()
-        try cluster.startCoordinator("coordinator-1")
+        try cluster.startCoordinator("coordinator-1", beatRate: 15)
         for name in ["worker-1", "worker-2"] { try cluster.startWorker(name, beatRate: 15) }
-        try cluster.startGateway("gateway-1", beatRate: 15)
+        try cluster.startGateway("gateway-1")
         let ready = await cluster.waitUntil(.seconds(60)) {
             var all = true
             for name in ["worker-1", "worker-2", "gateway-1", "coordinator-1"] where !(await cluster.isReady(name)) { all = false }

@@ -111,10 +111,12 @@ final class ClusterHarness: @unchecked Sendable {
         members[name] = Member(arguments: arguments, process: process, metricsPort: metricsPort, port: port)
     }
 
-    func startCoordinator(_ name: String) throws {
+    func startCoordinator(_ name: String, beatRate: Int) throws {
         let metrics = try ConsoleProcessTests.freePort()
-        try launch(name, ["coordinator", "--database-url", catalogURL, "--id", name, "--metrics-address", "127.0.0.1:\(metrics)"],
-                   metricsPort: metrics)
+        try launch(name, [
+            "coordinator", "--database-url", catalogURL, "--id", name, "--metrics-address", "127.0.0.1:\(metrics)",
+            "--beat-rate", String(beatRate),
+        ], metricsPort: metrics)
     }
 
     func startWorker(_ name: String, beatRate: Int) throws {
@@ -126,11 +128,11 @@ final class ClusterHarness: @unchecked Sendable {
         ], metricsPort: metrics)
     }
 
-    func startGateway(_ name: String, beatRate: Int) throws {
+    func startGateway(_ name: String) throws {
         let (port, metrics) = (try ConsoleProcessTests.freePort(), try ConsoleProcessTests.freePort())
         try launch(name, [
             "gateway", "--database-url", catalogURL, "--id", name, "--host", "127.0.0.1", "--port", String(port),
-            "--advertise-host", "127.0.0.1", "--metrics-address", "127.0.0.1:\(metrics)", "--beat-rate", String(beatRate),
+            "--advertise-host", "127.0.0.1", "--metrics-address", "127.0.0.1:\(metrics)",
         ], metricsPort: metrics, port: port)
     }
 

@@ -31,11 +31,11 @@ struct ClusterProcessTests {
 
     func run(_ cluster: ClusterHarness) async throws {
         try await cluster.create()
-        try cluster.startCoordinator("coordinator-1")
-        try cluster.startCoordinator("coordinator-2")
+        try cluster.startCoordinator("coordinator-1", beatRate: Self.beat)
+        try cluster.startCoordinator("coordinator-2", beatRate: Self.beat)
         for name in ["worker-1", "worker-2", "worker-3"] { try cluster.startWorker(name, beatRate: Self.beat) }
-        try cluster.startGateway("gateway-1", beatRate: Self.beat)
-        try cluster.startGateway("gateway-2", beatRate: Self.beat)
+        try cluster.startGateway("gateway-1")
+        try cluster.startGateway("gateway-2")
         let roles = ["worker-1", "worker-2", "worker-3", "gateway-1", "gateway-2", "coordinator-1", "coordinator-2"]
         let ready = await cluster.waitUntil(.seconds(60)) {
             var all = true

@@ -1,8 +1,10 @@
 import Foundation
 import IngestCompression
 import IngestCore
+@testable import IngestGateway
 import IngestTestSupport
 import IngestTransport
+import Logging
 import Testing
 
 @Suite(.timeLimit(.minutes(3)))
@@ -221,31 +223,41 @@ struct LoadSheddingTests {
     /// Reports refused for load at the gateway (here the worker's backlog is full while its one
     /// lane lingers) stretch the beat sensors are told, in report and poll answers alike, though
     /// the worker's own controller has not moved.
-    @Test func aGatewayStretchesTheBeatWhileItsForwardsAreRefusedForLoad() async throws {
+    /// The gateway's refusals reach the coordinator with its heartbeat, the coordinator raises
+    /// the cluster's beat, and the gateway hears it with its next heartbeat: the real services,
+    /// on a short heartbeat and window.
+    @Test func theGatewaysStretchTheBeatWhileWhatTheyForwardIsRefusedForLoad() async throws {
         let console = try await TestConsole.start("gatewaybeat") { configuration in
             configuration.worker.maxPendingReports = 1
             configuration.worker.writeLanes = 1
             configuration.worker.batchLinger = .seconds(5)
-            // The worker's controller concludes no window within the test.
+            configuration.worker.heartbeatInterval = .milliseconds(250)
+            // The worker's own controller concludes no window within the test.
             configuration.worker.beatRate = .init(baseBeatRate: 30, maximumBeatRate: 120, window: .seconds(3600))
-            configuration.gateway.beatRate = .init(baseBeatRate: 30, maximumBeatRate: 120, minimumRequests: 3, window: .seconds(10))
+            configuration.coordinator.beatRate = .init(minimumRequests: 3, window: .milliseconds(500))
         }
         do {
             let connection = try await console.connect()
             let token = try await console.login(console.sensorKey, on: connection).access
-            let reports = (0..<6).map { gzippedReport(hostname: "refused-\($0)") }
+            let poll = #"{"node_id":"refused-0","available_workload":0}"#
+            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: token).text.contains(#""beatrate":30"#))
+            let reports = (0..<5).map { gzippedReport(hostname: "refused-\($0)") }
             let held = Task { try await connection.postReport(reports[0], token: token).text }
             while console.stack.worker.backlog < 1 { try await Task.sleep(for: .milliseconds(20)) }
             for index in 1...4 {
                 #expect(try await connection.postReport(reports[index], token: token).status == .serviceUnavailable)
             }
-            let poll = #"{"node_id":"refused-0","available_workload":0}"#
-            #expect(try await connection.postJSON("/deepfence/controls/agent", poll, token: token).text.contains(#""beatrate":30"#))
-            // The window ends with the next answer: 5 of 6 refused, the beat doubled.
-            console.clock.advance(by: .seconds(11))
-            #expect(try await connection.postReport(reports[5], token: token).status == .serviceUnavailable)
-            let answer = try await connection.postJSON("/deepfence/controls/agent", poll, token: token)
-            #expect(answer.status == .ok && answer.text.contains(#""beatrate":60"#), "\(answer.text)")
+            // 4 of 5 refused: the coordinator doubles the cluster's beat; the gateway hears it.
+            var answer = ""
+            let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+            while ContinuousClock.now < deadline {
+                answer = try await connection.postJSON("/deepfence/controls/agent", poll, token: token).text
+                if answer.contains(#""beatrate":60"#) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(answer.contains(#""beatrate":60"#), "\(answer)")
+            #expect(console.stack.gateway.loadBeat.floor == 60)
+            #expect(try await console.database.scalar("SELECT beat_rate FROM cluster_beat") == "60")
             // The held report's beat was decided when it was taken; the next report's is the
             // stretched one, and the worker (whose own beat is still 30) expects that node's next
             // report by it.
@@ -259,6 +271,20 @@ struct LoadSheddingTests {
             throw error
         }
         await console.stop()
+    }
+
+    /// A beat no leader keeps any more (the coordinators gone) stops stretching sensors.
+    @Test func aClusterBeatNoLeaderKeepsIsNoLongerHandedOut() {
+        let beat = LoadBeat(timeout: .seconds(30), metrics: GatewayMetrics(), logger: Logger(label: "test"))
+        #expect(beat.floor == nil)
+        beat.hear(60, age: .seconds(2))
+        #expect(beat.floor == 60)
+        beat.hear(60, age: .seconds(31))
+        #expect(beat.floor == nil)
+        beat.hear(90, age: .zero)
+        #expect(beat.floor == 90)
+        beat.hear(0, age: .zero)
+        #expect(beat.floor == nil)
     }
 
     @Test func sensorsAcknowledgedInOneLargeBatchGetSpreadBeats() async throws {

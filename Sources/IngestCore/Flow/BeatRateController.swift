@@ -9,12 +9,13 @@
 ///   a window is *overloaded* when the backlog stayed above ``Configuration/raiseAbove`` of its
 ///   capacity for the whole window (a burst that drains within the window does not slow the
 ///   fleet down), *clear* when it stayed under ``Configuration/lowerBelow``;
-/// - a gateway watches the requests it forwards (``observe(refused:now:)``): a window is
-///   overloaded when more than ``Configuration/refusedRaiseAbove`` of them were refused for load
-///   (the worker's backlog full, too many requests outstanding to it, no answer within the
-///   forward deadline), clear when fewer than ``Configuration/refusedLowerBelow`` were. This sees
-///   what a worker's backlog does not: requests that queue before they reach the worker's
-///   logic, behind a worker or a gateway that has no CPU left.
+/// - the coordinator leader watches the requests every gateway forwards
+///   (``observe(forwarded:refused:now:)``, through ``ClusterBeat``): a window is overloaded when
+///   more than ``Configuration/refusedRaiseAbove`` of them were refused for load (a worker's
+///   backlog full, too many requests outstanding to it, no answer within the forward deadline),
+///   clear when fewer than ``Configuration/refusedLowerBelow`` were. This sees what a worker's
+///   backlog does not: requests that queue before they reach the worker's logic, behind a
+///   worker or a gateway that has no CPU left.
 ///
 /// An overloaded window doubles the beat (up to ``Configuration/maximumBeatRate``), at most once
 /// per half of the beat in force: sensors learn a new beat from their next answer, a poll at most
@@ -42,8 +43,8 @@ public struct BeatRateController: Sendable {
         public var raiseAbove: Double
         /// Backlog fraction below which the rate is lowered (default 0.1).
         public var lowerBelow: Double
-        /// Share of forwarded requests refused for load above which a gateway raises the rate
-        /// (default 0.05).
+        /// Share of the gateways' forwarded requests refused for load above which the cluster's
+        /// beat is raised (default 0.05).
         public var refusedRaiseAbove: Double
         /// Share below which it lowers it (default 0.01).
         public var refusedLowerBelow: Double
@@ -94,7 +95,7 @@ public struct BeatRateController: Sendable {
     public let configuration: Configuration
     /// The beat rate currently handed out, seconds.
     public private(set) var beatRate: Int
-    /// Whether the beat is above the base: a gateway's controller adds to the workers' beat only then.
+    /// Whether the beat is above the base: the cluster's beat adds to the workers' only then.
     public var isRaised: Bool { beatRate > configuration.quietBeatRate }
     var windowStart: Timestamp?
     var lowestFraction: Double = .infinity
@@ -107,6 +108,14 @@ public struct BeatRateController: Sendable {
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.beatRate = configuration.quietBeatRate
+    }
+
+    /// A controller taking over a beat another one raised (a new coordinator leader): `beatRate`
+    /// held to the bounds, counted as just changed, so it eases only after a whole beat.
+    public init(configuration: Configuration, resuming beatRate: Int, at now: Timestamp) {
+        self.init(configuration: configuration)
+        self.beatRate = min(max(beatRate, configuration.quietBeatRate), max(configuration.maximumBeatRate, configuration.quietBeatRate))
+        self.changedAt = now
     }
 
     /// A worker's observation: the current backlog (`backlog` of `capacity`). Returns the beat
@@ -129,17 +138,17 @@ public struct BeatRateController: Sendable {
         return beatRate
     }
 
-    /// A gateway's observation: a forwarded request answered, `refused` when for load. Returns
-    /// the beat rate to answer with.
-    public mutating func observe(refused wasRefused: Bool, now: Timestamp) -> Int {
-        forwarded += 1
-        if wasRefused { refused += 1 }
+    /// The gateways' observation (``ClusterBeat``): `forwarded` requests answered since the
+    /// last one, `refused` of them for load. Returns the beat rate to answer with.
+    public mutating func observe(forwarded newlyForwarded: Int, refused newlyRefused: Int, now: Timestamp) -> Int {
+        forwarded += newlyForwarded
+        refused += newlyRefused
         guard let start = windowStart else {
             windowStart = now
             return beatRate
         }
         guard now.since(start) >= configuration.window else { return beatRate }
-        let share = Double(refused) / Double(forwarded)
+        let share = forwarded > 0 ? Double(refused) / Double(forwarded) : 0
         conclude(forwarded >= configuration.minimumRequests && share > configuration.refusedRaiseAbove ? .overloaded
                     : share < configuration.refusedLowerBelow ? .clear : .neither, now: now)
         forwarded = 0

@@ -27,7 +27,7 @@ public struct OperatorService: Sendable {
     /// The counters of the workers in this process, as JSON objects; workers in other processes
     /// are asked over the internal transport.
     let localWorkerStats: @Sendable () -> [String]
-    /// The beat this process's gateway stretches sensors to, while it does (nil: it does not).
+    /// The cluster's beat this process's gateway stretches sensors to, while it does (nil: it does not).
     public let stretchedBeat: @Sendable () -> Int?
     /// The placements' node counts and when they were read (``nodeCounts()``).
     let countsCache = CountsCache()

@@ -175,15 +175,68 @@ public struct CatalogStore: Sendable {
 
     // MARK: Members
 
-    /// Upserts a member's row with a fresh heartbeat (database time).
-    public func heartbeat(id: String, role: Membership.Role, address: String, incarnation: Int64, state: Membership.State) async throws {
+    /// Upserts a member's row with a fresh heartbeat (database time) and, for a gateway, its
+    /// totals of forwarded requests and of those refused for load (``ClusterBeat/Sample``); in
+    /// the same statement reads back the cluster's beat (0: not raised) and how long ago a leader
+    /// last kept it, which only gateways use.
+    @discardableResult
+    public func heartbeat(
+        id: String, role: Membership.Role, address: String, incarnation: Int64, state: Membership.State,
+        forwarded: Int64 = 0, refused: Int64 = 0
+    ) async throws -> (beatRate: Int, age: Duration) {
+        let rows = try await database.query(
+            """
+            WITH member AS (
+                INSERT INTO members (id, role, address, incarnation, state, started_at, last_heartbeat, forwarded, refused_for_load)
+                VALUES (\(id), \(role.rawValue), \(address), \(incarnation), \(state.rawValue), now(), now(), \(forwarded), \(refused))
+                ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, address = EXCLUDED.address,
+                    incarnation = EXCLUDED.incarnation, state = EXCLUDED.state, last_heartbeat = now(),
+                    started_at = CASE WHEN members.incarnation = EXCLUDED.incarnation THEN members.started_at ELSE now() END,
+                    forwarded = EXCLUDED.forwarded, refused_for_load = EXCLUDED.refused_for_load
+                RETURNING 1
+            )
+            SELECT coalesce(b.beat_rate, 0), coalesce((extract(epoch FROM now() - b.decided_at) * 1000)::int8, 0)
+            FROM member LEFT JOIN cluster_beat b ON true
+            """, logger: logger)
+        for try await (beat, ageMilliseconds) in rows.decode((Int, Int64).self) {
+            return (beat, .milliseconds(ageMilliseconds))
+        }
+        return (0, .zero)
+    }
+
+    /// Every gateway's totals as its last heartbeat wrote them (gateways that left are not
+    /// listed), and the database's clock.
+    public func gatewayLoads() async throws -> (gateways: [ClusterBeat.Sample], now: Timestamp) {
+        let rows = try await database.query(
+            """
+            SELECT id, incarnation, forwarded, refused_for_load, (extract(epoch FROM now()) * 1000)::int8
+            FROM members WHERE role = 'gateway' AND state <> 'gone' ORDER BY id
+            """, logger: logger)
+        var gateways: [ClusterBeat.Sample] = []
+        var now: Timestamp?
+        for try await (id, incarnation, forwarded, refused, databaseNow) in rows.decode((String, Int64, Int64, Int64, Int64).self) {
+            gateways.append(ClusterBeat.Sample(id: id, incarnation: incarnation, forwarded: forwarded, refused: refused))
+            now = Timestamp(milliseconds: databaseNow)
+        }
+        if let now { return (gateways, now) }
+        return (gateways, try await databaseNow())
+    }
+
+    /// The cluster's beat as a leader last kept it (0: not raised) and how long ago.
+    public func clusterBeat() async throws -> (beatRate: Int, age: Duration)? {
+        let rows = try await database.query(
+            "SELECT beat_rate, (extract(epoch FROM now() - decided_at) * 1000)::int8 FROM cluster_beat", logger: logger)
+        for try await (beat, ageMilliseconds) in rows.decode((Int, Int64).self) { return (beat, .milliseconds(ageMilliseconds)) }
+        return nil
+    }
+
+    /// Keeps the cluster's beat (0: not raised), as leader `leader` decided it now.
+    public func keepClusterBeat(_ beatRate: Int, leader: String) async throws {
         try await database.execute(
             """
-            INSERT INTO members (id, role, address, incarnation, state, started_at, last_heartbeat)
-            VALUES (\(id), \(role.rawValue), \(address), \(incarnation), \(state.rawValue), now(), now())
-            ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, address = EXCLUDED.address,
-                incarnation = EXCLUDED.incarnation, state = EXCLUDED.state, last_heartbeat = now(),
-                started_at = CASE WHEN members.incarnation = EXCLUDED.incarnation THEN members.started_at ELSE now() END
+            INSERT INTO cluster_beat (singleton, beat_rate, decided_by, decided_at) VALUES (true, \(beatRate), \(leader), now())
+            ON CONFLICT (singleton) DO UPDATE SET beat_rate = EXCLUDED.beat_rate, decided_by = EXCLUDED.decided_by,
+                decided_at = EXCLUDED.decided_at
             """)
     }
 

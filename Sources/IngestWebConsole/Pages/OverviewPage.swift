@@ -14,7 +14,7 @@ extension WebConsole {
         var beat: HTML = beatRates.isEmpty ? "<span class=\"muted\">no worker answered</span>"
             : "\(beatRates.sorted().map { "\($0) s" }.joined(separator: ", "))"
         if let stretched = operations.stretchedBeat() {
-            beat = "\(beat) <span class=\"muted\" id=\"gateway-beat-rate\">— this gateway stretches it to \(stretched) s</span>"
+            beat = "\(beat) <span class=\"muted\" id=\"cluster-beat-rate\">— the gateways stretch it to \(stretched) s while what they forward is refused for load</span>"
         }
         let kinds = Array(Set(counts.map(\.kind))).sorted()
         let rows: [HTML] = kinds.map { kind in
