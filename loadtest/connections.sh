@@ -150,12 +150,13 @@ def num(sample, key):
 connections = [sum(num(s, f"gateway-{i}.connections") for i in range(1, gateways + 1)) for s in samples]
 print(f"{sensors} sensors, {gateways} gateways, {workers} workers; ramp {ramp} s, held {duration} s")
 print(f"open sensor connections (sum over gateways, sampled every 10 s): peak {max(connections):.0f}")
-roles = [f"worker-{i}" for i in range(1, workers + 1)] + [f"gateway-{i}" for i in range(1, gateways + 1)]
+roles = ["coordinator"] + [f"worker-{i}" for i in range(1, workers + 1)] + [f"gateway-{i}" for i in range(1, gateways + 1)]
 beats = {name: [num(s, f"{name}.beat") for s in samples] for name in roles}
-print("beat rate, s (each worker's own, each gateway's stretched one; sampled every 10 s): " + "; ".join(
+print("beat rate, s (the cluster's as the coordinator decided it, each worker's own, the cluster's as each gateway "
+      "heard it, 0: not raised; sampled every 10 s): " + "; ".join(
     f"{name} last {values[-1]:.0f}, highest {max(values):.0f}" for name, values in beats.items()))
 trail = " ".join(f"{s['t']}s:" + "/".join(f"{num(s, f'{name}.beat'):.0f}" for name in roles) for s in samples[::6])
-print(f"  over time (every minute; workers, then gateways): {trail}")
+print(f"  over time (every minute; coordinator, workers, then gateways): {trail}")
 backlog = [sum(num(s, f"worker-{i}.backlog") for i in range(1, workers + 1)) for s in samples]
 print(f"backlog (reports accepted, not committed; summed): highest {max(backlog):.0f}, last {backlog[-1]:.0f}")
 nodes = sum(num(samples[-1], f"worker-{i}.nodes") for i in range(1, workers + 1))
