@@ -137,16 +137,17 @@ public final class Coordinator: Service {
     /// Reads every gateway's totals, decides the cluster's beat and keeps it in the catalog:
     /// every cycle while raised (so gateways can tell it is fresh), and once when it falls back
     /// to the base.
-    public func decideBeat() async throws {
+    func decideBeat() async throws {
         let (gateways, now) = try await catalog.gatewayLoads()
-        var decision = clusterBeat.withLock { $0 }
-        if decision == nil {
+        var decision: ClusterBeat
+        if let current = clusterBeat.withLock({ $0 }) {
+            decision = current
+        } else {
             let kept = try await catalog.clusterBeat()
             let fresh = kept.flatMap { $0.beatRate > 0 && $0.age < configuration.clusterBeatTimeout ? $0.beatRate : nil }
             decision = ClusterBeat(configuration: configuration.beatRate, resuming: fresh, now: now)
             if let fresh { logger.info("resumed the cluster beat rate", metadata: ["beat_rate": "\(fresh)"]) }
         }
-        guard var decision else { return }
         let before = decision.published
         let beat = decision.observe(gateways, now: now)
         guard isLeader else { return }

@@ -22,38 +22,6 @@ struct FleetRunTests {
         return FleetRunner(configuration: configuration)
     }
 
-    /// The fleet gives up on a request past `--request-timeout` as a sensor's Go client does:
-    /// that stream is reset and the connection carries the next request (closing the connection
-    /// made every timeout a reconnect and a login for the sensors sharing it).
-    @Test func aRequestPastItsTimeoutEndsAloneAndTheConnectionCarriesTheNext() async throws {
-        let console = try await TestConsole.start("fleettimeout") { configuration in
-            configuration.worker.writeLanes = 1
-            // The report waits this long for its batch: long enough to give up on it first.
-            configuration.worker.batchLinger = .seconds(3)
-        }
-        do {
-            let connection = try await console.connect()
-            let token = try await console.login(console.sensorKey, on: connection).access
-            let held = Task { try await connection.postReport(gzippedReport(hostname: "timed-out"), token: token) }
-            while console.stack.worker.backlog < 1 { try await Task.sleep(for: .milliseconds(20)) }
-            await connection.expireRequests(olderThan: .zero)
-            await #expect(throws: HTTP2ClientError.self) { try await held.value }
-            #expect(connection.isActive)
-            let poll = try await connection.postJSON("/deepfence/controls/agent", #"{"node_id":"timed-out","available_workload":0}"#, token: token)
-            #expect(poll.status == .ok)
-            // A request not yet past its time is left alone.
-            let next = Task { try await connection.postReport(gzippedReport(hostname: "in-time"), token: token) }
-            while console.stack.worker.backlog < 1 { try await Task.sleep(for: .milliseconds(20)) }
-            await connection.expireRequests(olderThan: .seconds(60))
-            #expect(try await next.value.status == .ok)
-            await connection.close()
-        } catch {
-            await console.stop()
-            throw error
-        }
-        await console.stop()
-    }
-
     @Test func twoHundredSensorsForTwentySecondsLoseNothing() async throws {
         let console = try await TestConsole.start("fleet") { configuration in
             configuration.worker.beatRate.baseBeatRate = 5

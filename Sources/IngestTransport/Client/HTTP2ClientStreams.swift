@@ -23,8 +23,6 @@ final class HTTP2ClientStreams: ChannelInboundHandler, @unchecked Sendable {
         var body: ByteBuffer?
         /// DATA bytes read and not yet returned to the stream's window.
         var unreturned = 0
-        /// When the request was sent.
-        let sent = NIODeadline.now()
     }
 
     let authority: String
@@ -150,21 +148,6 @@ final class HTTP2ClientStreams: ChannelInboundHandler, @unchecked Sendable {
         stream.promise.succeed(ClientResponse(status: status, headers: stream.headers, body: stream.body ?? ByteBuffer()))
     }
 
-    /// Gives up on the requests sent `age` ago or earlier: each stream is reset (CANCEL) and its
-    /// request fails with ``HTTP2ClientError/timedOut``; the connection and its other streams go
-    /// on, as a Go client's HTTP/2 transport does when a request's deadline passes.
-    func expire(olderThan age: TimeAmount) {
-        guard let context else { return }
-        let cutoff = NIODeadline.now() - age
-        let expired = pending.filter { $0.value.sent <= cutoff }.map(\.key)
-        guard !expired.isEmpty else { return }
-        for id in expired {
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
-            fail(id, HTTP2ClientError.timedOut)
-        }
-        context.flush()
-    }
-
     func fail(_ id: HTTP2StreamID, _ error: any Error) {
         pending.removeValue(forKey: id)?.promise.fail(error)
     }
@@ -185,14 +168,4 @@ public enum HTTP2ClientError: Error, Sendable {
     case goAway(HTTP2ErrorCode)
     /// The response had no valid `:status`, or ended before one.
     case malformedResponse
-    /// The client gave up waiting and reset the stream (``HTTPClientConnection/expireRequests(olderThan:)``).
-    case timedOut
-
-    /// Whether only the request's stream ended: the connection may carry the next request.
-    public var endsOnlyTheStream: Bool {
-        switch self {
-        case .streamReset, .timedOut: return true
-        case .goAway, .malformedResponse: return false
-        }
-    }
 }

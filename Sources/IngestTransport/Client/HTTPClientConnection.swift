@@ -130,19 +130,6 @@ public final class HTTPClientConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Gives up on the requests sent `age` ago or earlier. On HTTP/2 each is reset alone and
-    /// fails with ``HTTP2ClientError/timedOut``; HTTP/1.1 cannot end one request without the
-    /// others behind it, so the connection is closed.
-    public func expireRequests(olderThan age: Duration) async {
-        switch transport {
-        case .http2(let streams):
-            let amount = TimeAmount.nanoseconds(Int64(age.components.seconds) * 1_000_000_000 + age.components.attoseconds / 1_000_000_000)
-            channel.eventLoop.execute { streams.expire(olderThan: amount) }
-        case .http1:
-            await close()
-        }
-    }
-
     /// Whether the connection is still open.
     public var isActive: Bool { channel.isActive }
 

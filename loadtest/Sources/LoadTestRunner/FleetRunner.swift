@@ -114,7 +114,7 @@ public final class FleetRunner: Sendable {
         let sweeper = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                await self.deadlines.sweep(timeout: self.configuration.requestTimeout)
+                await self.deadlines.sweep()
             }
         }
         defer { sweeper.cancel() }
@@ -429,14 +429,12 @@ public final class FleetRunner: Sendable {
         var answer: ByteBuffer?
         do {
             let connection = try await slot.get()
-            let ticket = deadlines.open(.init(deadline: .now + configuration.requestTimeout, connection: connection))
+            let ticket = deadlines.open(.init(deadline: .now + configuration.requestTimeout, connection: connection, slot: slot))
             defer { deadlines.close(ticket) }
             do {
                 let response = try await connection.request(.POST, path, headers: headers, body: body)
                 status = Int(response.status.code)
                 answer = response.body
-            } catch let error as HTTP2ClientError where error.endsOnlyTheStream {
-                // Timed out or reset alone: the connection carries the sensor's next request.
             } catch {
                 await slot.discard(connection)
             }

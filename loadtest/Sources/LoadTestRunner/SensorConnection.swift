@@ -72,16 +72,14 @@ final class SensorConnection: Sendable {
     }
 }
 
-/// Requests in flight and when each gives up (`--request-timeout`): a sweep every second gives
-/// up on the requests past their time, each alone (on HTTP/2 its stream is reset and the
-/// connection carries on, as a ThreatMapper sensor's Go client does; an HTTP/1.1 connection is
-/// closed). Closing the whole connection instead made every timeout a reconnect and a new login
-/// for the sensors sharing it, a storm a real fleet does not make. (A task and a timer per
+/// Requests in flight and when each gives up (`--request-timeout`): a sweep every second closes
+/// the connection of a request past its time, which fails the request. (A task and a timer per
 /// request, as before, cost the fleet more than the request's own work.)
 final class RequestDeadlines: Sendable {
     struct Entry: Sendable {
         let deadline: ContinuousClock.Instant
         let connection: HTTPClientConnection
+        let slot: SensorConnection
     }
 
     let state = Mutex<(next: UInt64, open: [UInt64: Entry])>((0, [:]))
@@ -99,15 +97,13 @@ final class RequestDeadlines: Sendable {
         state.withLock { _ = $0.open.removeValue(forKey: ticket) }
     }
 
-    /// Gives up on the requests past their time (sent `timeout` ago or earlier).
-    func sweep(timeout: Duration) async {
+    /// Closes the connections of the requests past their time.
+    func sweep() async {
         let now = ContinuousClock.now
         let expired = state.withLock { state in
             let tickets = state.open.filter { $0.value.deadline <= now }.map(\.key)
             return tickets.compactMap { state.open.removeValue(forKey: $0) }
         }
-        var connections: [ObjectIdentifier: HTTPClientConnection] = [:]
-        for entry in expired { connections[ObjectIdentifier(entry.connection)] = entry.connection }
-        for connection in connections.values { await connection.expireRequests(olderThan: timeout) }
+        for entry in expired { await entry.slot.discard(entry.connection) }
     }
 }

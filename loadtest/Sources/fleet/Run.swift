@@ -52,7 +52,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Also report CPU and memory of processes whose command line contains this text, matched again every second (repeatable); those named postgres are reported as the database, with its CPU per report.")
     var watchProcess: [String] = []
     @Option(help: "Sensors sharing one connection (1: one connection per sensor).") var sensorsPerConnection = 1
-    @Option(help: "Give up on a request after this long: on HTTP/2 its stream is reset and the connection carries the next request, as a ThreatMapper sensor's Go client does; an HTTP/1.1 connection is closed.") var requestTimeout = "30s"
+    @Option(help: "Give up on a request after this long.") var requestTimeout = "30s"
     @Option(help: "gzip level of the reports, 0 to 9 (1: fastest).") var gzipLevel: Int32 = 1
     @Flag(inversion: .prefixedNo, help: "Compare the entities the console holds per node with the last report acknowledged, in the loss check (the fleet keeps each sensor's last reports compressed and parses them when the run ends).")
     var contentCheck = true
