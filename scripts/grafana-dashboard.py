@@ -75,8 +75,9 @@ ROWS = [
             (f"histogram_quantile({q}, sum by (le) (rate(ingest_worker_batch_duration_bucket{RATE})))", f"p{int(q * 100)}")
             for q in (0.5, 0.99)], "s"),
         panel("Backlog (accepted, not committed) per worker", [("ingest_worker_backlog", "{{pod}}")]),
-        panel("Beat rate: each worker's, each gateway's stretched one", [
-            ("ingest_worker_beat_rate", "{{pod}}"), ("ingest_gateway_beat_rate", "{{pod}}")], "s"),
+        panel("Beat rate: each worker's, the cluster's (the leader's decision, as each gateway heard it; 0: not raised)", [
+            ("ingest_worker_beat_rate", "{{pod}}"), ("max(ingest_coordinator_beat_rate * ingest_coordinator_leader)", "leader"),
+            ("ingest_gateway_beat_rate", "{{pod}}")], "s"),
         panel("Nodes held and offline per worker", [
             ("ingest_worker_nodes", "{{pod}} held"), ("ingest_worker_nodes_offline", "{{pod}} offline")]),
         panel("Commands delivered/s", [(f"sum(rate(ingest_worker_commands_delivered{RATE}))", "delivered")], "ops"),
