@@ -8,9 +8,8 @@
 /// ``BeatRateController``; the gateways read the beat back with their next heartbeat and send it
 /// to the workers as the floor of the beat they answer. One controller over the whole cluster's
 /// traffic: with a controller per gateway, gateways that share the same workers went apart (at
-/// 100,000 sensors over six gateways, two eased to 44–102 s while four rose to 153–540 s), since
-/// each saw only the refusals of its own sensors, and a gateway whose sensors heard a long beat
-/// got less of the machine's CPU than the others and more of the refusals.
+/// 100,000 sensors over six gateways, two eased to 44–102 s while four rose to 153–540 s), each
+/// seeing only the refusals of its own sensors.
 ///
 /// ## Implementation
 /// A value type fed with what the catalog holds and the database's clock; it never reads one.
