@@ -64,8 +64,9 @@ public final class Coordinator: Service {
     let stopping = Mutex(false)
     /// The shard map as last read: read again only when the stored map version moved.
     let knownMap = Mutex<ShardMap?>(nil)
-    /// The cluster's beat while this replica leads (nil otherwise: a new leader resumes from the catalog).
-    let clusterBeat = Mutex<ClusterBeat?>(nil)
+    /// The cluster's beat while this replica leads, and the value it last kept in the catalog
+    /// (both nil when it does not lead: a new leader resumes from the catalog).
+    let clusterBeat = Mutex<(decision: ClusterBeat?, kept: Int?)>((nil, nil))
     /// The cluster's beat as this replica last decided it, seconds (the base when not raised or not leading).
     let beatRateGauge = Gauge(label: "ingest.coordinator.beat.rate")
     let started = ContinuousClock.now
@@ -129,18 +130,25 @@ public final class Coordinator: Service {
         let held = try await catalog.acquireLease(holder: configuration.memberID, duration: configuration.leaseDuration)
         let action = lease.withLock { $0.renewed(held: held, sentAt: sentAt, now: localNow) }
         report(action)
-        guard isLeader else { return }
+        guard isLeader else {
+            // Lost or never held, reported or not (a lease that ran out before a failed renewal
+            // is no change to report): leading again starts from the catalog.
+            clusterBeat.withLock { $0 = (nil, nil) }
+            return
+        }
         if try await rebalance() { await onPublish() }
         try await decideBeat()
     }
 
     /// Reads every gateway's totals, decides the cluster's beat and keeps it in the catalog:
-    /// every cycle while raised (so gateways can tell it is fresh), and once when it falls back
-    /// to the base.
+    /// every cycle while raised (so gateways can tell it is fresh), and 0 once it is back at the
+    /// base (again next cycle if that write failed). The write re-checks the lease, as a map
+    /// publication does: a replaced leader cannot overwrite its successor's beat.
     func decideBeat() async throws {
         let (gateways, now) = try await catalog.gatewayLoads()
+        let (current, kept) = clusterBeat.withLock { $0 }
         var decision: ClusterBeat
-        if let current = clusterBeat.withLock({ $0 }) {
+        if let current {
             decision = current
         } else {
             let kept = try await catalog.clusterBeat()
@@ -151,15 +159,20 @@ public final class Coordinator: Service {
         let before = decision.published
         let beat = decision.observe(gateways, now: now)
         guard isLeader else { return }
-        clusterBeat.withLock { $0 = decision }
+        clusterBeat.withLock { $0.decision = decision }
         beatRateGauge.record(beat)
         if decision.published != before {
             logger.notice("cluster beat rate changed", metadata: [
                 "beat_rate": "\(beat)", "was": "\(before ?? configuration.beatRate.baseBeatRate)", "gateways": "\(gateways.count)"])
         }
-        if decision.published != nil || before != nil {
-            try await catalog.keepClusterBeat(decision.published ?? 0, leader: configuration.memberID)
+        let keep = decision.published ?? 0
+        guard keep != 0 || kept != 0 else { return }
+        guard try await catalog.keepClusterBeat(keep, leader: configuration.memberID) else {
+            report(lease.withLock { $0.lost() })
+            clusterBeat.withLock { $0 = (nil, nil) }
+            return
         }
+        clusterBeat.withLock { $0.kept = keep }
     }
 
     func report(_ action: LeaderLease.Action) {
@@ -172,7 +185,7 @@ public final class Coordinator: Service {
         case .lostLeadership:
             logger.info("lost the coordinator lease", metadata: [LogKey.member: "\(configuration.memberID)"])
             leaderGauge.record(0)
-            clusterBeat.withLock { $0 = nil }
+            clusterBeat.withLock { $0 = (nil, nil) }
             beatRateGauge.record(configuration.beatRate.baseBeatRate)
             // Only the leader judges ownership: a former leader's last count would stay exported
             // (and keep an alert firing) after the shards were owned again.

@@ -267,8 +267,8 @@ public final class Worker: ShardOwner, Service {
     /// Reports accepted and not yet answered.
     public var backlog: Int { state.withLock { $0.pending } }
 
-    /// A gateway's beat floor, held to this worker's `--max-beat-rate` (a gateway set higher
-    /// does not stretch sensors past what the worker was told to allow).
+    /// A gateway's beat floor (the cluster's beat), held to this worker's `--max-beat-rate` (a
+    /// coordinator set higher does not stretch sensors past what the worker was told to allow).
     func allowedFloor(_ beatFloor: Int) -> Int { min(beatFloor, configuration.beatRate.maximumBeatRate) }
 
     /// The worker's counters as the operator API shows them: with its ID, beat rate, backlog and

@@ -2,6 +2,7 @@ import Foundation
 import IngestCompression
 import IngestCore
 @testable import IngestGateway
+import IngestStorage
 import IngestTestSupport
 import IngestTransport
 import Logging
@@ -271,6 +272,33 @@ struct LoadSheddingTests {
             throw error
         }
         await console.stop()
+    }
+
+    /// The catalog's side of the cluster's beat: only the lease holder keeps it (a replaced
+    /// leader cannot overwrite its successor's), and a gateway's heartbeat writes its totals and
+    /// reads the beat back in one statement.
+    @Test func onlyTheLeaseHolderKeepsTheClusterBeatAndGatewaysReadItWithTheirHeartbeat() async throws {
+        let database = try await TestDatabase.make("clusterbeat")
+        do {
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let catalog = CatalogStore(database: database.database, logger: logger)
+            #expect(try await catalog.heartbeat(id: "g", role: .gateway, address: "", incarnation: 1, state: .active).beatRate == 0)
+            #expect(try await catalog.acquireLease(holder: "leader-a", duration: .seconds(10)))
+            #expect(try await catalog.keepClusterBeat(60, leader: "leader-b") == false)
+            #expect(try await catalog.clusterBeat() == nil)
+            #expect(try await catalog.keepClusterBeat(60, leader: "leader-a"))
+            #expect(try await catalog.clusterBeat()?.beatRate == 60)
+            let heard = try await catalog.heartbeat(
+                id: "g", role: .gateway, address: "", incarnation: 1, state: .active, forwarded: 5, refused: 1)
+            #expect(heard.beatRate == 60 && heard.age < .seconds(5))
+            let loads = try await catalog.gatewayLoads()
+            #expect(loads.gateways == [ClusterBeat.Sample(id: "g", incarnation: 1, forwarded: 5, refused: 1)])
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
     }
 
     /// A beat no leader keeps any more (the coordinators gone) stops stretching sensors.

@@ -70,9 +70,9 @@ public struct ParsedReport: Sendable {
     public let timestamp: String?
     /// Every entity in the report, in document order.
     public let entities: [ParsedEntity]
-    /// The shortest beat the gateway that took the report wants its sensor told, seconds (its
-    /// load control, ``BeatRateController/observe(refused:now:)``; 0: none). The owner answers
-    /// the longer of this and its own, and expects the node's next report by it.
+    /// The shortest beat the gateway that took the report wants its sensor told, seconds: the
+    /// cluster's beat while raised (``ClusterBeat``; 0: none). The owner answers the longer of
+    /// this and its own, and expects the node's next report by it.
     public var beatFloor = 0
 
     /// The decoded text of a span (JSON escapes resolved when `escaped`).

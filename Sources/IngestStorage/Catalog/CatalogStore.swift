@@ -230,14 +230,20 @@ public struct CatalogStore: Sendable {
         return nil
     }
 
-    /// Keeps the cluster's beat (0: not raised), as leader `leader` decided it now.
-    public func keepClusterBeat(_ beatRate: Int, leader: String) async throws {
-        try await database.execute(
+    /// Keeps the cluster's beat (0: not raised), as leader `leader` decided it now; false (and
+    /// nothing written) when `leader` no longer holds the lease.
+    public func keepClusterBeat(_ beatRate: Int, leader: String, lease: String = "coordinator") async throws -> Bool {
+        let rows = try await database.query(
             """
-            INSERT INTO cluster_beat (singleton, beat_rate, decided_by, decided_at) VALUES (true, \(beatRate), \(leader), now())
+            INSERT INTO cluster_beat (singleton, beat_rate, decided_by, decided_at)
+            SELECT true, \(beatRate), \(leader), now()
+            WHERE EXISTS (SELECT 1 FROM leader_lease WHERE name = \(lease) AND holder = \(leader) AND expires_at > now())
             ON CONFLICT (singleton) DO UPDATE SET beat_rate = EXCLUDED.beat_rate, decided_by = EXCLUDED.decided_by,
                 decided_at = EXCLUDED.decided_at
-            """)
+            RETURNING 1
+            """, logger: logger)
+        for try await _ in rows.decode(Int.self) { return true }
+        return false
     }
 
     /// Every member row, with the database's current time to judge heartbeats against.
