@@ -122,9 +122,10 @@ public final class Coordinator: Service {
         try? await catalog.leave(id: configuration.memberID, incarnation: incarnation)
     }
 
-    /// One cycle: heartbeat, lease, and (as leader) rebalance.
+    /// One cycle: heartbeat, lease, and (as leader) rebalance and the cluster's beat.
     public func cycle() async throws {
-        try await catalog.heartbeat(
+        // The heartbeat reads back the beat kept in the catalog: a new leader resumes from it.
+        let stored = try await catalog.heartbeat(
             id: configuration.memberID, role: .coordinator, address: "", incarnation: incarnation, state: .active)
         let sentAt = localNow
         let held = try await catalog.acquireLease(holder: configuration.memberID, duration: configuration.leaseDuration)
@@ -137,22 +138,22 @@ public final class Coordinator: Service {
             return
         }
         if try await rebalance() { await onPublish() }
-        try await decideBeat()
+        try await decideBeat(stored: stored)
     }
 
     /// Reads every gateway's totals, decides the cluster's beat and keeps it in the catalog:
     /// every cycle while raised (so gateways can tell it is fresh), and 0 once it is back at the
     /// base (again next cycle if that write failed). The write re-checks the lease, as a map
     /// publication does: a replaced leader cannot overwrite its successor's beat.
-    func decideBeat() async throws {
+    /// `stored` is the beat the catalog held at this cycle's heartbeat and its age.
+    func decideBeat(stored: (beatRate: Int, age: Duration)) async throws {
         let (gateways, now) = try await catalog.gatewayLoads()
         let (current, kept) = clusterBeat.withLock { $0 }
         var decision: ClusterBeat
         if let current {
             decision = current
         } else {
-            let kept = try await catalog.clusterBeat()
-            let fresh = kept.flatMap { $0.beatRate > 0 && $0.age < configuration.clusterBeatTimeout ? $0.beatRate : nil }
+            let fresh = stored.beatRate > 0 && stored.age < configuration.clusterBeatTimeout ? stored.beatRate : nil
             decision = ClusterBeat(configuration: configuration.beatRate, resuming: fresh, now: now)
             if let fresh { logger.info("resumed the cluster beat rate", metadata: ["beat_rate": "\(fresh)"]) }
         }

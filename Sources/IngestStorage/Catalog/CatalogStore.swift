@@ -178,7 +178,7 @@ public struct CatalogStore: Sendable {
     /// Upserts a member's row with a fresh heartbeat (database time) and, for a gateway, its
     /// totals of forwarded requests and of those refused for load (``ClusterBeat/Sample``); in
     /// the same statement reads back the cluster's beat (0: not raised) and how long ago a leader
-    /// last kept it, which only gateways use.
+    /// last kept it: gateways hand it out, a coordinator that becomes leader resumes from it.
     @discardableResult
     public func heartbeat(
         id: String, role: Membership.Role, address: String, incarnation: Int64, state: Membership.State,
@@ -220,14 +220,6 @@ public struct CatalogStore: Sendable {
         }
         if let now { return (gateways, now) }
         return (gateways, try await databaseNow())
-    }
-
-    /// The cluster's beat as a leader last kept it (0: not raised) and how long ago.
-    public func clusterBeat() async throws -> (beatRate: Int, age: Duration)? {
-        let rows = try await database.query(
-            "SELECT beat_rate, (extract(epoch FROM now() - decided_at) * 1000)::int8 FROM cluster_beat", logger: logger)
-        for try await (beat, ageMilliseconds) in rows.decode((Int, Int64).self) { return (beat, .milliseconds(ageMilliseconds)) }
-        return nil
     }
 
     /// Keeps the cluster's beat (0: not raised), as leader `leader` decided it now; false (and
