@@ -137,6 +137,17 @@ def lean(label):
     return statistics.median(values) if values else None
 if lean("A") and lean("B"):
     print(f"  without autovacuum: A {lean('A'):.3f} ms, B {lean('B'):.3f} ms ({lean('B') / lean('A'):.2f}x)")
+# A console that raised its beat during the ramp (its beat-rate control) serves fewer reports in
+# the steady window, and the polls and timers of every sensor weigh on fewer reports: such a run's
+# CPU per report is not comparable with the others'. Seen: 115 against 200 reports/s, same binary.
+rates = [row[6] for label in "AB" for row in rows[label] if row[6]]
+if rates:
+    typical = statistics.median(rates)
+    for label in "AB":
+        for r, row in enumerate(rows[label], 1):
+            if row[6] and abs(row[6] - typical) > 0.1 * typical:
+                print(f"warning: {label}-{r} carried {row[6]:.1f} reports/s against a median of {typical:.1f} (the console moved its beat?): "
+                      "its CPU per report is not comparable; pass a fixed beat with --fleet-args \"--beat N\"")
 print(f"A: {names['A']}\nB: {names['B']}")
 sys.exit(1 if failed else 0)
 PY

@@ -167,7 +167,7 @@ extension Worker {
             metrics.batchSize.record(writes.count)
         }
         // Sensors answered together come back together: spread the beats of a large batch.
-        let spread = BeatSpread(configuration: configuration.beatSpread)
+        let spread = BeatSpread(configuration: configuration.beatSpread, baseBeatRate: configuration.beatRate.baseBeatRate)
         var generator = SystemRandomNumberGenerator()
         let beatRates = items.map { spread.beatRate($0.beatRate, batchSize: items.count, using: &generator) }
         let spreadCount = zip(items, beatRates).filter { $0.beatRate != $1 }.count

@@ -162,15 +162,12 @@ public final class Worker: ShardOwner, Service {
         let decision: Result<(beatRate: Int, deliver: [AgentCommand]), IngestError> = state.withLock { state in
             if let failure = state.refusal(shard: shard, epoch: epoch) { return .failure(failure) }
             let beatRate = max(state.beatRate.beatRate, allowedFloor(request.beatFloor))
-            var node = state.nodes[request.nodeID]
-                ?? NodeEntry(shard: shard, kind: kind, liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))
-            _ = node.liveness.beat(at: now, beatRate: beatRate)
-            let held = node.awaitingStart.held(at: now, timeout: configuration.scanStallTimeout)
-            let (deliver, keep) = CommandSelection.select(node.commands, availableWorkload: request.availableWorkload, awaitingStart: held)
-            node.commands = keep
-            node.awaitingStart.delivered(Self.startedScans(deliver), at: now)
-            state.nodes[request.nodeID] = node
-            return .success((beatRate, deliver))
+            let stallTimeout = configuration.scanStallTimeout
+            // The entry is changed in place: a poll is the most frequent request, and a copy of
+            // the entry out and back cost two lookups and a retain of everything it holds.
+            return .success(Self.poll(
+                &state.nodes[request.nodeID, default: NodeEntry(shard: shard, kind: kind, liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))],
+                availableWorkload: request.availableWorkload, beatRate: beatRate, at: now, stallTimeout: stallTimeout))
         }
         switch decision {
         case .failure(let error):
@@ -217,6 +214,20 @@ public final class Worker: ShardOwner, Service {
             logger.warning("could not mark commands delivered", metadata: ["node": "\(nodeID)", LogKey.error: "\(redacted(error))"])
             completion(.failure(.unavailable))
         }
+    }
+
+    /// A poll of `node`: its liveness beat, and the commands it is handed (those its free
+    /// workload slots allow); the rest stay queued.
+    static func poll(
+        _ node: inout NodeEntry, availableWorkload: Int, beatRate: Int, at now: Timestamp, stallTimeout: Duration
+    ) -> (beatRate: Int, deliver: [AgentCommand]) {
+        _ = node.liveness.beat(at: now, beatRate: beatRate)
+        guard !node.commands.isEmpty || !node.awaitingStart.isEmpty else { return (beatRate, []) }
+        let held = node.awaitingStart.held(at: now, timeout: stallTimeout)
+        let (deliver, keep) = CommandSelection.select(node.commands, availableWorkload: availableWorkload, awaitingStart: held)
+        node.commands = keep
+        node.awaitingStart.delivered(startedScans(deliver), at: now)
+        return (beatRate, deliver)
     }
 
     /// The scans that these commands start (stop commands name scans too, and take no slot).

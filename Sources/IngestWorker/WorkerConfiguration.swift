@@ -61,6 +61,7 @@ public struct WorkerConfiguration: Sendable {
         if writeLanes < 1 || writeLanes > 64 { problems.append("--write-lanes must be between 1 and 64") }
         if findingsLanes < 1 || findingsLanes > 64 { problems.append("--findings-lanes must be between 1 and 64") }
         if maxBatchReports < 1 { problems.append("--max-batch-reports must be at least 1") }
+        if batchLinger < .zero || batchLinger >= commitTimeout { problems.append("--batch-linger must be 0 or more and less than --commit-timeout") }
         if maxPendingReports < 1 { problems.append("--max-pending-reports must be at least 1") }
         if metricSampleInterval < .seconds(1) { problems.append("--metric-sample-interval must be at least 1 second") }
         if liveness.missedBeats < 1 { problems.append("--offline-after-beats must be at least 1") }

@@ -59,6 +59,13 @@ final class WriteLane: Sendable {
         }
 
         mutating func take(_ limit: Int) -> [LaneItem] {
+            if head == 0 && items.count <= limit {
+                // The whole queue: its buffer goes to the batch as it is. (A copy of it shares
+                // the buffer, so emptying the queue "keeping capacity" allocated a new buffer of
+                // the queue's largest size for every batch.)
+                defer { items = [] }
+                return items
+            }
             let end = min(items.count, head + limit)
             let taken = Array(items[head..<end])
             head = end

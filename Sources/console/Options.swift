@@ -131,7 +131,7 @@ struct LimitOptions: ParsableArguments {
 /// Flow control, liveness and what is written (all-in-one and worker).
 struct WorkOptions: ParsableArguments {
     @OptionGroup var beat: BeatOptions
-    @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step; at most a tenth of the beat (default 3; 0: off).") var beatSpread: String?
+    @Option(help: "Seconds either way a beat may move for sensors acknowledged in one large batch, so they stop reporting in step, at --beat-rate; a longer beat moves in proportion, at most a tenth of it (default 3; 0: off).") var beatSpread: String?
     @Option(help: "Batch size from which acknowledged sensors get a spread beat (default 8).") var beatSpreadBatch: String?
     @Option(help: "Reports accepted but not committed beyond which sensors get 503 (default 2000).") var maxPendingReports: String?
     @Option(help: "Missed beats before a node is offline (default 3).") var offlineAfterBeats: String?

@@ -162,7 +162,7 @@ struct FlowControlTests {
     }
 
     @Test func beatsOfALargeBatchAreSpreadAroundTheBeat() {
-        let spread = BeatSpread(configuration: .init(seconds: 2, batchThreshold: 8))
+        let spread = BeatSpread(configuration: .init(seconds: 2, batchThreshold: 8), baseBeatRate: 30)
         var generator = SeededGenerator(state: 7)
         // A small batch keeps the beat.
         #expect((0..<100).allSatisfy { _ in spread.beatRate(30, batchSize: 7, using: &generator) == 30 })
@@ -174,9 +174,17 @@ struct FlowControlTests {
         // At most a tenth of the beat: a 3 s beat is not spread, a 10 s beat by 1 s at most.
         #expect((0..<100).allSatisfy { _ in spread.beatRate(3, batchSize: 50, using: &generator) == 3 })
         #expect(Set((0..<300).map { _ in spread.beatRate(10, batchSize: 50, using: &generator) }) == Set(9...11))
+        // A raised beat spreads in proportion: 2 s at 30 s is 20 s at 300 s, so a clump
+        // answered together comes back over 40 s, not 4.
+        let raised = (0..<3000).map { _ in spread.beatRate(300, batchSize: 64, using: &generator) }
+        #expect(raised.min() == 280 && raised.max() == 320)
+        #expect(abs(Double(raised.reduce(0, +)) / Double(raised.count) - 300) < 1)
+        // Still at most a tenth of the beat when the spread asks for more.
+        let wide = BeatSpread(configuration: .init(seconds: 9, batchThreshold: 2), baseBeatRate: 30)
+        #expect(Set((0..<600).map { _ in wide.beatRate(60, batchSize: 2, using: &generator) }) == Set(54...66))
         // Off.
-        let off = BeatSpread(configuration: .init(seconds: 0, batchThreshold: 2))
-        #expect((0..<100).allSatisfy { _ in off.beatRate(30, batchSize: 64, using: &generator) == 30 })
+        let off = BeatSpread(configuration: .init(seconds: 0, batchThreshold: 2), baseBeatRate: 30)
+        #expect((0..<100).allSatisfy { _ in off.beatRate(300, batchSize: 64, using: &generator) == 300 })
     }
 
     @Test func beatSpreadSettingsAreChecked() {

@@ -10,20 +10,25 @@
 ///
 /// So a report acknowledged in a batch of at least ``Configuration/batchThreshold`` reports is
 /// answered with a beat rate drawn uniformly from `beat − spread … beat + spread` seconds
-/// (the mean stays the beat; the spread is ``Configuration/seconds``, at most a tenth of the
-/// beat): the clump splits and dissolves within a few beats. Reports acknowledged in smaller
-/// batches, which is every report of a console that is keeping up, get the beat rate
-/// unchanged. Measured after 10,000 new sensors started within 30 s: with a spread of 1 s the
-/// one-second p99 still reached 100–200 ms four minutes later; with 3 s it stayed under 80 ms
-/// from the second minute on.
+/// (the mean stays the beat): the clump splits and dissolves within a few beats. Reports
+/// acknowledged in smaller batches, which is every report of a console that is keeping up, get
+/// the beat rate unchanged. Measured after 10,000 new sensors started within 30 s: with a
+/// spread of 1 s the one-second p99 still reached 100–200 ms four minutes later; with 3 s it
+/// stayed under 80 ms from the second minute on.
+///
+/// The spread is ``Configuration/seconds`` up to the worker's configured beat and grows with a
+/// longer beat in proportion, always at most a tenth of the beat. A raised beat (the cluster's, under load) is
+/// when clumps form, and a fixed few seconds no longer split them: with 100,000 sensors at a
+/// beat of 406 s, ±3 s left cohorts that came back a beat apart (docs/benchmarks.md).
 ///
 /// ## Implementation
 /// A value type; the caller passes the random number generator.
 public struct BeatSpread: Sendable, Hashable {
     /// The spread's settings.
     public struct Configuration: Sendable, Hashable {
-        /// Seconds a clumped sensor's beat may move either way, at most a tenth of the beat
-        /// (`--beat-spread`, default 3; 0: off).
+        /// Seconds a clumped sensor's beat may move either way at the configured beat rate; a
+        /// longer beat moves in proportion, at most a tenth of the beat (`--beat-spread`,
+        /// default 3; 0: off).
         public var seconds: Int
         /// Batch size from which acknowledged reports are spread (`--beat-spread-batch`, default 8).
         public var batchThreshold: Int
@@ -42,16 +47,19 @@ public struct BeatSpread: Sendable, Hashable {
     }
 
     public let configuration: Configuration
+    /// The beat ``Configuration/seconds`` is the spread of (the worker's `--beat-rate`).
+    public let baseBeatRate: Int
 
-    public init(configuration: Configuration) {
+    public init(configuration: Configuration, baseBeatRate: Int) {
         self.configuration = configuration
+        self.baseBeatRate = max(baseBeatRate, 1)
     }
 
     /// The beat rate to answer a report acknowledged in a batch of `batchSize` with.
     public func beatRate(
         _ beatRate: Int, batchSize: Int, using generator: inout some RandomNumberGenerator
     ) -> Int {
-        let seconds = min(configuration.seconds, beatRate / 10)
+        let seconds = min(max(configuration.seconds, configuration.seconds * beatRate / baseBeatRate), beatRate / 10)
         guard seconds > 0, batchSize >= configuration.batchThreshold else { return beatRate }
         let spread = Int.random(in: -seconds...seconds, using: &generator)
         return max(BeatRateController.Configuration.minimumBeatRate, beatRate + spread)
