@@ -110,7 +110,7 @@ for label in "AB":
         row = [cpu.get("consoleMillisPerReport"), cpu.get("databaseMillisPerReport"), cpu.get("autovacuumMillisPerReport"),
                cpu.get("fleetMillisPerReport"), report.get("p50", 0) / 1000, report.get("p99", 0) / 1000,
                w.get("reportsPerSecond")]
-        rows[label].append(row)
+        rows[label].append(row + [r])
         f = lambda v, d=3: "-" if v is None else f"{v:.{d}f}"
         print(f"{label}-{r}  | {f(row[0]):>8} {f(row[1]):>9} ({f(row[2]):>5}) {f(row[3]):>11} | {f(row[4],1):>7} / {f(row[5],1):>7} | "
               f"{f(row[6],1):>9} | {'passed' if passed else 'FAILED'}")
@@ -144,9 +144,9 @@ rates = [row[6] for label in "AB" for row in rows[label] if row[6]]
 if rates:
     typical = statistics.median(rates)
     for label in "AB":
-        for r, row in enumerate(rows[label], 1):
+        for row in rows[label]:
             if row[6] and abs(row[6] - typical) > 0.1 * typical:
-                print(f"warning: {label}-{r} carried {row[6]:.1f} reports/s against a median of {typical:.1f} (the console moved its beat?): "
+                print(f"warning: {label}-{row[7]} carried {row[6]:.1f} reports/s against a median of {typical:.1f} (the console moved its beat?): "
                       "its CPU per report is not comparable; pass a fixed beat with --fleet-args \"--beat N\"")
 print(f"A: {names['A']}\nB: {names['B']}")
 sys.exit(1 if failed else 0)

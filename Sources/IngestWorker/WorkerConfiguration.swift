@@ -16,7 +16,8 @@ public struct WorkerConfiguration: Sendable {
     public var findingsLanes: Int = 2
     /// Most reports in one write transaction (`--max-batch-reports`, default 64).
     public var maxBatchReports: Int = 64
-    /// How long a lane waits for more reports before writing a batch (`--batch-linger`, default 5 ms).
+    /// How long a lane waits for more reports before writing a batch, less than the commit
+    /// timeout (`--batch-linger`, default 5 ms).
     public var batchLinger: Duration = .milliseconds(5)
     /// Reports accepted but not yet committed beyond which new ones get 503
     /// (`--max-pending-reports`, default 2000).

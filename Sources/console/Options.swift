@@ -145,7 +145,7 @@ struct WorkOptions: ParsableArguments {
     @Option(help: "Parallel write transactions per placement for findings, scan statuses and uploads, apart from the reports' (default 2).")
     var findingsLanes: String?
     @Option(help: "Most reports in one write transaction (default 64).") var maxBatchReports: String?
-    @Option(help: "How long a lane waits for more reports before writing (default 5ms).") var batchLinger: String?
+    @Option(help: "How long a lane waits for more reports before writing; less than --commit-timeout (default 5ms).") var batchLinger: String?
     @Option(help: "Database connections per database (default: write lanes + findings lanes + 6).") var databaseConnections: String?
     @Option(help: "How long a write transaction may take before its reports are answered 503 (in doubt: they may still commit) and the lane moves on (default 20s).")
     var commitTimeout: String?

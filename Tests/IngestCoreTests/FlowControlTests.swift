@@ -182,6 +182,9 @@ struct FlowControlTests {
         // Still at most a tenth of the beat when the spread asks for more.
         let wide = BeatSpread(configuration: .init(seconds: 9, batchThreshold: 2), baseBeatRate: 30)
         #expect(Set((0..<600).map { _ in wide.beatRate(60, batchSize: 2, using: &generator) }) == Set(54...66))
+        // Settings past any sense do not overflow: still a tenth.
+        let absurd = BeatSpread(configuration: .init(seconds: Int.max / 2, batchThreshold: 2), baseBeatRate: 30)
+        #expect(Set((0..<600).map { _ in absurd.beatRate(60, batchSize: 2, using: &generator) }) == Set(54...66))
         // Off.
         let off = BeatSpread(configuration: .init(seconds: 0, batchThreshold: 2), baseBeatRate: 30)
         #expect((0..<100).allSatisfy { _ in off.beatRate(300, batchSize: 64, using: &generator) == 300 })

@@ -19,7 +19,8 @@
 /// The spread is ``Configuration/seconds`` up to the worker's configured beat and grows with a
 /// longer beat in proportion, always at most a tenth of the beat. A raised beat (the cluster's, under load) is
 /// when clumps form, and a fixed few seconds no longer split them: with 100,000 sensors at a
-/// beat of 406 s, ±3 s left cohorts that came back a beat apart (docs/benchmarks.md).
+/// beat of 406 s, sensors answered together at ±3 s still came back within a few seconds of
+/// each other a beat later (docs/benchmarks.md).
 ///
 /// ## Implementation
 /// A value type; the caller passes the random number generator.
@@ -59,7 +60,10 @@ public struct BeatSpread: Sendable, Hashable {
     public func beatRate(
         _ beatRate: Int, batchSize: Int, using generator: inout some RandomNumberGenerator
     ) -> Int {
-        let seconds = min(max(configuration.seconds, configuration.seconds * beatRate / baseBeatRate), beatRate / 10)
+        let tenth = beatRate / 10
+        // In proportion above the base beat; a product past Int's range is more than a tenth.
+        let (product, overflow) = configuration.seconds.multipliedReportingOverflow(by: beatRate)
+        let seconds = min(max(configuration.seconds, overflow ? tenth : product / baseBeatRate), tenth)
         guard seconds > 0, batchSize >= configuration.batchThreshold else { return beatRate }
         let spread = Int.random(in: -seconds...seconds, using: &generator)
         return max(BeatRateController.Configuration.minimumBeatRate, beatRate + spread)
