@@ -162,12 +162,11 @@ public final class Worker: ShardOwner, Service {
         let decision: Result<(beatRate: Int, deliver: [AgentCommand]), IngestError> = state.withLock { state in
             if let failure = state.refusal(shard: shard, epoch: epoch) { return .failure(failure) }
             let beatRate = max(state.beatRate.beatRate, allowedFloor(request.beatFloor))
-            let stallTimeout = configuration.scanStallTimeout
             // The entry is changed in place: a poll is the most frequent request, and a copy of
             // the entry out and back cost two lookups and a retain of everything it holds.
             return .success(Self.poll(
                 &state.nodes[request.nodeID, default: NodeEntry(shard: shard, kind: kind, liveness: NodeLiveness(lastBeat: now, beatRate: beatRate))],
-                availableWorkload: request.availableWorkload, beatRate: beatRate, at: now, stallTimeout: stallTimeout))
+                availableWorkload: request.availableWorkload, beatRate: beatRate, at: now, stallTimeout: configuration.scanStallTimeout))
         }
         switch decision {
         case .failure(let error):
@@ -222,7 +221,6 @@ public final class Worker: ShardOwner, Service {
         _ node: inout NodeEntry, availableWorkload: Int, beatRate: Int, at now: Timestamp, stallTimeout: Duration
     ) -> (beatRate: Int, deliver: [AgentCommand]) {
         _ = node.liveness.beat(at: now, beatRate: beatRate)
-        guard !node.commands.isEmpty || !node.awaitingStart.isEmpty else { return (beatRate, []) }
         let held = node.awaitingStart.held(at: now, timeout: stallTimeout)
         let (deliver, keep) = CommandSelection.select(node.commands, availableWorkload: availableWorkload, awaitingStart: held)
         node.commands = keep

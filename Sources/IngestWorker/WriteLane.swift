@@ -59,19 +59,14 @@ final class WriteLane: Sendable {
         }
 
         mutating func take(_ limit: Int) -> [LaneItem] {
-            if head == 0 && items.count <= limit {
-                // The whole queue: its buffer goes to the batch as it is. (A copy of it shares
-                // the buffer, so emptying the queue "keeping capacity" allocated a new buffer of
-                // the queue's largest size for every batch.)
-                defer { items = [] }
-                return items
-            }
             let end = min(items.count, head + limit)
             let taken = Array(items[head..<end])
             head = end
-            // Release what was taken: each item holds its report's bytes.
+            // Release what was taken: each item holds its report's bytes. Emptied, the queue
+            // starts a new buffer: a batch of the whole queue shares the old one, so emptying it
+            // "keeping capacity" allocated a buffer of the queue's largest size for every batch.
             if head == items.count {
-                items.removeAll(keepingCapacity: true)
+                items = []
                 head = 0
             } else if head >= 32 {
                 items.removeFirst(head)
