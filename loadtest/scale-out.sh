@@ -6,7 +6,7 @@
 # usage: loadtest/scale-out.sh [--workers "1 2 3 4"] [--placements "scaled one"] [--quota 0.1]
 #            [--period-us 50000] [--beat 20] [--ramp 30s] [--duration 90s] [--start-sensors 500 (short: 200)]
 #            [--trials 4] [--p99-ms 250] [--out /tmp/scale-out] [--binary .build/release/console]
-#            [--fleet .build/release/fleet] [--short]
+#            [--fleet .build/release/fleet] [--short] [--sizes "1:550,650 4:2000,2600" [--repeat 3]]
 #
 # For each W in --workers and each trial, a fresh cluster of W gateways and W workers (one coordinator, the
 # catalog on a server of its own, not capped) with its placements scaled with W ("scaled": W
@@ -21,6 +21,12 @@
 # worker efficiency against W = 1, CPU per role, rows/s per placement, the role that binds: the
 # one whose group was throttled longest) to <out>/summary.txt and draws it in <out>/scale-out.html.
 #
+# --sizes replaces the search with fixed fleets: for each "W:N,N,…" every listed fleet size of W
+# workers, --repeat times (rounds of every W and size in turn, so that drift on a shared machine
+# falls on all alike). A size is sustained when a majority of its trials passed; each W's
+# sustained rate is the largest such size's median acknowledged rate (and its median p50 / p99).
+# Single trials of a search count the same way (one pass is a majority of one).
+#
 # The fleet runs --ramp, then --duration more; the steady window is its last (duration - beat).
 #
 # --short (for CI): W = 1 and 2, placements scaled, one trial each of about a minute at a fixed
@@ -34,6 +40,7 @@ cd "$(dirname "$0")/.."
 . loadtest/cgroup.sh
 workers_list="1 2 3 4" modes="scaled one" quota=0.1 period=50000 beat=20 ramp=30s duration=90s
 start_sensors="" trials=4 p99_ms=250 out=/tmp/scale-out binary=.build/release/console fleet=.build/release/fleet short=0
+sizes="" repeat=1
 while [[ $# -gt 0 ]]; do
     case $1 in
         --workers) workers_list=$2; shift 2 ;;
@@ -50,10 +57,21 @@ while [[ $# -gt 0 ]]; do
         --binary) binary=$2; shift 2 ;;
         --fleet) fleet=$2; shift 2 ;;
         --short) short=1; shift ;;
+        --sizes) sizes=$2; shift 2 ;;
+        --repeat) repeat=$2; shift 2 ;;
         *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
     esac
 done
+if [[ -n $sizes ]]; then
+    workers_list=""
+    for spec in $sizes; do
+        [[ $spec =~ ^[1-9][0-9]*:[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "--sizes takes W:N,N,… items, not '$spec'" >&2; exit 2; }
+        workers_list+="${spec%%:*} "
+    done
+fi
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "--repeat must be a positive whole number, not '$repeat'" >&2; exit 2; }
 if (( short )); then
+    [[ -z $sizes ]] || { echo "--short and --sizes do not go together" >&2; exit 2; }
     workers_list="1 2" modes=scaled trials=1 ramp=10s duration=60s start_sensors=${start_sensors:-200}
     cg_available || { echo "no writable cpu cgroup controller here: the short run goes uncapped" >&2; quota=""; }
 else
@@ -150,6 +168,38 @@ round_sensors() { # sensors [factor] → sensors × factor, to the nearest 25 (a
 }
 best_one=""
 run_failed=0
+# One trial of W workers (placements per $mode) at $n sensors on a fresh cluster (no nodes, rows
+# or background work left by the one before); sets $verdict.
+fresh_trial() {
+    P=$W
+    [[ $mode == one ]] && P=1
+    loadtest/cluster.sh --dir "$cluster_dir" --gateways "$W" --workers "$W" --coordinators 1 --placements "$P" \
+        --catalog-apart ${quota:+--cpu-quota "$quota" --cpu-period-us "$period"} --binary "$binary" > "$out/cluster-W$W-$mode${round:+-r$round}-n$n.txt" 2>&1 ||
+        { echo "the cluster did not start: $out/cluster-W$W-$mode${round:+-r$round}-n$n.txt" >&2; exit 1; }
+    set -a; . "$cluster_dir/cluster.env"; set +a
+    verdict=$(trial "$n" "W$W-$mode${round:+-r$round}")
+    loadtest/cluster.sh stop "$cluster_dir" >/dev/null 2>&1 || true
+    if [[ $verdict == crash ]]; then
+        echo "the fleet failed at $n sensors: $out/W$W-$mode${round:+-r$round}-n$n.fleet.txt" >&2; run_failed=1
+    fi
+}
+if [[ -n $sizes ]]; then
+    for round in $(seq 1 "$repeat"); do
+        for mode in $modes; do
+            for spec in $sizes; do
+                W=${spec%%:*}
+                if [[ $mode == one && $W == 1 && $modes == *scaled* ]]; then continue; fi
+                list=${spec#*:}
+                for n in ${list//,/ }; do
+                    echo "== round $round of $repeat: W=$W ($mode) at $n sensors, cap ${quota:-none} of a core each" >&2
+                    fresh_trial
+                    (( run_failed )) && break 4
+                done
+            done
+        done
+    done
+    workers_list=""  # the search below is skipped
+fi
 for mode in $modes; do
     for W in $workers_list; do
         P=$W
@@ -163,16 +213,8 @@ for mode in $modes; do
         else guess=$((best_one * W)); fi
         n=$guess passed=0 failed=0
         for _ in $(seq 1 "$trials"); do
-            # A fresh cluster per trial: no nodes, rows or background work left by the one before.
-            loadtest/cluster.sh --dir "$cluster_dir" --gateways "$W" --workers "$W" --coordinators 1 --placements "$P" \
-                --catalog-apart ${quota:+--cpu-quota "$quota" --cpu-period-us "$period"} --binary "$binary" > "$out/cluster-W$W-$mode-n$n.txt" 2>&1 ||
-                { echo "the cluster did not start: $out/cluster-W$W-$mode-n$n.txt" >&2; exit 1; }
-            set -a; . "$cluster_dir/cluster.env"; set +a
-            verdict=$(trial "$n" "W$W-$mode")
-            loadtest/cluster.sh stop "$cluster_dir" >/dev/null 2>&1 || true
-            if [[ $verdict == crash ]]; then
-                echo "the fleet failed at $n sensors: $out/W$W-$mode-n$n.fleet.txt" >&2; run_failed=1; break
-            fi
+            fresh_trial
+            (( run_failed )) && break
             if [[ $verdict == pass ]]; then (( n > passed )) && passed=$n; else (( failed == 0 || n < failed )) && failed=$n; fi
             if (( failed == 0 )); then n=$(round_sensors "$n" 1.3)
             elif (( passed == 0 )); then n=$(round_sensors "$n" 0.7)
@@ -190,14 +232,32 @@ python3 - "$out" "${quota:-none}" "$period" "$beat" "$p99_ms" <<'PY' | tee "$out
 import json, sys, html
 out, quota, period, beat, p99_ms = sys.argv[1:]
 trials = [json.loads(line) for line in open(f"{out}/trials.jsonl")]
-best = {}
+def median(values):
+    values = sorted(values)
+    return (values[(len(values) - 1) // 2] + values[len(values) // 2]) / 2 if values else 0
+# A size is sustained when a majority of its trials passed; a W's sustained rate is its largest
+# such size, as the passed trial of median rate with the median rate, p50 and p99 of its passes.
+sizes = {}
 for t in trials:
-    key = (t["mode"], t["workers"])
-    if t["passed"] and (key not in best or t["rate"] > best[key]["rate"]):
-        best[key] = t
+    sizes.setdefault((t["mode"], t["workers"], t["sensors"]), []).append(t)
+best = {}
+for (mode, w, sensors), runs in sorted(sizes.items()):
+    passes = [x for x in runs if x["passed"]]
+    if 2 * len(passes) <= len(runs) or ((mode, w) in best and best[(mode, w)]["sensors"] > sensors):
+        continue
+    middle = dict(sorted(passes, key=lambda x: x["rate"])[(len(passes) - 1) // 2])
+    middle.update(rate=median([x["rate"] for x in passes]), p50=median([x["p50"] for x in passes]),
+                  p99=median([x["p99"] for x in passes]), trials=f"{len(passes)}/{len(runs)}")
+    best[(mode, w)] = middle
 one = best.get(("scaled", 1)) or best.get(("one", 1))
 print(f"cap: {quota} of a core per gateway, worker and placement server (CFS period {int(period) // 1000} ms); "
       f"host sensors at a {beat} s beat; sustained = steady p99 <= {p99_ms} ms, no non-2xx, no loss")
+if any(len(runs) > 1 for runs in sizes.values()):
+    print("per size (repeated trials): W  placements  sensors  passed  median reports/s  median p99 ms  failures")
+    for (mode, w, sensors), runs in sorted(sizes.items()):
+        fails = "; ".join(", ".join(x["reasons"]) for x in runs if not x["passed"])
+        print(f"  {w}  {mode:>10}  {sensors:7d}  {sum(x['passed'] for x in runs)}/{len(runs)}  "
+              f"{median([x['rate'] for x in runs]):16.1f}  {median([x['p99'] for x in runs]):13.0f}  {fails}")
 print("W  placements  sustained reports/s  per-worker efficiency  p50 / p99 ms  "
       "CPU % of a core: gateways  workers  placements  catalog  coordinator  machine  (throttled %: gw / wk / pl)  rows/s per placement  binds")
 rows_out = []

@@ -51,9 +51,9 @@ public final class Worker: ShardOwner, Service {
     let placements: [PlacementStore]
     let catalog: CatalogStore
     let clock: any IngestClock
-    /// Write lanes per placement: `lanes[placement][shard % writeLanes]`.
+    /// Write lanes per placement, `writeLanes` each (``lane(shard:placement:)``).
     let lanes: [[WriteLane]]
-    /// Findings lanes per placement: `findingsLanes[placement][shard % findingsLanes]`.
+    /// Findings lanes per placement, `findingsLanes` each.
     let findingsLanes: [[WriteLane]]
     let state: Mutex<State>
     let metrics = WorkerMetrics()
@@ -85,10 +85,10 @@ public final class Worker: ShardOwner, Service {
             beatRate: BeatRateController(configuration: configuration.beatRate)))
     }
 
-    /// The lane that writes `shard`'s reports.
+    /// The lane that writes `shard`'s reports (``ShardMap/lane(of:placements:lanes:)``).
     func lane(shard: Int, placement: Int) -> WriteLane {
         let perPlacement = lanes[min(placement, lanes.count - 1)]
-        return perPlacement[shard % perPlacement.count]
+        return perPlacement[ShardMap.lane(of: shard, placements: placements.count, lanes: perPlacement.count)]
     }
 
     /// The store of `shard`'s placement.
@@ -102,7 +102,7 @@ public final class Worker: ShardOwner, Service {
     /// The lane that writes `shard`'s findings.
     func findingsLane(shard: Int, placement: Int) -> WriteLane {
         let perPlacement = findingsLanes[min(placement, findingsLanes.count - 1)]
-        return perPlacement[shard % perPlacement.count]
+        return perPlacement[ShardMap.lane(of: shard, placements: placements.count, lanes: perPlacement.count)]
     }
 
     // MARK: ShardOwner

@@ -1,7 +1,8 @@
 import Testing
 @testable import IngestCore
 
-func runs(_ ids: String...) -> [String: Int64] { Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }) }
+func runs(_ ids: String...) -> [String: Int64] { runs(ids) }
+func runs(_ ids: [String]) -> [String: Int64] { Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }) }
 
 func assigned(_ shardCount: Int, to workers: [String: Int64], placements: Int = 1) -> ShardMap {
     let empty = ShardMap(shardCount: shardCount, placements: placements)
@@ -86,6 +87,59 @@ struct ShardMapAssignmentTests {
         #expect(map.entries.map(\.placement) == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
         let next = map.applying(map.rebalance(workers: runs("a", "b")))
         #expect(next.entries.map(\.placement) == map.entries.map(\.placement))
+    }
+
+    /// The placements each worker's shards live in.
+    func placements(of map: ShardMap) -> [String: Set<Int>] {
+        var spans: [String: Set<Int>] = [:]
+        for entry in map.entries { if let owner = entry.owner { spans[owner, default: []].insert(entry.placement) } }
+        return spans
+    }
+
+    @Test(arguments: [(4, 4), (2, 4), (8, 4), (3, 3), (2, 2)])
+    func firstAssignmentGivesWorkersShardsOfTheirOwnPlacements(workers: Int, placementCount: Int) {
+        let ids = runs(Array((0..<workers).map { "w\($0)" }))
+        let map = assigned(4096, to: ids, placements: placementCount)
+        #expect(balanced(map, workers: Set(ids.keys)))
+        let spans = placements(of: map)
+        // W ≤ P: each worker has P / W placements of its own; W > P: each worker one placement.
+        #expect(spans.values.allSatisfy { $0.count == max(placementCount / workers, 1) })
+        if workers <= placementCount {
+            #expect(spans.values.reduce(Set<Int>()) { $0.union($1) }.count == placementCount)
+            #expect(spans.values.map(\.count).reduce(0, +) == placementCount)  // no placement shared
+        }
+    }
+
+    @Test func joinsOneByOneKeepWorkersOnFewPlacements() {
+        var workers: [String: Int64] = [:]
+        var map = ShardMap(shardCount: 4096, placements: 4)
+        for id in ["a", "b", "c", "d"] {
+            workers[id] = 1
+            let changes = map.rebalance(workers: workers)
+            if workers.count > 1 {
+                #expect(Double(changes.count) <= 4096.0 / Double(workers.count) + 0.02 * 4096)
+                #expect(changes.allSatisfy { $0.owner == id })
+            }
+            map = map.applying(changes)
+            #expect(balanced(map, workers: Set(workers.keys)))
+        }
+        let spans = placements(of: map)
+        // Without affinity every worker wrote to all four placements (16 pairs).
+        #expect(spans["a"] == [0] && spans["b"] == [1])
+        #expect(spans.values.map(\.count).reduce(0, +) <= 6)
+        // A balanced map stays put, affinity or not.
+        #expect(map.rebalance(workers: workers).isEmpty)
+    }
+
+    @Test func lanesOfAPlacementAreAllUsed() {
+        for (placements, lanes) in [(1, 4), (2, 4), (4, 4), (3, 6), (8, 4)] {
+            let shards = (0..<4096).filter { $0 % placements == 0 }
+            let used = Set(shards.map { ShardMap.lane(of: $0, placements: placements, lanes: lanes) })
+            #expect(used == Set(0..<lanes), "\(placements) placements, \(lanes) lanes")
+            // Evenly: no lane has more than one shard above another.
+            let counts = Dictionary(grouping: shards) { ShardMap.lane(of: $0, placements: placements, lanes: lanes) }.values.map(\.count)
+            #expect(counts.max()! - counts.min()! <= 1)
+        }
     }
 
     @Test func workerServesOnlyShardsOfItsOwnRun() {

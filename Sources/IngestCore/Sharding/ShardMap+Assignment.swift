@@ -31,6 +31,11 @@ extension ShardMap {
     ///
     /// - Workers in `keeping` (restarting within their grace) keep exactly the shards they hold,
     ///   unchanged, and take part in nothing else: the other shards are balanced over `workers`.
+    /// - Shards that move anyway go, where quotas allow, to a worker whose placements they live in
+    ///   (``prefers(placement:worker:of:placements:)``), and a worker over its quota gives up the
+    ///   shards of other placements first: with as many workers as placements each writes to one
+    ///   placement, so a placement serves the lanes and connections of one worker, not of all.
+    ///   Affinity never moves a shard by itself: a balanced map stays as it is.
     ///
     /// Deterministic: the same map and workers always give the same changes.
     public func rebalance(workers: [String: Int64], keeping: Set<String> = []) -> [ShardChange] {
@@ -54,24 +59,47 @@ extension ShardMap {
         }
         var quota: [String: Int] = [:]
         for (rank, worker) in ranked.enumerated() { quota[worker] = quotaBase + (rank < extra ? 1 : 0) }
-        // Release what is over quota (highest shard numbers first), then hand orphans out.
+        let byID = workers.keys.sorted()
+        let position = Dictionary(uniqueKeysWithValues: byID.enumerated().map { ($1, $0) })
+        let placementCount = (entries.map(\.placement).max() ?? 0) + 1
+        let prefers = { (worker: String, shard: Int) in
+            Self.prefers(placement: entries[shard].placement, worker: position[worker]!, of: byID.count, placements: placementCount)
+        }
+        // Release what is over quota: shards of other placements first, highest numbers first.
         for worker in ranked {
             let shards = held[worker]!
             let over = shards.count - quota[worker]!
             if over > 0 {
-                for shard in shards.suffix(over) { newOwner[shard] = nil }
-                held[worker] = Array(shards.dropLast(over))
+                let releasing = Set((shards.filter { !prefers(worker, $0) }.reversed() + shards.filter { prefers(worker, $0) }.reversed()).prefix(over))
+                for shard in releasing { newOwner[shard] = nil }
+                held[worker] = shards.filter { !releasing.contains($0) }
             }
         }
-        var receivers = ranked.filter { held[$0]!.count < quota[$0]! }.makeIterator()
-        var receiver = receivers.next()
+        // Hand orphans out: to a worker with room that prefers the shard's placement, then to
+        // any worker with room, in rank order.
+        let receivers = ranked.filter { held[$0]!.count < quota[$0]! }
+        var unplaced: [Int] = []
         for shard in newOwner.indices where newOwner[shard] == nil && !keptSet.contains(shard) {
-            while let current = receiver, held[current]!.count >= quota[current]! { receiver = receivers.next() }
-            guard let current = receiver else { break }
-            newOwner[shard] = current
-            held[current]!.append(shard)
+            guard let receiver = receivers.first(where: { held[$0]!.count < quota[$0]! && prefers($0, shard) }) else {
+                unplaced.append(shard)
+                continue
+            }
+            newOwner[shard] = receiver
+            held[receiver]!.append(shard)
+        }
+        for shard in unplaced {
+            guard let receiver = receivers.first(where: { held[$0]!.count < quota[$0]! }) else { break }
+            newOwner[shard] = receiver
+            held[receiver]!.append(shard)
         }
         return changes(to: newOwner, incarnations: workers, kept: keptSet)
+    }
+
+    /// Whether the worker at `worker` (its position among the `workers` by member ID) prefers
+    /// shards of `placement`: with no more workers than placements, worker i takes placements
+    /// i, i + W, i + 2W, …; with more, workers i, i + P, i + 2P, … share placement i mod P.
+    static func prefers(placement: Int, worker: Int, of workers: Int, placements: Int) -> Bool {
+        workers <= placements ? placement % workers == worker : worker % placements == placement
     }
 
     func changes(to newOwner: [String?], incarnations: [String: Int64], kept: Set<Int>) -> [ShardChange] {

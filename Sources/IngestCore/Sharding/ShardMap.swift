@@ -45,6 +45,15 @@ public struct ShardMap: Sendable, Hashable {
     /// The number of shards.
     public var shardCount: Int { entries.count }
 
+    /// Which of a placement's `lanes` (a worker's parallel write transactions on it) writes
+    /// `shard`, of a cluster of `placements` placements. A placement holds shards p, p + P,
+    /// p + 2P, …: they are spread by their number within the placement. (`shard mod lanes` put
+    /// every shard of a placement on one lane whenever P and the lane count share a factor:
+    /// with 4 placements and 4 lanes, one busy lane per placement.)
+    public static func lane(of shard: Int, placements: Int, lanes: Int) -> Int {
+        (shard / max(placements, 1)) % max(lanes, 1)
+    }
+
     /// The owner, epoch and placement of a shard.
     public func entry(of shard: Int) -> Entry? {
         entries.indices.contains(shard) ? entries[shard] : nil
