@@ -44,30 +44,13 @@ for binary in "$baseline" "$candidate" "$fleet" "$fleet_a"; do
 done
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$out"
-console_pid=""
-stop_console() {
-    [[ -n "$console_pid" ]] || return 0
-    kill -TERM "$console_pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$console_pid" 2>/dev/null || break; sleep 1; done
-    kill -KILL "$console_pid" 2>/dev/null || true
-    wait "$console_pid" 2>/dev/null || true
-    console_pid=""
-}
+. loadtest/fresh-console.sh
 trap stop_console EXIT
 
 # One run: a fresh console of binary $1, labelled $2, round $3.
 run_one() {
     local binary="$1" label="$2" round="$3" data="$out/$2-$3.data"
-    rm -rf "$data"
-    mkdir -p "$data"
-    "$binary" all-in-one --port "$port" --data-dir "$data" --log-level warning \
-        --max-connections-per-address 0 "${extra[@]}" > "$out/$label-$round.console.log" 2>&1 &
-    console_pid=$!
-    for _ in $(seq 1 120); do
-        [[ -s "$data/credentials.env" ]] && curl -skf "https://127.0.0.1:$port/deepfence/ping" > /dev/null && break
-        kill -0 "$console_pid" 2>/dev/null || { echo "console $label exited; see $out/$label-$round.console.log" >&2; exit 1; }
-        sleep 1
-    done
+    start_console "$binary" "$data" "$out/$label-$round.console.log" "$port" "${extra[@]}"
     local status=0 runner="$fleet"
     [[ "$label" == A ]] && runner="$fleet_a"
     # shellcheck disable=SC2086 # --fleet-args is split into arguments on purpose

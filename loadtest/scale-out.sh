@@ -319,7 +319,7 @@ if one:
                f'<text x="{x(max(ws)) - 4}" y="{y(max(ws) * base) - 6}" text-anchor="end" fill="#777">linear</text>')
 for mode, colour in (("scaled", "#1f6feb"), ("one", "#d1242f")):
     points = [(w, r) for m, w, r, _ in rows_out if m == mode or (mode == "one" and m == "scaled" and w == 1)]
-    if len(points) < 2 and mode == "one":
+    if not points or (len(points) < 2 and mode == "one"):
         continue
     line = " ".join(f"{x(w)},{y(r)}" for w, r in points)
     svg.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{line}"/>')
