@@ -3,7 +3,8 @@
 # start_console BINARY DATA LOG PORT [console options…]: starts BINARY all-in-one on a new data
 # directory DATA (its embedded PostgreSQL; deleted first), logging to LOG, listening on PORT with
 # no per-address connection limit; returns once it answers /deepfence/ping and has written
-# DATA/credentials.env (exits the script if it dies first). Sets $console_pid.
+# DATA/credentials.env; exits the script if the console dies first or does not answer within
+# 120 s. Sets $console_pid.
 # stop_console: SIGTERM, up to 60 s, then SIGKILL. The sourcing script traps it on EXIT.
 console_pid=""
 

@@ -10,7 +10,8 @@
 # report-sized body each, as `fleet hold` documents) and keeping them idle; once every connection
 # is open (`ss` counts --connections established on the console's port)
 # the console's CPU (utime + stime of /proc/<pid>/stat) is read over --window seconds. Prints the
-# console's CPU in % of a core per round and the ratio of the medians. Nothing else should run.
+# console's CPU in % of a core per round and the ratio of the medians, and exits 1 if a run could
+# not open all its connections (it is left out). Nothing else should run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $# -ge 2 ]] || { sed -n '2,13p' "$0" >&2; exit 2; }
@@ -44,6 +45,7 @@ stop_all() {
 }
 trap stop_all EXIT
 ticks=$(getconf CLK_TCK)
+unmeasured=0
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Established connections on the console's port, counted on the console's side.
 open_connections() { ss -Htn state established "( sport = :$port )" | wc -l; }
@@ -57,21 +59,21 @@ run_one() {
     hold_pid=$!
     local open=0
     for _ in $(seq 1 600); do
-        open=$(open_connections || echo 0)
+        open=$(open_connections) || open=0
         (( ${open:-0} >= connections )) && break
         kill -0 "$hold_pid" 2>/dev/null || break
         sleep 1
     done
     if (( ${open:-0} < connections )); then
         echo "run $label-$round: only ${open:-0} of $connections connections open (see $out/$label-$round.hold.txt)" >&2
-        stop_all; rm -rf "$data"; return 0
+        stop_all; rm -rf "$data"; unmeasured=1; return 0
     fi
     sleep 5  # the last handshakes' work done
     local before after
     before=$(cpu_ticks "$console_pid")
     sleep "$window"
     after=$(cpu_ticks "$console_pid")
-    open=$(open_connections || echo 0)
+    open=$(open_connections) || open=0
     local percent
     percent=$(python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]) / int(sys.argv[4]) * 100:.2f}')" \
         "$before" "$after" "$ticks" "$window")
@@ -98,3 +100,4 @@ medians = [statistics.median(v) for v in ([float(r[2]) for r in rows if r[0] == 
 if len(medians) == 2 and medians[0] > 0:
     print(f"B / A: {medians[1] / medians[0]:.2f}x")
 PY
+(( unmeasured == 0 )) || { echo "some runs were not measured (their connections did not all open): see above" >&2; exit 1; }

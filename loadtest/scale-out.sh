@@ -269,8 +269,9 @@ for mode in ("scaled", "one"):
             tried = [x for x in trials if x["workers"] == 1]
         if t is None:
             if tried:
-                print(f"{w}  {mode:>10}  none of {len(tried)} trials passed ("
-                      + "; ".join(f"{x['sensors']}: {', '.join(x['reasons'])}" for x in tried) + ")")
+                passes = sum(x["passed"] for x in tried)
+                print(f"{w}  {mode:>10}  no size sustained: {passes} of {len(tried)} trials passed, none by a majority of its size's trials ("
+                      + "; ".join(f"{x['sensors']}: {', '.join(x['reasons']) or 'pass'}" for x in tried) + ")")
             continue
         def role(prefix, i=0, trial=t):
             return sum(v[i] for g, v in trial["cpu"].items() if g.startswith(prefix)) * 100

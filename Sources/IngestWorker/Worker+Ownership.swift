@@ -1,6 +1,7 @@
 import Foundation
 import IngestCore
 import IngestStorage
+import IngestTransport
 import ServiceLifecycle
 
 extension Worker {
@@ -11,33 +12,34 @@ extension Worker {
     public func run() async throws {
         try await heartbeat()
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await withTaskGroup(of: Void.self) { lanes in
-                        for lane in self.allLanes {
-                            lanes.addTask { await self.runLane(lane) }
-                        }
-                    }
-                    // Every lane is closed and written out.
-                    self.state.withLock { $0.stopped = true }
-                }
-                group.addTask {
-                    // Heartbeats go on while draining, so the member is seen leaving, not dead.
-                    await self.every(self.configuration.heartbeatInterval, whileDraining: true) { try await self.heartbeat() }
-                }
-                group.addTask {
-                    await self.every(self.configuration.mapPollInterval) { try await self.followShardMap() }
-                }
-                group.addTask {
+            // The background loops are tasks of their own, not children of a group: a group
+            // waits for every child, and a loop stuck in a database call on a connection that died
+            // unnoticed (a placement restarted) held the drain, and the process, for good.
+            let background = [
+                // Heartbeats go on while draining, so the member is seen leaving, not dead.
+                Task { await self.every(self.configuration.heartbeatInterval, whileDraining: true) { try await self.heartbeat() } },
+                Task { await self.every(self.configuration.mapPollInterval) { try await self.followShardMap() } },
+                Task {
                     await self.every(self.configuration.sweepInterval) {
                         try await self.sweep()
                         try await self.failStalledScans()
                     }
+                },
+                Task { await self.every(.seconds(3600)) { try await self.maintainPartitions() } },
+            ]
+            await withTaskGroup(of: Void.self) { lanes in
+                for lane in self.allLanes {
+                    lanes.addTask { await self.runLane(lane) }
                 }
-                group.addTask {
-                    await self.every(.seconds(3600)) { try await self.maintainPartitions() }
-                }
-                await group.waitForAll()
+            }
+            // Every lane is closed and written out; the loops see it within 100 ms, or are left
+            // behind after --commit-timeout.
+            self.state.withLock { $0.stopped = true }
+            let finished: Void? = try? await withDeadline(self.configuration.commitTimeout) {
+                for task in background { await task.value }
+            }
+            if finished == nil {
+                self.logger.warning("a background task did not stop in time; leaving it", metadata: ["setting": "--commit-timeout"])
             }
         } onGracefulShutdown: {
             self.beginShutdown()

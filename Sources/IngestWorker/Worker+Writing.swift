@@ -132,6 +132,10 @@ extension Worker {
             return .refused(.invalidRequest(
                 "scan \(mismatch.scanID) is a \(mismatch.stored) scan; \(mismatch.sent) records cannot name it; nothing of the request was written"))
         }
+        if let refusal = error as? IngestError {
+            logger.warning("batch write failed", metadata: ["of": "\(what)", "code": "\(refusal.code)"])
+            return .refused(refusal)
+        }
         let state = sqlState(of: error) ?? ""
         if isDataError(error) && items > 1 {
             logger.warning("a batch was refused for its data; writing its items one by one",
@@ -146,11 +150,20 @@ extension Worker {
         return .refused(.unavailable)
     }
 
-    /// Creates the change-log partition of `now`'s day once per lane and day.
+    /// Creates the change-log partition of `now`'s day once per lane and day, within
+    /// `--commit-timeout` like the lane's other database calls: on a connection that died
+    /// without the client noticing (a placement restarted, a worker resumed from SIGSTOP) the
+    /// call never returned, and held its lane, and a drain on SIGTERM, for good.
     func ensurePartition(for now: Timestamp, lane: WriteLane) async throws {
         let day = now.milliseconds / 86_400_000
         guard !lane.partitionDays.withLock({ $0.contains(day) }) else { return }
-        try await lane.store.ensurePartitions(for: [now.date])
+        let store = lane.store
+        guard try await withDeadline(configuration.commitTimeout, { try await store.ensurePartitions(for: [now.date]) }) != nil else {
+            // Answered 503 commit_timeout (nothing was written): not retried by the gateway, so
+            // a stuck call is not started again for every retry, each holding a connection.
+            logger.warning("creating a change-log partition did not finish in time", metadata: ["setting": "--commit-timeout"])
+            throw IngestError.commitTimeout
+        }
         lane.partitionDays.withLock { _ = $0.insert(day) }
     }
 

@@ -431,6 +431,45 @@ struct IngestPipelineTests {
         await console.stop()
     }
 
+    /// A lane's first write of the day creates the day's partitions first; that call is bounded
+    /// by `--commit-timeout` like the write itself. Unbounded, a call that never returned (a dead
+    /// connection after a placement restart) held the lane, and the drain on SIGTERM, for good:
+    /// a worker of the cluster test did not exit within 40 s. Here the partition lock is held on
+    /// a connection of its own for 45 s: the report is answered 503 and the console stops well
+    /// before the lock is let go.
+    @Test func partitionCreationThatDoesNotReturnHoldsNeitherLaneNorShutdown() async throws {
+        let console = try await TestConsole.start("partition") { $0.worker.commitTimeout = .seconds(2) }
+        let db = console.database
+        let blocker = try await PostgresConnection.connect(
+            configuration: .init(host: db.url.host, port: db.url.port, username: db.url.username, password: db.url.password,
+                                 database: db.url.database, tls: .disable),
+            id: 1, logger: Logger(label: "blocker"))
+        let releasing = Task {
+            try? await Task.sleep(for: .seconds(45))
+            try? await blocker.close()
+        }
+        do {
+            // The worker created today's partitions as it started; the lane has not: it takes the lock.
+            try await blocker.query("SELECT pg_advisory_lock(32771426737091699)", logger: Logger(label: "blocker")).consume()
+            let connection = try await console.connect()
+            let token = try await console.login(console.sensorKey, on: connection).access
+            let body = Gzip.compress(Array(#"{"ID":"p1","Host":{"h-p":{"metadata":{"node_id":"h-p"}}}}"#.utf8))
+            let started = ContinuousClock.now
+            #expect(try await connection.postReport(body, token: token).status == .serviceUnavailable)
+            #expect(ContinuousClock.now - started < .seconds(15))
+            await connection.close()
+        } catch {
+            releasing.cancel()
+            await console.stop()
+            throw error
+        }
+        let stopping = ContinuousClock.now
+        await console.stop()
+        #expect(ContinuousClock.now - stopping < .seconds(30), "the console took \(ContinuousClock.now - stopping) to stop")
+        releasing.cancel()
+        try? await blocker.close()
+    }
+
     @Test func clusterSensorReport() async throws {
         let console = try await TestConsole.start("cluster")
         do {

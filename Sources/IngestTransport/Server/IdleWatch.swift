@@ -50,6 +50,9 @@ final class IdleWatch {
     }
 
     private func check(context: ChannelHandlerContext, isIdle: () -> Bool, oldestRequest: () -> NIODeadline?) {
+        // A stream whose connection this sweep already closed (its handler is removed a little
+        // later): not counted again.
+        if watchesStream, context.channel.parent?.isActive == false { return }
         if requestTimeout > .zero, let started = oldestRequest(), NIODeadline.now() - started > requestTimeout {
             // The whole connection, also from an HTTP/2 stream channel (multiplexed mode): a
             // reset stream would leave the client free to trickle the next one. (A connection's
