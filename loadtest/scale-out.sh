@@ -168,11 +168,11 @@ round_sensors() { # sensors [factor] → sensors × factor, to the nearest 25 (a
 }
 best_one=""
 run_failed=0
-# One trial of W workers (placements per $mode) at $n sensors on a fresh cluster (no nodes, rows
+# The placements of W workers in $mode: W when scaled, 1 when fixed at one.
+placement_count() { if [[ $mode == one ]]; then echo 1; else echo "$W"; fi; }
+# One trial of W workers ($P placements, from placement_count) at $n sensors on a fresh cluster (no nodes, rows
 # or background work left by the one before); sets $verdict.
 fresh_trial() {
-    P=$W
-    [[ $mode == one ]] && P=1
     loadtest/cluster.sh --dir "$cluster_dir" --gateways "$W" --workers "$W" --coordinators 1 --placements "$P" \
         --catalog-apart ${quota:+--cpu-quota "$quota" --cpu-period-us "$period"} --binary "$binary" > "$out/cluster-W$W-$mode${round:+-r$round}-n$n.txt" 2>&1 ||
         { echo "the cluster did not start: $out/cluster-W$W-$mode${round:+-r$round}-n$n.txt" >&2; exit 1; }
@@ -187,7 +187,7 @@ if [[ -n $sizes ]]; then
     for round in $(seq 1 "$repeat"); do
         for mode in $modes; do
             for spec in $sizes; do
-                W=${spec%%:*}
+                W=${spec%%:*} P=$(placement_count)
                 if [[ $mode == one && $W == 1 && $modes == *scaled* ]]; then continue; fi
                 list=${spec#*:}
                 for n in ${list//,/ }; do
@@ -202,8 +202,7 @@ if [[ -n $sizes ]]; then
 fi
 for mode in $modes; do
     for W in $workers_list; do
-        P=$W
-        [[ $mode == one ]] && P=1
+        P=$(placement_count)
         # W = 1 is the same configuration in both modes: measured once.
         if [[ $mode == one && $W == 1 && $modes == *scaled* ]]; then continue; fi
         echo "== W=$W gateways=$W placements=$P ($mode), cap ${quota:-none} of a core each" >&2

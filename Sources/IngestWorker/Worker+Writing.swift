@@ -132,10 +132,9 @@ extension Worker {
             return .refused(.invalidRequest(
                 "scan \(mismatch.scanID) is a \(mismatch.stored) scan; \(mismatch.sent) records cannot name it; nothing of the request was written"))
         }
-        if let refusal = error as? IngestError {
-            logger.warning("batch write failed", metadata: ["of": "\(what)", "code": "\(refusal.code)"])
-            return .refused(refusal)
-        }
+        // An answer already decided (and logged) where it was thrown: a partition call past
+        // --commit-timeout.
+        if let refusal = error as? IngestError { return .refused(refusal) }
         let state = sqlState(of: error) ?? ""
         if isDataError(error) && items > 1 {
             logger.warning("a batch was refused for its data; writing its items one by one",
