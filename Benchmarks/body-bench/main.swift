@@ -11,8 +11,9 @@ import LoadTestRunner
 // between them) made as `fleet run` makes them (`ReportBodies`: the pieces that moved rendered,
 // the document gzipped whole at level 1). Printed: the fleet's CPU per report, the body's
 // size, the pieces rendered per report, and the console's gunzip and parse time for that
-// body. The last line weighs the profiles as the mixed load does (host 0.9, busy 0.05,
-// cluster 0.05).
+// body, and the worker's metric sample of the parsed report (`MetricSample.json`, then gzipped at
+// level 1 as the worker stores it). The last line weighs the profiles as the mixed load does
+// (host 0.9, busy 0.05, cluster 0.05).
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let sensors = arguments.first ?? 50
@@ -28,19 +29,22 @@ func microseconds(_ duration: Duration) -> Double {
 
 /// Sums per report.
 struct Costs {
-    var make = 0.0, gunzip = 0.0, parse = 0.0, bytes = 0.0, rendered = 0.0
+    var make = 0.0, gunzip = 0.0, parse = 0.0, bytes = 0.0, rendered = 0.0, sample = 0.0, sampleGzip = 0.0, sampleBytes = 0.0
 
     static func + (a: Costs, b: Costs) -> Costs {
-        Costs(make: a.make + b.make, gunzip: a.gunzip + b.gunzip, parse: a.parse + b.parse, bytes: a.bytes + b.bytes, rendered: a.rendered + b.rendered)
+        Costs(make: a.make + b.make, gunzip: a.gunzip + b.gunzip, parse: a.parse + b.parse, bytes: a.bytes + b.bytes, rendered: a.rendered + b.rendered,
+              sample: a.sample + b.sample, sampleGzip: a.sampleGzip + b.sampleGzip, sampleBytes: a.sampleBytes + b.sampleBytes)
     }
 
     static func * (a: Costs, k: Double) -> Costs {
-        Costs(make: a.make * k, gunzip: a.gunzip * k, parse: a.parse * k, bytes: a.bytes * k, rendered: a.rendered * k)
+        Costs(make: a.make * k, gunzip: a.gunzip * k, parse: a.parse * k, bytes: a.bytes * k, rendered: a.rendered * k,
+              sample: a.sample * k, sampleGzip: a.sampleGzip * k, sampleBytes: a.sampleBytes * k)
     }
 
     func line(_ label: String) -> String {
-        String(format: "%-8@ make %8.1f µs   body %8.0f B   rendered %6.1f pieces   console gunzip %7.1f µs   parse %8.1f µs",
-               label as NSString, make, bytes, rendered, gunzip, parse)
+        String(format: "%-8@ make %8.1f µs   body %8.0f B   rendered %6.1f pieces   console gunzip %7.1f µs   parse %8.1f µs   "
+               + "sample %6.1f µs + gzip %6.1f µs (%6.0f B)",
+               label as NSString, make, bytes, rendered, gunzip, parse, sample, sampleGzip, sampleBytes)
     }
 }
 
@@ -61,7 +65,12 @@ for (name, weight) in mix {
             sum.bytes += Double(body.count)
             var json: [UInt8] = []
             sum.gunzip += microseconds(try clock.measure { json = try Gzip.decompress(body, limit: 64 << 20) })
-            sum.parse += microseconds(try clock.measure { _ = try parser.parse(json) })
+            var report: ParsedReport?
+            sum.parse += microseconds(try clock.measure { report = try parser.parse(json) })
+            var sample: [UInt8] = []
+            sum.sample += microseconds(clock.measure { sample = MetricSample.json(of: report!) ?? [] })
+            sum.sampleBytes += Double(sample.count)
+            sum.sampleGzip += microseconds(clock.measure { _ = Gzip.compress(sample, level: 1) })
         }
         sum.rendered += Double(bodies.renderedPieces - renderedBefore)
     }

@@ -6,59 +6,101 @@
 public enum MetricSample {
     static let kindSlots = Int(EntityKind.allCases.map(\.rawValue).max() ?? 0) + 1
 
-    /// The document, or nil if no entity carries a metric. Written byte by byte into one buffer
-    /// (a sample is built for every node once a `--metric-sample-interval`; building it from
-    /// interpolated strings cost more than parsing the report).
+    /// The document, or nil if no entity carries a metric. Its size is counted first and the
+    /// bytes written through a pointer into a buffer of that size (a sample is built for every
+    /// node once a `--metric-sample-interval`; appending to an array piece by piece cost as much
+    /// as gzipping the result).
     public static func json(of report: ParsedReport) -> [UInt8]? {
         var buckets = [[Int32]](repeating: [], count: kindSlots)
         var order: [EntityKind] = []
+        // Every brace, quote, colon and comma counted once per member (one comma too many per group).
         var size = 2
         for (index, entity) in report.entities.enumerated() where !entity.metrics.isEmpty {
             let kind = Int(entity.kind.rawValue)
-            if buckets[kind].isEmpty { order.append(entity.kind) }
+            if buckets[kind].isEmpty {
+                order.append(entity.kind)
+                size += entity.kind.name.utf8.count + 6
+            }
             buckets[kind].append(Int32(index))
-            size += Int(entity.id.end - entity.id.start) + 100
+            let metrics = entity.metrics
+            size += entity.id.count + 6
+            size += Writer.memberSize("cpu_usage", metrics.cpuUsage) + Writer.memberSize("memory_usage", metrics.memoryUsage)
+                + Writer.memberSize("uptime", metrics.uptime) + Writer.memberSize("open_files_count", metrics.openFiles)
         }
         guard !order.isEmpty else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(size + order.count * 24)
-        report.bytes.withUnsafeBufferPointer { bytes in
-            func raw(_ span: ByteSpan) {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.end)]))
-            }
-            out.append(UInt8(ascii: "{"))
-            for (kindNumber, kind) in order.enumerated() {
-                if kindNumber > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: kind.name.utf8)
-                out.append(contentsOf: "\":{".utf8)
-                for (entityNumber, index) in buckets[Int(kind.rawValue)].enumerated() {
-                    let entity = report.entities[Int(index)]
-                    if entityNumber > 0 { out.append(UInt8(ascii: ",")) }
-                    out.append(UInt8(ascii: "\""))
-                    raw(entity.id)
-                    out.append(contentsOf: "\":{".utf8)
-                    var first = true
-                    func field(_ name: StaticString, _ span: ByteSpan) {
-                        guard !span.isEmpty else { return }
-                        if !first { out.append(UInt8(ascii: ",")) }
-                        first = false
-                        out.append(UInt8(ascii: "\""))
-                        out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                        out.append(contentsOf: "\":".utf8)
-                        raw(span)
+        return report.bytes.withUnsafeBufferPointer { bytes in
+            [UInt8](unsafeUninitializedCapacity: size) { buffer, written in
+                var out = Writer(base: buffer.baseAddress!, source: bytes.baseAddress!)
+                out.byte(UInt8(ascii: "{"))
+                for (kindNumber, kind) in order.enumerated() {
+                    if kindNumber > 0 { out.byte(UInt8(ascii: ",")) }
+                    out.byte(UInt8(ascii: "\""))
+                    var name = kind.name
+                    name.withUTF8 { out.bytes($0) }
+                    out.text("\":{")
+                    for (entityNumber, index) in buckets[Int(kind.rawValue)].enumerated() {
+                        let entity = report.entities[Int(index)]
+                        if entityNumber > 0 { out.byte(UInt8(ascii: ",")) }
+                        out.byte(UInt8(ascii: "\""))
+                        out.raw(entity.id)
+                        out.text("\":{")
+                        let metrics = entity.metrics
+                        var first = true
+                        out.member("cpu_usage", metrics.cpuUsage, first: &first)
+                        out.member("memory_usage", metrics.memoryUsage, first: &first)
+                        out.member("uptime", metrics.uptime, first: &first)
+                        out.member("open_files_count", metrics.openFiles, first: &first)
+                        out.byte(UInt8(ascii: "}"))
                     }
-                    let metrics = entity.metrics
-                    field("cpu_usage", metrics.cpuUsage)
-                    field("memory_usage", metrics.memoryUsage)
-                    field("uptime", metrics.uptime)
-                    field("open_files_count", metrics.openFiles)
-                    out.append(UInt8(ascii: "}"))
+                    out.byte(UInt8(ascii: "}"))
                 }
-                out.append(UInt8(ascii: "}"))
+                out.byte(UInt8(ascii: "}"))
+                precondition(out.offset <= size, "a metric sample outgrew the size counted for it")
+                written = out.offset
             }
-            out.append(UInt8(ascii: "}"))
         }
-        return out
+    }
+
+    /// Writes bytes at a cursor into memory sized beforehand.
+    struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        /// The report's bytes, which spans point into.
+        let source: UnsafePointer<UInt8>
+        var offset = 0
+
+        mutating func byte(_ value: UInt8) {
+            base[offset] = value
+            offset += 1
+        }
+
+        mutating func bytes(_ buffer: UnsafeBufferPointer<UInt8>) {
+            guard let from = buffer.baseAddress else { return }
+            (base + offset).initialize(from: from, count: buffer.count)
+            offset += buffer.count
+        }
+
+        mutating func text(_ text: StaticString) {
+            bytes(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func raw(_ span: ByteSpan) {
+            bytes(UnsafeBufferPointer(start: source + Int(span.start), count: span.count))
+        }
+
+        /// `"name":value` if the report carried the value, after a comma unless it is the first.
+        mutating func member(_ name: StaticString, _ value: ByteSpan, first: inout Bool) {
+            guard !value.isEmpty else { return }
+            if !first { byte(UInt8(ascii: ",")) }
+            first = false
+            byte(UInt8(ascii: "\""))
+            text(name)
+            text("\":")
+            raw(value)
+        }
+
+        /// The most ``member(_:_:first:)`` writes: the comma, the quotes and the colon included.
+        static func memberSize(_ name: StaticString, _ value: ByteSpan) -> Int {
+            value.isEmpty ? 0 : name.utf8CodeUnitCount + 4 + value.count
+        }
     }
 }
