@@ -11,7 +11,8 @@
 # is open (`ss` counts --connections established on the console's port)
 # the console's CPU (utime + stime of /proc/<pid>/stat) is read over --window seconds. Prints the
 # console's CPU in % of a core per round and the ratio of the medians, and exits 1 if a run could
-# not open all its connections (it is left out). Nothing else should run.
+# not open all its connections (it is left out). --connections 0 measures the console alone (no
+# `fleet hold`), 20 s after it answers. Nothing else should run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $# -ge 2 ]] || { sed -n '2,13p' "$0" >&2; exit 2; }
@@ -32,8 +33,8 @@ done
 for binary in "$baseline" "$candidate" "$fleet"; do
     [[ -x "$binary" ]] || { echo "not an executable: $binary" >&2; exit 2; }
 done
-[[ $connections =~ ^[1-9][0-9]*$ && $window =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] ||
-    { echo "--connections, --window and --rounds take positive whole numbers" >&2; exit 2; }
+[[ $connections =~ ^(0|[1-9][0-9]*)$ && $window =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] ||
+    { echo "--connections takes a whole number, --window and --rounds positive ones" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$out"
 : > "$out/rounds.txt"
@@ -53,6 +54,11 @@ open_connections() { ss -Htn state established "( sport = :$port )" | wc -l; }
 run_one() {
     local binary=$1 label=$2 round=$3 data="$out/$2-$3.data"
     start_console "$binary" "$data" "$out/$label-$round.console.log" "$port" "${extra[@]}"
+    if (( connections == 0 )); then
+        sleep 20  # the first start's work done (migrations, the first map)
+        measure "$label" "$round"
+        return 0
+    fi
     (set -a; . "$data/credentials.env"; set +a
      exec "$fleet" hold --url "https://127.0.0.1:$port" --connections "$connections" --hold "$((window + 600))s" \
         --watch-pid "$console_pid") > "$out/$label-$round.hold.txt" 2>&1 &
@@ -69,7 +75,12 @@ run_one() {
         stop_all; rm -rf "$data"; unmeasured=1; return 0
     fi
     sleep 5  # the last handshakes' work done
-    local before after
+    measure "$label" "$round"
+}
+
+# The console's CPU over --window seconds, recorded for run $1-$2; stops the run.
+measure() {
+    local label=$1 round=$2 data="$out/$1-$2.data" before after open
     before=$(cpu_ticks "$console_pid")
     sleep "$window"
     after=$(cpu_ticks "$console_pid")

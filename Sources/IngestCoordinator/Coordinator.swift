@@ -61,7 +61,8 @@ public final class Coordinator: Service {
     /// Called after each published change (in-process hint for co-located roles).
     let onPublish: @Sendable () async -> Void
     let lease: Mutex<LeaderLease>
-    let stopping = Mutex(false)
+    /// Fired at graceful shutdown: the cycle loop wakes and ends.
+    let stopping = Latch()
     /// The shard map as last read: read again only when the stored map version moved.
     let knownMap = Mutex<ShardMap?>(nil)
     /// The cluster's beat while this replica leads, and the value it last kept in the catalog
@@ -100,7 +101,7 @@ public final class Coordinator: Service {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            while !self.stopping.withLock({ $0 }) {
+            while !self.stopping.isFired {
                 do {
                     try await self.cycle()
                 } catch {
@@ -108,13 +109,10 @@ public final class Coordinator: Service {
                     self.report(action)
                     self.logger.warning("coordinator cycle failed", metadata: [LogKey.error: "\(redacted(error))"])
                 }
-                let deadline = ContinuousClock.now.advanced(by: self.configuration.cycleInterval)
-                while !self.stopping.withLock({ $0 }) && ContinuousClock.now < deadline {
-                    try? await Task.sleep(for: .milliseconds(50))
-                }
+                await self.stopping.sleep(for: self.configuration.cycleInterval)
             }
         } onGracefulShutdown: {
-            self.stopping.withLock { $0 = true }
+            self.stopping.fire()
         }
         if isLeader {
             try? await catalog.releaseLease(holder: configuration.memberID)

@@ -32,9 +32,9 @@ extension Worker {
                     lanes.addTask { await self.runLane(lane) }
                 }
             }
-            // Every lane is closed and written out; the loops see it within 100 ms, or are left
-            // behind after --commit-timeout.
-            self.state.withLock { $0.stopped = true }
+            // Every lane is closed and written out; the loops wake and end, or are left behind
+            // after --commit-timeout (one stuck in a database call).
+            self.stopped.fire()
             let finished: Void? = try? await withDeadline(self.configuration.commitTimeout) {
                 for task in background { await task.value }
             }
@@ -55,28 +55,24 @@ extension Worker {
     /// Stops taking work and lets the lanes drain.
     public func beginShutdown() {
         guard state.withLock({ $0.ownership.beginDrain() }) else { return }
+        draining.fire()
         logger.info("worker draining", metadata: ["backlog": "\(backlog)"])
         for lane in allLanes { lane.close() }
         Task { try? await self.heartbeat() }
     }
 
-    var isShuttingDown: Bool { state.withLock { $0.ownership.phase == .draining } }
-    var isStopped: Bool { state.withLock { $0.stopped } }
-
     /// Runs `body` now and then every `interval` until shutdown (or, `whileDraining`, until the
-    /// lanes are drained); failures are logged and retried.
+    /// lanes are drained); failures are logged and retried. Between runs it sleeps the whole
+    /// interval, woken early when shutdown (or the end of the drain) fires its latch.
     func every(_ interval: Duration, whileDraining: Bool = false, _ body: () async throws -> Void) async {
-        let done = { whileDraining ? self.isStopped : self.isShuttingDown }
-        while !done() {
+        let until = whileDraining ? stopped : draining
+        while !until.isFired {
             do {
                 try await body()
             } catch {
                 logger.warning("background task failed", metadata: [LogKey.error: "\(redacted(error))"])
             }
-            let deadline = ContinuousClock.now.advanced(by: interval)
-            while !done() && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
-            }
+            await until.sleep(for: interval)
         }
     }
 

@@ -38,8 +38,6 @@ public final class Worker: ShardOwner, Service {
         /// Reports accepted and not yet answered.
         var pending = 0
         var stats = WorkerStats()
-        /// Set once the lanes have drained after shutdown began.
-        var stopped = false
 
         func placement(of shard: Int) -> Int { placementOf.indices.contains(shard) ? placementOf[shard] : 0 }
     }
@@ -60,6 +58,11 @@ public final class Worker: ShardOwner, Service {
     let logger: Logger
     /// Whether a map read runs, and whether another was asked for meanwhile.
     let following = Mutex<(running: Bool, again: Bool)>((false, false))
+    /// Fired when the worker begins to drain (``beginShutdown()``): the background loops that stop
+    /// then wake.
+    let draining = Latch()
+    /// Fired once the lanes are written out after shutdown began: the heartbeat loop ends.
+    let stopped = Latch()
 
     /// A worker writing to `placements` (indexed by placement number; one for all-in-one).
     public init(
