@@ -10,7 +10,9 @@
 # directory, so both start from an empty database), runs `fleet run` against it, and stops it; the
 # binaries alternate (A B, B A, A B, ...) so a drift of the machine does not favour one. Per run it
 # prints the steady window's console / PostgreSQL (and its autovacuum workers' part) / fleet CPU per acknowledged report and report
-# p50 / p99, then the medians of each binary and the ratio candidate / baseline of the medians.
+# p50 / p99, then the medians of each binary and the ratio candidate / baseline of the medians, and
+# per run a fit of the console's CPU in each second of the window on that second's reports (what a
+# report costs apart from the polls and the background, which CPU per report mixes in).
 # Every run's fleet result is kept as <out>/<label>-<round>.json (and .html); the table is also
 # written to <out>/summary.txt. A run whose loss check fails is marked, and the script exits 1.
 # --fleet-a runs the baseline's rounds with another fleet binary (to compare two fleets, name the
@@ -131,6 +133,32 @@ if rates:
             if row[6] and abs(row[6] - typical) > 0.1 * typical:
                 print(f"warning: {label}-{row[7]} carried {row[6]:.1f} reports/s against a median of {typical:.1f} (the console moved its beat?): "
                       "its CPU per report is not comparable; pass a fixed beat with --fleet-args \"--beat N\"")
+# CPU per report in a short window depends on how many of the beat's waves of reports fall in it,
+# while the polls and the background go on throughout. A steadier read: the least squares of the
+# console's CPU in each second of the window on that second's reports. The slope is what a report
+# costs; the intercept, a second without reports (its polls and the background), % of a core.
+print()
+print("per-second fit of console CPU on reports: slope ms/report, intercept % of a core")
+for label in "AB":
+    fits = []
+    for r in range(1, rounds + 1):
+        try:
+            result = json.load(open(f"{out}/{label}-{r}.json"))
+        except (OSError, ValueError):
+            continue
+        w = result.get("steady") or result["overall"]
+        points = [(s["reportsAcknowledged"], s["consoleCPUPercent"]) for s in result.get("seconds", [])
+                  if w["from"] <= s["second"] < w["to"] and "consoleCPUPercent" in s]
+        n = len(points)
+        mx = sum(x for x, _ in points) / n if n else 0
+        spread = sum((x - mx) ** 2 for x, _ in points)
+        if n < 10 or spread == 0:
+            fits.append(f"{label}-{r} -")
+            continue
+        my = sum(y for _, y in points) / n
+        slope = sum((x - mx) * (y - my) for x, y in points) / spread
+        fits.append(f"{label}-{r} {slope * 10:.3f} ms, {my - slope * mx:.2f} %")
+    print("  " + "; ".join(fits))
 print(f"A: {names['A']}\nB: {names['B']}")
 sys.exit(1 if failed else 0)
 PY
