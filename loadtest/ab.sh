@@ -79,6 +79,22 @@ import json, statistics, sys
 out, rounds, names = sys.argv[1], int(sys.argv[2]), {"A": sys.argv[3], "B": sys.argv[4]}
 columns = ["console", "postgres", "autovac", "fleet", "p50", "p99", "reports/s"]
 rows, failed = {"A": [], "B": []}, False
+# CPU per report in a short window depends on how many of the beat's waves of reports fall in it,
+# while the polls and the background go on throughout. A steadier read: the least squares of the
+# console's CPU in each second of the window on that second's reports. The slope is what a report
+# costs; the intercept, a second without reports (its polls and the background), % of a core.
+fits = {"A": [], "B": []}
+def fit(result, w):
+    points = [(s["reportsAcknowledged"], s["consoleCPUPercent"]) for s in result.get("seconds", [])
+              if w["from"] <= s["second"] < w["to"] and "consoleCPUPercent" in s]
+    n = len(points)
+    mx = sum(x for x, _ in points) / n if n else 0
+    spread = sum((x - mx) ** 2 for x, _ in points)
+    if n < 10 or spread == 0:
+        return "-"
+    my = sum(y for _, y in points) / n
+    slope = sum((x - mx) * (y - my) for x, y in points) / spread
+    return f"{slope * 10:.3f} ms, {my - slope * mx:.2f} %"
 print("run  | CPU ms/report: console  postgres (autovacuum)  fleet | report p50 / p99 ms | reports/s | loss check")
 for label in "AB":
     for r in range(1, rounds + 1):
@@ -96,6 +112,7 @@ for label in "AB":
                cpu.get("fleetMillisPerReport"), report.get("p50", 0) / 1000, report.get("p99", 0) / 1000,
                w.get("reportsPerSecond")]
         rows[label].append(row + [r])
+        fits[label].append(f"{label}-{r} {fit(result, w)}")
         f = lambda v, d=3: "-" if v is None else f"{v:.{d}f}"
         print(f"{label}-{r}  | {f(row[0]):>8} {f(row[1]):>9} ({f(row[2]):>5}) {f(row[3]):>11} | {f(row[4],1):>7} / {f(row[5],1):>7} | "
               f"{f(row[6],1):>9} | {'passed' if passed else 'FAILED'}")
@@ -133,32 +150,10 @@ if rates:
             if row[6] and abs(row[6] - typical) > 0.1 * typical:
                 print(f"warning: {label}-{row[7]} carried {row[6]:.1f} reports/s against a median of {typical:.1f} (the console moved its beat?): "
                       "its CPU per report is not comparable; pass a fixed beat with --fleet-args \"--beat N\"")
-# CPU per report in a short window depends on how many of the beat's waves of reports fall in it,
-# while the polls and the background go on throughout. A steadier read: the least squares of the
-# console's CPU in each second of the window on that second's reports. The slope is what a report
-# costs; the intercept, a second without reports (its polls and the background), % of a core.
 print()
 print("per-second fit of console CPU on reports: slope ms/report, intercept % of a core")
 for label in "AB":
-    fits = []
-    for r in range(1, rounds + 1):
-        try:
-            result = json.load(open(f"{out}/{label}-{r}.json"))
-        except (OSError, ValueError):
-            continue
-        w = result.get("steady") or result["overall"]
-        points = [(s["reportsAcknowledged"], s["consoleCPUPercent"]) for s in result.get("seconds", [])
-                  if w["from"] <= s["second"] < w["to"] and "consoleCPUPercent" in s]
-        n = len(points)
-        mx = sum(x for x, _ in points) / n if n else 0
-        spread = sum((x - mx) ** 2 for x, _ in points)
-        if n < 10 or spread == 0:
-            fits.append(f"{label}-{r} -")
-            continue
-        my = sum(y for _, y in points) / n
-        slope = sum((x - mx) * (y - my) for x, y in points) / spread
-        fits.append(f"{label}-{r} {slope * 10:.3f} ms, {my - slope * mx:.2f} %")
-    print("  " + "; ".join(fits))
+    print("  " + "; ".join(fits[label]))
 print(f"A: {names['A']}\nB: {names['B']}")
 sys.exit(1 if failed else 0)
 PY
