@@ -165,6 +165,7 @@ let package = Package(
             dependencies: [
                 "LoadTestCore", "IngestCore", "IngestTransport", "IngestCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -129,7 +129,7 @@ public final class FleetRunner: Sendable {
             }
             for (index, window) in schedule.enumerated() {
                 let slot = slots[index / max(configuration.sensorsPerConnection, 1)]
-                group.addTask {
+                group.addTask(executorPreference: slot.executor) {
                     await self.runSensor(index: index, window: window, slot: slot, start: start)
                 }
             }
@@ -273,7 +273,7 @@ public final class FleetRunner: Sendable {
             case .sleep(let until):
                 let wake = min(until, shipperWake, window.stop)
                 if wake > now {
-                    try? await Task.sleep(for: .milliseconds(Int64((wake - now) * 1000) + 1))
+                    await slot.sleep(until: .now() + .milliseconds(Int64((wake - now) * 1000) + 1))
                     // How late this task got a thread again: the fleet's own lag, not the console's.
                     if machine.isRunning && until < window.stop && until <= shipperWake { recordLag(since: until, now: elapsed(start)) }
                 }

@@ -2,6 +2,7 @@ import Foundation
 import IngestTransport
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -29,8 +30,10 @@ public struct FleetTarget: Sendable {
         self.http2 = http2
     }
 
-    public func connect() async throws -> HTTPClientConnection {
-        try await HTTPClientConnection.connect(host: host, port: port, tls: tls, serverName: serverName, http2: http2)
+    /// Connects on `loop` (any of NIO's loops by default).
+    public func connect(on loop: (any EventLoop)? = nil) async throws -> HTTPClientConnection {
+        try await HTTPClientConnection.connect(
+            host: host, port: port, tls: tls, serverName: serverName, http2: http2, group: loop ?? MultiThreadedEventLoopGroup.singleton)
     }
 }
 
@@ -41,16 +44,32 @@ public struct FleetError: Error, CustomStringConvertible {
 }
 
 /// One connection shared by a group of sensors (one sensor by default), connected on first use
-/// and again after it breaks. Not an actor: a request takes the connection without a hop.
+/// and again after it breaks, always on the slot's event loop. Not an actor: a request takes the
+/// connection without a hop.
+///
+/// The sensors of a slot run on that loop too (``executor``) and sleep on its timers
+/// (``sleep(until:)``): a request is written and its answer resumes the sensor on the thread
+/// that reads the connection, with no wake-up of another thread either way.
 final class SensorConnection: Sendable {
     let target: FleetTarget
+    let loop: any EventLoop
+    let executor: EventLoopTaskExecutor
     let current = Mutex<HTTPClientConnection?>(nil)
 
-    init(target: FleetTarget) { self.target = target }
+    init(target: FleetTarget, loop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+        self.target = target
+        self.loop = loop
+        self.executor = EventLoopTaskExecutor(loop)
+    }
+
+    /// Sleeps until `deadline` on the slot's loop (a NIO timer, not a dispatch timer on another thread).
+    func sleep(until deadline: NIODeadline) async {
+        _ = try? await loop.scheduleTask(deadline: deadline) {}.futureResult.get()
+    }
 
     func get() async throws -> HTTPClientConnection {
         if let connection = current.withLock({ $0 }), connection.isActive { return connection }
-        let fresh = try await target.connect()
+        let fresh = try await target.connect(on: loop)
         // Another sensor of the slot may have connected meanwhile: one connection is kept.
         let kept = current.withLock { current -> HTTPClientConnection in
             if let existing = current, existing.isActive { return existing }
@@ -69,6 +88,19 @@ final class SensorConnection: Sendable {
 
     func close() async {
         if let connection = current.withLock({ current in defer { current = nil }; return current }) { await connection.close() }
+    }
+}
+
+/// Runs the tasks that prefer it on one event loop (SE-0417 task executor preference): a job
+/// enqueued from the loop's own thread waits for the loop's next turn without waking anything.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
