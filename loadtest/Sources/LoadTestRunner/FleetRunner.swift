@@ -102,10 +102,11 @@ public final class FleetRunner: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         updateTimestamp()
+        let lanes = SensorLane.all()
         let slots = (0..<(schedule.count + configuration.sensorsPerConnection - 1) / max(configuration.sensorsPerConnection, 1))
             .enumerated().map { index, _ in
                 let targets = [configuration.target] + configuration.moreTargets
-                return SensorConnection(target: targets[index % targets.count])
+                return SensorConnection(target: targets[index % targets.count], lane: lanes[index % lanes.count])
             }
 
         let share = scenario.hostile ?? 0
@@ -129,7 +130,7 @@ public final class FleetRunner: Sendable {
             }
             for (index, window) in schedule.enumerated() {
                 let slot = slots[index / max(configuration.sensorsPerConnection, 1)]
-                group.addTask(executorPreference: slot.executor) {
+                group.addTask(executorPreference: slot.lane.executor) {
                     await self.runSensor(index: index, window: window, slot: slot, start: start)
                 }
             }
@@ -273,7 +274,7 @@ public final class FleetRunner: Sendable {
             case .sleep(let until):
                 let wake = min(until, shipperWake, window.stop)
                 if wake > now {
-                    await slot.sleep(until: .now() + .milliseconds(Int64((wake - now) * 1000) + 1))
+                    await slot.lane.sleep(until: .now() + .milliseconds(Int64((wake - now) * 1000) + 1))
                     // How late this task got a thread again: the fleet's own lag, not the console's.
                     if machine.isRunning && until < window.stop && until <= shipperWake { recordLag(since: until, now: elapsed(start)) }
                 }

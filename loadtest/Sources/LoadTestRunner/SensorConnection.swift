@@ -44,32 +44,21 @@ public struct FleetError: Error, CustomStringConvertible {
 }
 
 /// One connection shared by a group of sensors (one sensor by default), connected on first use
-/// and again after it breaks, always on the slot's event loop. Not an actor: a request takes the
-/// connection without a hop.
-///
-/// The sensors of a slot run on that loop too (``executor``) and sleep on its timers
-/// (``sleep(until:)``): a request is written and its answer resumes the sensor on the thread
-/// that reads the connection, with no wake-up of another thread either way.
+/// and again after it breaks, always on its lane's event loop (``SensorLane``), where the
+/// sensors of the slot run and sleep too. Not an actor: a request takes the connection without a hop.
 final class SensorConnection: Sendable {
     let target: FleetTarget
-    let loop: any EventLoop
-    let executor: EventLoopTaskExecutor
+    let lane: SensorLane
     let current = Mutex<HTTPClientConnection?>(nil)
 
-    init(target: FleetTarget, loop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+    init(target: FleetTarget, lane: SensorLane = SensorLane(loop: MultiThreadedEventLoopGroup.singleton.next())) {
         self.target = target
-        self.loop = loop
-        self.executor = EventLoopTaskExecutor(loop)
-    }
-
-    /// Sleeps until `deadline` on the slot's loop (a NIO timer, not a dispatch timer on another thread).
-    func sleep(until deadline: NIODeadline) async {
-        _ = try? await loop.scheduleTask(deadline: deadline) {}.futureResult.get()
+        self.lane = lane
     }
 
     func get() async throws -> HTTPClientConnection {
         if let connection = current.withLock({ $0 }), connection.isActive { return connection }
-        let fresh = try await target.connect(on: loop)
+        let fresh = try await target.connect(on: lane.loop)
         // Another sensor of the slot may have connected meanwhile: one connection is kept.
         let kept = current.withLock { current -> HTTPClientConnection in
             if let existing = current, existing.isActive { return existing }
@@ -88,19 +77,6 @@ final class SensorConnection: Sendable {
 
     func close() async {
         if let connection = current.withLock({ current in defer { current = nil }; return current }) { await connection.close() }
-    }
-}
-
-/// Runs the tasks that prefer it on one event loop (SE-0417 task executor preference): a job
-/// enqueued from the loop's own thread waits for the loop's next turn without waking anything.
-final class EventLoopTaskExecutor: TaskExecutor {
-    let loop: any EventLoop
-
-    init(_ loop: any EventLoop) { self.loop = loop }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
