@@ -42,8 +42,8 @@ final class EventLoopTaskExecutor: TaskExecutor {
 
 /// The sleeps of the tasks on one event loop: their deadlines in a heap of plain numbers, and a
 /// NIO timer only for the earliest. A NIO timer per sleep kept thousands of entries in the loop's
-/// timer heap, each a task and a promise retained and released as the heap sifts (7.5 % of the
-/// fleet's CPU at 6,000 sensors).
+/// timer heap, each a task and a promise retained and released as the heap sifts (7.5 % of a
+/// profile's samples of the fleet at 6,000 sensors).
 final class LoopSleeper: Sendable {
     struct State: Sendable {
         /// Min-heap by deadline (uptime nanoseconds) of the sleepers' places in `waiting`.
