@@ -30,10 +30,9 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SEEDED = 100_000
@@ -165,11 +164,27 @@ def main():
         driver.set_page_load_timeout(30)
         wait = WebDriverWait(driver, 20)
 
+        def left_document(element):
+            """Whether `element` belongs to a document the browser has left. Asked while the next
+            page replaces it, chromedriver answers either "stale element reference" or "Node with
+            given id does not belong to the document"; both mean the old page is gone."""
+            def check(_):
+                try:
+                    element.is_enabled()
+                    return False
+                except StaleElementReferenceException:
+                    return True
+                except WebDriverException as error:
+                    if "does not belong to the document" in str(error):
+                        return True
+                    raise
+            return check
+
         def click_and_load(element):
             """Clicks a link or a submit button and waits for the page it loads."""
             old = driver.find_element(By.TAG_NAME, "html")
             element.click()
-            wait.until(expected_conditions.staleness_of(old))
+            wait.until(left_document(old))
             wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
         def shot(name):
