@@ -12,7 +12,7 @@
 # catalog on a server of its own, not capped) with its placements scaled with W ("scaled": W
 # placements, each on its own server) or fixed at one ("one"). A search over the fleet's size at a
 # fixed beat (host sensors; rate = sensors / beat) finds the highest rate the configuration
-# sustains (the steady window: from one beat after the ramp to the end): report p99 ≤ --p99-ms, no non-2xx answer, at least 95 % of the offered
+# sustains (the steady window: whole beats from one beat after the ramp to the end): report p99 ≤ --p99-ms, no non-2xx answer, at least 95 % of the offered
 # reports acknowledged, and the loss check passed. The first trial of W starts from W times the
 # best of W = 1 (one placement: 1.5 times it); each pass raises the fleet by 30 %, each failure
 # lowers it by 30 %, and once both are known it halves the gap, for at most --trials trials.
@@ -27,7 +27,8 @@
 # sustained rate is the largest such size's median acknowledged rate (and its median p50 / p99).
 # Single trials of a search count the same way (one pass is a majority of one).
 #
-# The fleet runs --ramp, then --duration more; the steady window is its last (duration - beat).
+# The fleet runs --ramp, then --duration more; the steady window is its last (duration - beat),
+# shortened at its start to whole beats.
 #
 # --short (for CI): W = 1 and 2, placements scaled, one trial each of about a minute at a fixed
 # fleet (the W = 2 trial twice the W = 1 one); it prints the ratio of their acknowledged rates
@@ -85,6 +86,9 @@ done
 ramp_s=$(seconds "$ramp")
 duration_s=$(seconds "$duration")
 (( duration_s > beat + 10 )) || { echo "--duration must exceed --beat by more than 10 s (the steady window)" >&2; exit 2; }
+# The steady window as the fleet cuts it (whole beats, unless less than one beat remains).
+steady_s=$(( (duration_s - beat) / beat * beat ))
+(( steady_s > 0 )) || steady_s=$((duration_s - beat))
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$out"
 : > "$out/trials.jsonl"
@@ -114,8 +118,8 @@ counters() {
 # One trial: the fleet at $1 sensors against the running cluster; prints pass or fail.
 trial() {
     local sensors=$1 label="$2-n$1" status=0
-    # The fleet's steady window: from one beat after the ramp to the end (ramp + duration).
-    (sleep $((ramp_s + beat)); counters > "$out/$label.start"; sleep $((duration_s - beat)); counters > "$out/$label.end") &
+    # The fleet's steady window: whole beats up to the end (ramp + duration), from one beat after the ramp.
+    (sleep $((ramp_s + duration_s - steady_s)); counters > "$out/$label.start"; sleep "$steady_s"; counters > "$out/$label.end") &
     local reader=$!
     local urls=()
     for u in $CLUSTER_URLS; do urls+=(--url "$u"); done

@@ -615,6 +615,9 @@ public final class FleetRunner: Sendable {
             if let sample = sampled[index] {
                 seconds[index].consoleCPUPercent = sample.cpu
                 seconds[index].consoleRSSBytes = sample.rss
+                seconds[index].databaseCPUPercent = sample.databaseCPU
+                seconds[index].autovacuumCPUPercent = sample.autovacuumCPU
+                seconds[index].fleetCPUPercent = sample.fleetCPU
             }
         }
         func window(_ from: Int, _ to: Int) -> RunResult.Window {
@@ -646,12 +649,11 @@ public final class FleetRunner: Sendable {
                     consoleMillisPerReport: perReport(cpu), databaseMillisPerReport: perReport(databaseCPU),
                     autovacuumMillisPerReport: perReport(autovacuumCPU), fleetMillisPerReport: perReport(fleetCPU)))
         }
-        // Steady: after every sensor of the first phase started plus one beat, until the first stops.
-        let lastStart = schedule.map(\.start).filter(\.isFinite).max() ?? 0
-        let firstStop = schedule.map(\.stop).min() ?? elapsed
-        let beat = Double(configuration.scenario.beat ?? 30)
-        let steadyFrom = Int((lastStart + beat).rounded(.up))
-        let steadyTo = Int(min(firstStop, elapsed).rounded(.down))
+        // Steady: whole beats after every sensor of the first phase started plus one beat, until
+        // the first stops (the console's default beat when the scenario leaves it to the console).
+        let steady = SteadyWindow.seconds(
+            lastStart: schedule.map(\.start).filter(\.isFinite).max() ?? 0,
+            firstStop: min(schedule.map(\.stop).min() ?? elapsed, elapsed), beat: Double(configuration.scenario.beat ?? 30))
         return RunResult(
             target: configuration.target.url, scenario: configuration.scenario, startedAt: startedAt, durationSeconds: elapsed,
             offered: Dictionary(uniqueKeysWithValues: totals.offered.map { ($0.key.rawValue, $0.value) }),
@@ -662,7 +664,7 @@ public final class FleetRunner: Sendable {
                 statistics.latency(kind).map { (kind.rawValue, $0) }
             }),
             overall: window(0, lastSecond),
-            steady: steadyTo - steadyFrom >= 10 ? window(steadyFrom, steadyTo) : nil,
+            steady: steady.map { window($0.from, $0.to) },
             seconds: seconds, faults: faultRecords.withLock { $0 }, lossCheck: lossCheck, failures: failures)
     }
 }

@@ -150,6 +150,11 @@ public struct SecondSummary: Sendable, Codable, Hashable {
     public var sendLagP99Micros: UInt64?
     public var consoleCPUPercent: Double?
     public var consoleRSSBytes: Int?
+    /// The database's CPU this second (its autovacuum workers' part apart) and the fleet's own,
+    /// % of one core, when watched.
+    public var databaseCPUPercent: Double?
+    public var autovacuumCPUPercent: Double?
+    public var fleetCPUPercent: Double?
 
     public init(second: Int) { self.second = second }
 
