@@ -49,13 +49,14 @@ struct ReportParserTests {
     }
 
     /// An endpoint's `adjacency` is stored as connection rows: it is left out of the endpoint's
-    /// digest and stored body wherever it stands among the members, and the connections are
-    /// still read from it.
+    /// digest and stored body wherever it stands among the members (the endpoint hashes as it
+    /// would without one), and the connections are still read from it.
     @Test(arguments: [
         (#"{"adjacency":["e2","e3"],"metadata":{"port":80},"sets":{}}"#, #"{"metadata":{"port":80},"sets":{}}"#),
         (#"{"metadata":{"port":80}, "adjacency" : ["e2","e3"] ,"sets":{}}"#, #"{"metadata":{"port":80} ,"sets":{}}"#),
         (#"{"metadata":{"port":80},"sets":{},"adjacency":["e2","e3"]}"#, #"{"metadata":{"port":80},"sets":{}}"#),
         (#"{ "adjacency":["e2","e3"] }"#, #"{  }"#),
+        (#"{"metadata":{"timestamp":"t1","port":80},"adjacency":["e2","e3"]}"#, #"{"metadata":{"timestamp":"t1","port":80}}"#),
     ])
     func anEndpointsAdjacencyIsStoredApart(endpoint: String, stored: String) throws {
         func report(_ body: String) -> String { #"{"Host":{"h":{"metadata":{}}},"Endpoint":{"e1":\#(body)}}"# }
@@ -64,6 +65,9 @@ struct ReportParserTests {
         #expect(with.storedBody(of: entity) == stored)
         #expect(try JSONObject(parsing: Array(stored.utf8))["adjacency"] == nil)
         #expect(with.entities.filter { $0.kind == .connection }.map { with.string($0.peer, escaped: false) } == ["e2", "e3"])
+        // The same endpoint without an adjacency (its connections all gone): the same digest.
+        let alone = try parser.parse(Array(report(stored).utf8))
+        #expect(alone.entities.first { $0.kind == .endpoint }?.digest == entity.digest)
         // Other peers: the same digest (the connection rows change); another member: another digest.
         let otherPeers = try parser.parse(Array(report(endpoint.replacingOccurrences(of: #""e3""#, with: #""e4""#)).utf8))
         #expect(otherPeers.entities.first { $0.kind == .endpoint }?.digest == with.entities.first { $0.kind == .endpoint }?.digest)

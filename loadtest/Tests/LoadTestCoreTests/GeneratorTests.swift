@@ -47,6 +47,24 @@ struct GeneratorTests {
         #expect(idsA.isDisjoint(with: idsB))
     }
 
+    /// A busy host's connections come and go every beat, so its endpoints gain and lose their
+    /// `adjacency`; its endpoints' own members change only when one is replaced (a new ID). The
+    /// console's diff sees no endpoint changed.
+    @Test func connectionsComingAndGoingChangeNoEndpoint() throws {
+        var sensor = SimulatedSensor(nodeID: "busy-c", profile: .busyHost, seed: 3)
+        var previous = ReportDiff(previous: nil, report: try parser.parse(sensor.render(reportID: "1", timestamp: "t1"))).next
+        var appearedConnections = 0
+        for beat in 2...4 {
+            sensor.advance(seconds: 60)
+            let next = try parser.parse(sensor.render(reportID: String(beat), timestamp: "t\(beat)"))
+            let diff = ReportDiff(previous: previous, report: next)
+            #expect(diff.changed.filter { next.entities[Int($0)].kind == .endpoint }.isEmpty)
+            appearedConnections += diff.appeared.filter { next.entities[Int($0)].kind == .connection }.count
+            previous = diff.next
+        }
+        #expect(appearedConnections > 100)
+    }
+
     @Test func beatsChangeAboutTheChurnFractionAndMetricsMoveWithoutChangingEntities() throws {
         var profile = SensorProfile.host
         profile.churn = 0.05

@@ -51,6 +51,9 @@ public struct SimulatedSensor: Sendable {
     var containers: [Container] = []
     var images: [Image] = []
     var endpoints: [Endpoint] = []
+    /// The IDs of `endpoints`: a report's topology is a JSON object, so a sensor never names an
+    /// endpoint twice (random ports on a few addresses would, 16 times in a busy host's report).
+    var endpointIDs: Set<String> = []
     var connections: [(Int, Int)] = []
     var pods: [Pod] = []
     var services: [Pod] = []
@@ -142,13 +145,16 @@ public struct SimulatedSensor: Sendable {
             memory: Int(rng.next() % 400_000_000), openFiles: Int(rng.next() % 200), threads: 1 + Int(rng.next() % 32))
     }
 
+    /// A new endpoint, its ID not among `endpointIDs` (and added to them).
     mutating func newEndpoint() -> Endpoint {
-        let scoped = rng.chance(0.6)
-        let address = scoped ? "127.0.0.1" : (rng.chance(0.5) ? publicIP : "198.51.\(rng.next() % 256).\(rng.next() % 254 + 1)")
-        let port = 1024 + Int(rng.next() % 64_000)
-        let pid = processes.isEmpty ? 1 : processes[Int(rng.next() % UInt64(processes.count))].pid
-        let id = scoped ? "\(nodeID)-\(netns);\(address);\(port)" : ";\(address);\(port)"
-        return Endpoint(scoped: scoped, address: address, port: port, pid: pid, id: id)
+        while true {
+            let scoped = rng.chance(0.6)
+            let address = scoped ? "127.0.0.1" : (rng.chance(0.5) ? publicIP : "198.51.\(rng.next() % 256).\(rng.next() % 254 + 1)")
+            let port = 1024 + Int(rng.next() % 64_000)
+            let pid = processes.isEmpty ? 1 : processes[Int(rng.next() % UInt64(processes.count))].pid
+            let id = scoped ? "\(nodeID)-\(netns);\(address);\(port)" : ";\(address);\(port)"
+            if endpointIDs.insert(id).inserted { return Endpoint(scoped: scoped, address: address, port: port, pid: pid, id: id) }
+        }
     }
 
     mutating func newConnection() -> (Int, Int)? {
@@ -198,7 +204,9 @@ public struct SimulatedSensor: Sendable {
             }
         }
         for index in endpoints.indices where rng.chance(churn) {
+            let replaced = endpoints[index].id
             endpoints[index] = newEndpoint()
+            endpointIDs.remove(replaced)
             endpointSlices[index / size] &+= 1
             for (from, to) in connections where to == index { endpointSlices[from / size] &+= 1 }
         }
