@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -ge 2 ]] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 baseline=$(realpath "$1") candidate=$(realpath "$2"); shift 2
 rounds=3 sensors=6000 ramp=30s duration=120s mix="host=0.9,busy=0.05,cluster=0.05"
 fleet=.build/release/fleet fleet_a="" fleet_args="" out=/tmp/ab port=18443 extra=()

@@ -15,7 +15,7 @@
 # `fleet hold`), 20 s after it answers. Nothing else should run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $# -ge 2 ]] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 baseline=$(realpath "$1") candidate=$(realpath "$2"); shift 2
 connections=10000 window=60 rounds=2 fleet=.build/release/fleet out=/tmp/idle-cost port=18443 extra=()
 while [[ $# -gt 0 ]]; do
