@@ -18,15 +18,23 @@ fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 stop() {
+    local status=$?
+    # A failed run shows what the server refused (its log goes with its directory).
+    if [[ $status -ne 0 && -f "$work/postgres.log" ]]; then
+        echo "test PostgreSQL's FATAL and PANIC lines (the last 20 of $(grep -cE 'FATAL|PANIC' "$work/postgres.log" || true)):" >&2
+        grep -E 'FATAL|PANIC' "$work/postgres.log" | tail -20 >&2 || true
+    fi
     (cd / && "${as_server[@]}" "$pgbin/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1) || true
     rm -rf "$work"
 }
 trap stop EXIT
 
 (cd / && "${as_server[@]}" "$pgbin/initdb" -D "$work/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null)
-# Durability settings are off: this server holds throwaway test databases only.
+# Durability settings are off: this server holds throwaway test databases only. Every suite runs
+# at once in the main pass, each console with a pool of up to 12 connections: the pass reached
+# 300 connections, and a test whose own connection was then refused ("too many clients") failed.
 (cd / && "${as_server[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$work -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$work -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000" \
     start >/dev/null)
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export THREATMAPPER_SHARED="${THREATMAPPER_SHARED:-$(cd .. && pwd)/shared}"

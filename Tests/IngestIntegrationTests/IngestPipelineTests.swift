@@ -425,6 +425,8 @@ struct IngestPipelineTests {
             #expect(try await db.rows("SELECT last_report_id, state_version::text FROM nodes WHERE node_id = 'h-d'") == [["r3", "3"]])
             await connection.close()
         } catch {
+            // PostgresNIO's errors describe themselves only when reflected.
+            Issue.record("\(String(reflecting: error))")
             await console.stop()
             throw error
         }
