@@ -102,7 +102,7 @@ public final class FleetRunner: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         updateTimestamp()
-        let lanes = SensorLane.all()
+        let lanes = SensorLane.all
         let slots = (0..<(schedule.count + configuration.sensorsPerConnection - 1) / max(configuration.sensorsPerConnection, 1))
             .enumerated().map { index, _ in
                 let targets = [configuration.target] + configuration.moreTargets

@@ -51,7 +51,7 @@ final class SensorConnection: Sendable {
     let lane: SensorLane
     let current = Mutex<HTTPClientConnection?>(nil)
 
-    init(target: FleetTarget, lane: SensorLane = SensorLane(loop: MultiThreadedEventLoopGroup.singleton.next())) {
+    init(target: FleetTarget, lane: SensorLane = .next()) {
         self.target = target
         self.lane = lane
     }

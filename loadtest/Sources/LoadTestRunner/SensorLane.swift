@@ -16,9 +16,14 @@ final class SensorLane: Sendable {
         self.sleeper = LoopSleeper(loop: loop)
     }
 
-    /// One lane per loop of NIO's shared group.
-    static func all() -> [SensorLane] {
-        MultiThreadedEventLoopGroup.singleton.makeIterator().map { SensorLane(loop: $0) }
+    /// One lane per loop of NIO's shared group, for the whole process: every sleeper of a loop
+    /// waits in its one heap.
+    static let all: [SensorLane] = MultiThreadedEventLoopGroup.singleton.makeIterator().map { SensorLane(loop: $0) }
+
+    /// The lane of the shared group's next loop (its loops in turn).
+    static func next() -> SensorLane {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        return all.first { $0.loop === loop } ?? all[0]
     }
 
     /// Sleeps until `deadline`; called from a task running on this lane's loop.
@@ -40,20 +45,19 @@ final class EventLoopTaskExecutor: TaskExecutor {
     }
 }
 
-/// The sleeps of the tasks on one event loop: their deadlines in a heap of plain numbers, and a
-/// NIO timer only for the earliest. A NIO timer per sleep kept thousands of entries in the loop's
+/// The sleeps of the tasks on one event loop: their continuations in a heap by deadline (moved,
+/// not retained, as it sifts), and a NIO timer only for the earliest. A NIO timer per sleep kept thousands of entries in the loop's
 /// timer heap, each a task and a promise retained and released as the heap sifts (7.5 % of a
 /// profile's samples of the fleet at 6,000 sensors).
 final class LoopSleeper: Sendable {
     struct State: Sendable {
-        /// Min-heap by deadline (uptime nanoseconds) of the sleepers' places in `waiting`.
-        var heap: [(deadline: UInt64, place: Int)] = []
-        var waiting: [CheckedContinuation<Void, Never>?] = []
-        var freePlaces: [Int] = []
+        typealias Sleeper = (deadline: UInt64, continuation: CheckedContinuation<Void, Never>)
+        /// Min-heap of the sleepers by deadline (uptime nanoseconds).
+        var heap: [Sleeper] = []
         /// Deadlines of the NIO timers scheduled and not yet fired.
         var timers: [UInt64] = []
 
-        mutating func push(_ entry: (deadline: UInt64, place: Int)) {
+        mutating func push(_ entry: Sleeper) {
             heap.append(entry)
             var child = heap.count - 1
             while child > 0 {
@@ -64,7 +68,7 @@ final class LoopSleeper: Sendable {
             }
         }
 
-        mutating func popFirst() -> (deadline: UInt64, place: Int)? {
+        mutating func popFirst() -> Sleeper? {
             guard !heap.isEmpty else { return nil }
             heap.swapAt(0, heap.count - 1)
             let first = heap.removeLast()
@@ -93,15 +97,7 @@ final class LoopSleeper: Sendable {
     /// Sleeps until `deadline`; called from a task running on this loop.
     func sleep(until deadline: NIODeadline) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let place: Int
-            if let free = state.value.freePlaces.popLast() {
-                place = free
-                state.value.waiting[place] = continuation
-            } else {
-                place = state.value.waiting.count
-                state.value.waiting.append(continuation)
-            }
-            state.value.push((deadline.uptimeNanoseconds, place))
+            state.value.push((deadline.uptimeNanoseconds, continuation))
             arm()
         }
     }
@@ -119,11 +115,8 @@ final class LoopSleeper: Sendable {
         if let index = state.value.timers.firstIndex(of: timer) { state.value.timers.remove(at: index) }
         let now = NIODeadline.now().uptimeNanoseconds
         var due: [CheckedContinuation<Void, Never>] = []
-        while let first = state.value.heap.first, first.deadline <= now {
-            _ = state.value.popFirst()
-            if let continuation = state.value.waiting[first.place] { due.append(continuation) }
-            state.value.waiting[first.place] = nil
-            state.value.freePlaces.append(first.place)
+        while let first = state.value.heap.first?.deadline, first <= now, let sleeper = state.value.popFirst() {
+            due.append(sleeper.continuation)
         }
         arm()
         // Each resumes on this loop's next turn (its task prefers this loop).
