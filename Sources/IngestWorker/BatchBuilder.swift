@@ -68,6 +68,7 @@ struct BatchBuilder {
         }
         for index in diff.appeared { upsert(report.entities[Int(index)], of: report, change: isNewNode ? nil : "appeared") }
         for index in diff.changed { upsert(report.entities[Int(index)], of: report, change: "changed") }
+        for index in diff.rehashed { upsert(report.entities[Int(index)], of: report, change: nil) }
         for vanished in diff.vanished {
             write.deletions[vanished.kind, default: BatchWrite.KeyRows()].nodeIDs.append(report.nodeID)
             write.deletions[vanished.kind, default: BatchWrite.KeyRows()].keys.append(Int64(bitPattern: vanished.key))

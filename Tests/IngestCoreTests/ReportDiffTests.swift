@@ -77,6 +77,33 @@ struct ReportDiffTests {
         #expect(second.unchanged == first.next.count)
     }
 
+    /// A process that went idle (its `cpu_usage` left out, as the sensor's `omitempty` does) is
+    /// unchanged; one whose row a build before 2026-12-08 wrote is rewritten with the new digest
+    /// but not logged; one whose content changed is changed under either digest.
+    @Test func aMissingMetricAndAnOldDigestAreNoChange() throws {
+        func report(_ cmdline: String, cpu: String?) throws -> ParsedReport {
+            let metric = cpu.map { #","cpu_usage":\#($0)"# } ?? ""
+            return try parser.parse(Array(#"{"Host":{"h":{}},"Process":{"p":{"metadata":{"node_id":"p"\#(metric),"cmdline":"\#(cmdline)"}}}}"#.utf8))
+        }
+        let busy = try report("a", cpu: "3.5")
+        let first = ReportDiff(previous: nil, report: busy)
+        let idle = ReportDiff(previous: first.next, report: try report("a", cpu: nil))
+        #expect(idle.isEmpty && idle.unchanged == 2)
+        #expect(ReportDiff(previous: idle.next, report: try report("a", cpu: "0.5")).isEmpty)
+
+        // The snapshot as a build before 2026-12-08 stored it: the chained digests.
+        var old: [(key: UInt64, kind: EntityKind, digest: UInt64)] = []
+        for entity in busy.entities {
+            old.append((entity.key, entity.kind, try #require(ReportParser.previousDigest(of: entity, in: busy.bytes))))
+        }
+        #expect(old[1].digest != busy.entities[1].digest)
+        let upgraded = ReportDiff(previous: NodeSnapshot(entries: old), report: try report("a", cpu: "7"))
+        #expect(upgraded.rehashed == [1] && upgraded.changed.isEmpty && upgraded.unchanged == 1)
+        #expect(upgraded.next.lookup(busy.entities[1].key)?.digest == busy.entities[1].digest)
+        let edited = ReportDiff(previous: NodeSnapshot(entries: old), report: try report("b", cpu: "7"))
+        #expect(edited.changed == [1] && edited.rehashed.isEmpty)
+    }
+
     @Test func snapshotGrowsAndKeepsEntries() {
         var snapshot = NodeSnapshot()
         for key in 1...10_000 as ClosedRange<UInt64> {

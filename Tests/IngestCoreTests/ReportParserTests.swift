@@ -48,6 +48,51 @@ struct ReportParserTests {
         #expect(beat.rawString(beat.entities[0].metrics.cpuUsage) == "99")
     }
 
+    /// ThreatMapper's sensors leave a metric out when it is zero (Go's `omitempty`): a process
+    /// idle over the last minute has no `cpu_usage`. Wherever a volatile member stands, with
+    /// others or alone, the entity hashes as the same text without it: that text's XXH64.
+    @Test(arguments: [
+        (#"{"metadata":{"node_id":"p","cpu_usage":1.5,"pid":7}}"#, #"{"metadata":{"node_id":"p","pid":7}}"#),
+        (#"{"metadata":{"cpu_usage":1.5,"node_id":"p","pid":7}}"#, #"{"metadata":{"node_id":"p","pid":7}}"#),
+        (#"{"metadata":{"node_id":"p","pid":7,"cpu_usage":1.5}}"#, #"{"metadata":{"node_id":"p","pid":7}}"#),
+        (#"{"metadata":{"timestamp":"t","cpu_usage":1.5,"node_id":"p","memory_usage":9,"open_files_count":3,"pid":7,"uptime":4}}"#,
+         #"{"metadata":{"node_id":"p","pid":7}}"#),
+        (#"{"metadata":{"timestamp":"t","cpu_usage":1.5},"parents":{"host":"h"}}"#, #"{"metadata":{},"parents":{"host":"h"}}"#),
+        (#"{"metadata":{ "node_id" : "p" , "cpu_usage" : 1.5 }}"#, #"{"metadata":{ "node_id" : "p" }}"#),
+    ])
+    func aVolatileMemberThatComesAndGoesChangesNothing(with: String, without: String) throws {
+        func report(_ process: String) -> String { #"{"Host":{"h":{"metadata":{}}},"Process":{"h;7":\#(process)}}"# }
+        let sent = try parser.parse(Array(report(with).utf8)).entities[1]
+        let missing = try parser.parse(Array(report(without).utf8)).entities[1]
+        #expect(sent.digest == missing.digest)
+        #expect(sent.digest == XXH64.hash(without, seed: EntityKind.process.hashSeed))
+        // The text it leaves is what the digest hashes: a kept member changed is another digest.
+        let edited = try parser.parse(Array(report(with.replacingOccurrences(of: #""node_id""#, with: #""node_ID""#)).utf8)).entities[1]
+        if with.contains(#""node_id""#) { #expect(edited.digest != sent.digest) }
+    }
+
+    /// Rows written before 2026-12-08 carry the chained digest: recomputed from the body it is
+    /// the segments between the cut members (without their commas), each seeding the next.
+    @Test func thePreviousDigestIsTheChainedOne() throws {
+        let body = #"{"metadata":{"node_id":"p","timestamp":"t","pid":7,"cpu_usage":1.5},"parents":{"host":"h"}}"#
+        let report = try parser.parse(Array(#"{"Host":{"h":{"metadata":{}}},"Process":{"h;7":\#(body)}}"#.utf8))
+        let seed = EntityKind.process.hashSeed
+        var chained = XXH64.hash(#"{"metadata":{"node_id":"p","#, seed: seed)
+        chained = XXH64.hash(#","pid":7,"#, seed: chained)
+        chained = XXH64.hash(#"},"parents":{"host":"h"}}"#, seed: chained)
+        #expect(ReportParser.previousDigest(of: report.entities[1], in: report.bytes) == chained)
+        #expect(report.entities[1].digest != chained)
+        // Without volatile members both digests are the body's hash.
+        let plain = try parser.parse(Array(#"{"Host":{"h":{"metadata":{"os":"linux"}}}}"#.utf8))
+        #expect(ReportParser.previousDigest(of: plain.entities[0], in: plain.bytes) == plain.entities[0].digest)
+        // An endpoint's detached adjacency joined the text around it into one segment.
+        let endpoint = try parser.parse(Array(#"{"Host":{"h":{}},"Endpoint":{"e":{"metadata":{"timestamp":"t","port":80},"adjacency":["f"],"sets":{}}}}"#.utf8))
+        let e = try #require(endpoint.entities.first { $0.kind == .endpoint })
+        let seedE = EntityKind.endpoint.hashSeed
+        let before = XXH64.hash(#"{"metadata":{"#, seed: seedE)
+        #expect(ReportParser.previousDigest(of: e, in: endpoint.bytes) == XXH64.hash(#","port":80},"sets":{}}"#, seed: before))
+    }
+
     /// An endpoint's `adjacency` is stored as connection rows: it is left out of the endpoint's
     /// digest and stored body wherever it stands among the members (the endpoint hashes as it
     /// would without one), and the connections are still read from it.

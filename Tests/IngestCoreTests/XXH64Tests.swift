@@ -21,6 +21,31 @@ struct XXH64Tests {
         #expect(XXH64.hash(vector.bytes, seed: vector.seed) == vector.hash)
     }
 
+    /// Fed in pieces, the stream gives the hash of the pieces joined: every length around the
+    /// 32-byte stripe and every way of cutting it in three.
+    @Test func aStreamFedInPiecesHashesTheWhole() {
+        let bytes = (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        for count in [0, 1, 7, 31, 32, 33, 63, 64, 65, 100, 200] {
+            let whole = Array(bytes.prefix(count))
+            let expected = XXH64.hash(whole, seed: 0x5EED)
+            for first in stride(from: 0, through: count, by: 3) {
+                for second in stride(from: first, through: count, by: 5) {
+                    var stream = XXH64.Stream(seed: 0x5EED)
+                    whole.withUnsafeBytes { raw in
+                        stream.update(raw.baseAddress!, count: first)
+                        stream.update(raw.baseAddress! + first, count: second - first)
+                        stream.update(raw.baseAddress! + second, count: count - second)
+                    }
+                    #expect(stream.finish() == expected, "\(count) bytes cut at \(first) and \(second)")
+                }
+            }
+        }
+        // A reference value, fed a byte at a time.
+        var stream = XXH64.Stream()
+        for byte in (0..<768).map({ UInt8($0 % 256) }) { withUnsafeBytes(of: byte) { stream.update($0.baseAddress!, count: 1) } }
+        #expect(stream.finish() == 0x8e03_c838_c596_036f)
+    }
+
     @Test func stringAndBytesAgree() {
         #expect(XXH64.hash("agent-sed-string") == XXH64.hash(Array("agent-sed-string".utf8)))
     }

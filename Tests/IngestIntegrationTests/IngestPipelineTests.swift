@@ -171,6 +171,74 @@ struct IngestPipelineTests {
         await console.stop()
     }
 
+    /// Rows a build before 2026-12-08 wrote carry the chained digest. After the upgrade, the
+    /// node's next report rewrites each such row once with the new digest and logs nothing (its
+    /// content did not change); the report after writes no entity row. A process whose
+    /// `cpu_usage` came or went in that one report is logged `changed` once: its stored digest
+    /// was computed with the member where it was, which the new report cannot show.
+    @Test func rowsWithTheDigestOfTheBuildBeforeAreRewrittenOnceAndNotLogged() async throws {
+        let node = "host-o"
+        let first = try await TestConsole.start("rehash")
+        let database = first.database
+        let text = SampleReport.text(hostname: node)
+        var rewritten = 0
+        do {
+            let connection = try await first.connect()
+            let token = try await first.login(first.sensorKey, on: connection).access
+            #expect(try await connection.postReport(Gzip.compress(Array(text.utf8)), token: token).status == .ok)
+            await connection.close()
+            // What the build before would have stored: the same rows with its digests.
+            let report = try ReportParser().parse(Array(text.utf8))
+            for entity in report.entities where entity.kind != .connection {
+                let previous = try #require(ReportParser.previousDigest(of: entity, in: report.bytes))
+                guard previous != entity.digest else { continue }
+                rewritten += 1
+                let updated = try await database.rows(
+                    "UPDATE \(entity.kind.tableName) SET digest = \(Int64(bitPattern: previous)) WHERE node_id = '\(node)' AND entity_key = \(Int64(bitPattern: entity.key)) RETURNING 1")
+                #expect(updated.count == 1)
+            }
+        } catch {
+            await first.stop()
+            throw error
+        }
+        await first.stop(dropDatabase: false)
+        #expect(rewritten > 100)
+
+        // The upgraded console loads the stored snapshot on the node's next report.
+        let second = try await TestConsole.start("rehash", database: database)
+        do {
+            let connection = try await second.connect()
+            let token = try await second.login(second.sensorKey, on: connection).access
+            let before = try await rowVersions(database, node: node)
+            let changesBefore = try await database.count("SELECT count(*) FROM entity_changes WHERE node_id = '\(node)'")
+            let beat = SampleReport.text(hostname: node, beat: 1)
+            #expect(try await connection.postReport(Gzip.compress(Array(beat.utf8)), token: token).status == .ok)
+            let after = try await rowVersions(database, node: node)
+            #expect(zip(before, after).filter { $0 != $1 }.count == rewritten)
+            func busy(_ report: ParsedReport) -> Set<String> {
+                Set(report.entities.filter { $0.kind == .process && !$0.metrics.cpuUsage.isEmpty }.map { report.id(of: $0) })
+            }
+            let toggled = busy(try ReportParser().parse(Array(text.utf8))).symmetricDifference(busy(try ReportParser().parse(Array(beat.utf8))))
+            let logged = try await database.rows("SELECT entity_id FROM entity_changes WHERE node_id = '\(node)' AND change = 'changed'")
+            #expect(Set(logged.map { $0[0] ?? "" }) == toggled)
+            #expect(try await database.count("SELECT count(*) FROM entity_changes WHERE node_id = '\(node)'") == changesBefore + toggled.count)
+            // Every row now carries the new digest: the next beat writes no entity row.
+            let parsed = try ReportParser().parse(Array(beat.utf8))
+            for entity in parsed.entities where entity.kind != .connection {
+                #expect(try await database.scalar(
+                    "SELECT digest::text FROM \(entity.kind.tableName) WHERE node_id = '\(node)' AND entity_key = \(Int64(bitPattern: entity.key))")
+                    == String(Int64(bitPattern: entity.digest)))
+            }
+            #expect(try await connection.postReport(Gzip.compress(Array(SampleReport.text(hostname: node, beat: 2).utf8)), token: token).status == .ok)
+            #expect(try await rowVersions(database, node: node) == after)
+            await connection.close()
+        } catch {
+            await second.stop()
+            throw error
+        }
+        await second.stop()
+    }
+
     @Test func vanishedEntitiesAreDeletedAndLogged() async throws {
         let console = try await TestConsole.start("vanish")
         do {

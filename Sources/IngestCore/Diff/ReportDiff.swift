@@ -10,6 +10,10 @@ public struct ReportDiff: Sendable {
     public var appeared: [Int32] = []
     /// Indices into the report's entities whose digest changed.
     public var changed: [Int32] = []
+    /// Indices into the report's entities whose stored digest is the one a build before
+    /// 2026-12-08 computed for the same content (``ReportParser/previousDigest(of:in:)``): the
+    /// row is rewritten with the new digest, and nothing is logged, for nothing changed.
+    public var rehashed: [Int32] = []
     /// Entities of the previous snapshot missing from the report.
     public var vanished: [Vanished] = []
     /// How many entities are unchanged.
@@ -18,7 +22,7 @@ public struct ReportDiff: Sendable {
     public var next: NodeSnapshot
 
     /// Whether nothing changed.
-    public var isEmpty: Bool { appeared.isEmpty && changed.isEmpty && vanished.isEmpty }
+    public var isEmpty: Bool { appeared.isEmpty && changed.isEmpty && rehashed.isEmpty && vanished.isEmpty }
 
     /// Diffs `report` against `previous` (`nil` when the node has no stored state: all appeared).
     ///
@@ -41,6 +45,8 @@ public struct ReportDiff: Sendable {
             if let old = previous?.lookup(entity.key) {
                 if old.digest == entity.digest && old.kind == entity.kind {
                     unchanged += 1
+                } else if old.kind == entity.kind, ReportParser.previousDigest(of: entity, in: report.bytes) == old.digest {
+                    rehashed.append(index)
                 } else {
                     changed.append(index)
                 }
@@ -55,6 +61,7 @@ public struct ReportDiff: Sendable {
         self.vanished = vanished
         appeared.sort()
         changed.sort()
+        rehashed.sort()
         self.next = next
     }
 }

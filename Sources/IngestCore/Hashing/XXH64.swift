@@ -53,32 +53,116 @@ public enum XXH64 {
     @inline(__always) @usableFromInline
     static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 &- r)) }
 
+    /// The four accumulators of the stripe loop.
+    struct Lanes {
+        var v1, v2, v3, v4: UInt64
+
+        init(seed: UInt64) {
+            v1 = seed &+ XXH64.prime1 &+ XXH64.prime2
+            v2 = seed &+ XXH64.prime2
+            v3 = seed
+            v4 = seed &- XXH64.prime1
+        }
+
+        /// Folds in the whole 32-byte stripes of `count` bytes at `p`; returns the bytes taken.
+        @inline(__always)
+        mutating func consume(_ p: UnsafeRawPointer, _ count: Int) -> Int {
+            var offset = 0
+            while offset + 32 <= count {
+                v1 = XXH64.round(v1, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                v2 = XXH64.round(v2, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+                v3 = XXH64.round(v3, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)))
+                v4 = XXH64.round(v4, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
+                offset += 32
+            }
+            return offset
+        }
+
+        var merged: UInt64 {
+            var h = XXH64.rotl(v1, 1) &+ XXH64.rotl(v2, 7) &+ XXH64.rotl(v3, 12) &+ XXH64.rotl(v4, 18)
+            h = XXH64.mergeRound(h, v1)
+            h = XXH64.mergeRound(h, v2)
+            h = XXH64.mergeRound(h, v3)
+            return XXH64.mergeRound(h, v4)
+        }
+    }
+
     @usableFromInline
     static func hashBytes(_ p: UnsafeRawPointer, _ count: Int, _ seed: UInt64) -> UInt64 {
         var offset = 0
         var h: UInt64
         if count >= 32 {
-            var v1 = seed &+ prime1 &+ prime2
-            var v2 = seed &+ prime2
-            var v3 = seed
-            var v4 = seed &- prime1
-            let limit = count - 32
-            while offset <= limit {
-                v1 = round(v1, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
-                v2 = round(v2, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
-                v3 = round(v3, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)))
-                v4 = round(v4, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
-                offset += 32
-            }
-            h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
-            h = mergeRound(h, v1)
-            h = mergeRound(h, v2)
-            h = mergeRound(h, v3)
-            h = mergeRound(h, v4)
+            var lanes = Lanes(seed: seed)
+            offset = lanes.consume(p, count)
+            h = lanes.merged
         } else {
             h = seed &+ prime5
         }
         h = h &+ UInt64(truncatingIfNeeded: count)
+        return finish(h, p + offset, count - offset)
+    }
+
+    /// XXH64 of bytes fed in pieces: the same value as ``hash(_:count:seed:)`` of the pieces
+    /// joined, without joining them (the entity digest feeds the text between the members it
+    /// leaves out).
+    public struct Stream {
+        var lanes: Lanes
+        let seed: UInt64
+        /// Bytes fed so far.
+        var total = 0
+        /// The start of a stripe not complete yet.
+        var pending: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var pendingCount = 0
+
+        public init(seed: UInt64 = 0) {
+            self.seed = seed
+            lanes = Lanes(seed: seed)
+        }
+
+        /// Feeds `count` bytes at `start`.
+        public mutating func update(_ start: UnsafeRawPointer, count: Int) {
+            guard count > 0 else { return }
+            total += count
+            var p = start
+            var left = count
+            var pending = self.pending
+            var lanes = self.lanes
+            let pendingCount = self.pendingCount
+            if pendingCount > 0 {
+                let fill = min(32 - pendingCount, left)
+                withUnsafeMutableBytes(of: &pending) { $0.baseAddress!.advanced(by: pendingCount).copyMemory(from: p, byteCount: fill) }
+                p += fill
+                left -= fill
+                guard pendingCount + fill == 32 else {
+                    self.pending = pending
+                    self.pendingCount = pendingCount + fill
+                    return
+                }
+                _ = withUnsafeBytes(of: &pending) { lanes.consume($0.baseAddress!, 32) }
+            }
+            let taken = lanes.consume(p, left)
+            p += taken
+            left -= taken
+            withUnsafeMutableBytes(of: &pending) { $0.baseAddress!.copyMemory(from: p, byteCount: left) }
+            self.pending = pending
+            self.pendingCount = left
+            self.lanes = lanes
+        }
+
+        /// The hash of everything fed.
+        public func finish() -> UInt64 {
+            var h = total >= 32 ? lanes.merged : seed &+ XXH64.prime5
+            h = h &+ UInt64(truncatingIfNeeded: total)
+            var pending = self.pending
+            let count = pendingCount
+            return withUnsafeBytes(of: &pending) { XXH64.finish(h, $0.baseAddress!, count) }
+        }
+    }
+
+    /// The last step of a hash: folds in the `count` (< 32) bytes left at `p`, then avalanches.
+    static func finish(_ hash: UInt64, _ p: UnsafeRawPointer, _ count: Int) -> UInt64 {
+        var h = hash
+        var offset = 0
         while offset + 8 <= count {
             let k = round(0, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
             h ^= k

@@ -45,7 +45,8 @@ public struct ParsedEntity: Sendable {
     /// source's key. The key under which the entity is stored and diffed.
     public var key: UInt64
     /// XXH64 over the body with the volatile members (timestamp and metrics) and ``detached``
-    /// left out.
+    /// left out, each with the comma that joined it, the rest hashed as one text: an entity hashes
+    /// the same whether a volatile member is there or not.
     public var digest: UInt64
     /// The spans of the volatile metrics.
     public var metrics: MetricSpans

@@ -183,14 +183,13 @@ public struct ReportParser: Sendable {
         let bodyStart = s.index
         let key = entityKey(s, id, escaped: escaped, seed: kind.hashSeed)
         var metrics = MetricSpans()
-        // Excluded spans, in order: at most one per volatile key and the detached adjacency are
-        // expected; more are hashed.
+        // Excluded spans, in document order: at most one per volatile key and the detached
+        // adjacency are expected; more are hashed.
         var excluded = ExcludedSpans()
         // The endpoint's first `adjacency` member, left out of its digest and stored body with
-        // the comma before it, or (when it is the first member) the one after it.
-        var detached = ByteSpan.empty
-        var detachedFirstMember: Int?
-        var previousValueEnd: Int?
+        // the comma that joined it (see ``MemberCut``).
+        var cut = MemberCut()
+        var detachedCount = 0
         s.index += 1
         if try s.peek() == UInt8(ascii: "}") {
             s.index += 1
@@ -198,39 +197,28 @@ public struct ReportParser: Sendable {
             while true {
                 guard try s.peek() == JSONScanner.quote else { throw s.failure("expected a member name") }
                 let memberStart = s.index
-                if let start = detachedFirstMember {
-                    detached = ByteSpan(start: start, end: memberStart)
-                    excluded.append(detached)
-                    detachedFirstMember = nil
-                }
+                cut.memberStarts(at: memberStart, excluded: &excluded)
                 let (name, _) = try s.scanString()
                 try s.expect(UInt8(ascii: ":"), "':'")
+                var detach = false
                 if s.span(name, is: "metadata"), try s.peek() == UInt8(ascii: "{") {
                     try parseMetadata(&s, metrics: &metrics, excluded: &excluded)
                 } else if kind == .endpoint, s.span(name, is: "adjacency"), try s.peek() == UInt8(ascii: "[") {
                     try parseAdjacency(&s, source: id, escaped: escaped, sourceKey: key, into: &state)
-                    if detached.isEmpty && detachedFirstMember == nil {
-                        if let previous = previousValueEnd {
-                            detached = ByteSpan(start: previous, end: s.index)
-                            excluded.append(detached)
-                        } else {
-                            detachedFirstMember = memberStart
-                        }
-                    }
+                    detachedCount += 1
+                    detach = detachedCount == 1
                 } else {
                     try s.skipValue(depth: 2)
                 }
-                previousValueEnd = s.index
+                cut.memberEnds(start: memberStart, end: s.index, cut: detach, excluded: &excluded)
                 if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
             }
-            // The only member.
-            if let start = detachedFirstMember, let end = previousValueEnd {
-                detached = ByteSpan(start: start, end: end)
-                excluded.append(detached)
-            }
+            cut.objectEnds(excluded: &excluded)
         }
         let body = ByteSpan(start: bodyStart, end: s.index)
-        let digest = excluded.withSpans { Self.digest(s.base, body: body, excluding: $0, detached: detached, seed: kind.hashSeed) }
+        // The entity level cuts only the adjacency: its one span is the detached one.
+        let detached = cut.spans == 1 ? cut.last : .empty
+        let digest = excluded.withSpans { Self.digest(s.base, body: body, excluding: $0, seed: kind.hashSeed) }
         switch kind {
         case .host:
             state.hostCount += 1
@@ -249,34 +237,86 @@ public struct ReportParser: Sendable {
         }
     }
 
-    /// Walks a node's `metadata`, recording the volatile members' value spans and excluding their
-    /// whole `"name": value` text from the digest.
+    /// Walks a node's `metadata`, recording the volatile members' value spans and excluding each
+    /// member from the digest with the comma that joined it (see ``MemberCut``).
     func parseMetadata(_ s: inout JSONScanner, metrics: inout MetricSpans, excluded: inout ExcludedSpans) throws(IngestError) {
         s.index += 1
         if try s.peek() == UInt8(ascii: "}") {
             s.index += 1
             return
         }
+        var cut = MemberCut()
         while true {
             guard try s.peek() == JSONScanner.quote else { throw s.failure("expected a member name") }
             let memberStart = s.index
+            cut.memberStarts(at: memberStart, excluded: &excluded)
             let (name, _) = try s.scanString()
             try s.expect(UInt8(ascii: ":"), "':'")
             _ = try s.peek()
             let valueStart = s.index
             try s.skipValue(depth: 3)
             let value = ByteSpan(start: valueStart, end: s.index)
-            if let metric = volatileMember(name, in: s) {
-                switch metric {
-                case .cpu: metrics.cpuUsage = value
-                case .memory: metrics.memoryUsage = value
-                case .uptime: metrics.uptime = value
-                case .openFiles: metrics.openFiles = value
-                case .timestamp: break
-                }
-                excluded.append(ByteSpan(start: memberStart, end: s.index))
+            let metric = Self.volatileMember(name, in: s)
+            switch metric {
+            case .cpu: metrics.cpuUsage = value
+            case .memory: metrics.memoryUsage = value
+            case .uptime: metrics.uptime = value
+            case .openFiles: metrics.openFiles = value
+            case .timestamp, nil: break
             }
-            if try s.endOfMember(closing: UInt8(ascii: "}")) { return }
+            cut.memberEnds(start: memberStart, end: s.index, cut: metric != nil, excluded: &excluded)
+            if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
+        }
+        cut.objectEnds(excluded: &excluded)
+    }
+
+    /// Cuts members out of one JSON object together with the separator that joined each to the
+    /// rest, so that what is left reads as the object would without them: a member after a kept
+    /// one goes with the comma before it, one before every kept member with the comma after it.
+    /// So `{"a":1,"cpu_usage":2,"b":3}`, `{"cpu_usage":2,"a":1,"b":3}` and `{"a":1,"b":3}` leave
+    /// the same text, and a member that is there in one report and missing in the next does not
+    /// change the digest.
+    struct MemberCut {
+        /// Whether a kept member came before.
+        var keptBefore = false
+        /// The end of the last member's value.
+        var previousEnd = 0
+        /// A cut member before every kept one: its span ends where the next member starts.
+        var pendingStart: Int?
+        /// Spans cut so far, and the last of them.
+        var spans = 0
+        var last = ByteSpan.empty
+
+        mutating func append(_ span: ByteSpan, to excluded: inout ExcludedSpans) {
+            excluded.append(span)
+            spans += 1
+            last = span
+        }
+
+        @inline(__always)
+        mutating func memberStarts(at start: Int, excluded: inout ExcludedSpans) {
+            guard let pending = pendingStart else { return }
+            append(ByteSpan(start: pending, end: start), to: &excluded)
+            pendingStart = nil
+        }
+
+        @inline(__always)
+        mutating func memberEnds(start: Int, end: Int, cut: Bool, excluded: inout ExcludedSpans) {
+            if !cut {
+                keptBefore = true
+            } else if keptBefore {
+                append(ByteSpan(start: previousEnd, end: end), to: &excluded)
+            } else {
+                pendingStart = start
+            }
+            previousEnd = end
+        }
+
+        /// At the object's closing brace: a pending cut member was the last one.
+        mutating func objectEnds(excluded: inout ExcludedSpans) {
+            guard let pending = pendingStart else { return }
+            append(ByteSpan(start: pending, end: previousEnd), to: &excluded)
+            pendingStart = nil
         }
     }
 
@@ -311,7 +351,7 @@ public struct ReportParser: Sendable {
 
     /// The members whose values change on every beat without the entity changing.
     @inline(__always)
-    func volatileMember(_ name: ByteSpan, in s: JSONScanner) -> VolatileMember? {
+    static func volatileMember(_ name: ByteSpan, in s: JSONScanner) -> VolatileMember? {
         switch name.count {
         case 9:
             if s.span(name, is: "timestamp") { return .timestamp }
@@ -359,14 +399,82 @@ public struct ReportParser: Sendable {
         return key == 0 ? 1 : key
     }
 
-    /// XXH64 over `body` without the excluded spans, chained segment by segment. The detached
-    /// span (one of the excluded) joins the text on either side of it into one segment, so an
-    /// endpoint hashes the same whether or not it has an `adjacency`: its connections coming and
-    /// going do not change it. (Split there, the endpoint that gained its first connection or
-    /// lost its last one was written and logged as changed: 30–50 endpoints a report of a busy
-    /// host.) Entities without one hash as they always have.
+    /// XXH64 (seeded by the entity's kind) of `body` without the excluded spans, the text left
+    /// hashed as one: the digest of the entity as if the volatile members and the detached
+    /// adjacency had never been in it. An entity with none of them hashes as its whole body.
     static func digest(
-        _ base: UnsafePointer<UInt8>, body: ByteSpan, excluding excluded: UnsafeBufferPointer<ByteSpan>, detached: ByteSpan,
+        _ base: UnsafePointer<UInt8>, body: ByteSpan, excluding excluded: UnsafeBufferPointer<ByteSpan>, seed: UInt64
+    ) -> UInt64 {
+        guard !excluded.isEmpty else { return XXH64.hash(UnsafeRawPointer(base + Int(body.start)), count: body.count, seed: seed) }
+        var stream = XXH64.Stream(seed: seed)
+        var from = Int(body.start)
+        for span in excluded {
+            stream.update(UnsafeRawPointer(base + from), count: Int(span.start) - from)
+            from = Int(span.end)
+        }
+        stream.update(UnsafeRawPointer(base + from), count: Int(body.end) - from)
+        return stream.finish()
+    }
+
+    // MARK: The digest of builds before 2026-12-08
+
+    /// The digest an entity's row carries when a build before 2026-12-08 wrote it, so that a
+    /// row whose digest differs only in how it was computed is rewritten without being logged as
+    /// changed (``ReportDiff/rehashed``). Those builds cut each volatile member without its
+    /// comma and hashed the text between the cuts segment by segment, each seeding the next;
+    /// the detached adjacency alone was cut with its comma and the text around it hashed as one
+    /// segment. Computed only for an entity whose digest differs from its stored one.
+    public static func previousDigest(of entity: ParsedEntity, in bytes: [UInt8]) -> UInt64? {
+        guard !entity.body.isEmpty else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> UInt64? in
+            // The body was validated when it was parsed: no limit can refuse it here.
+            var s = JSONScanner(buffer, maxDepth: .max, maxStringBytes: .max, settings: nil)
+            var spans: [ByteSpan] = []
+            s.index = Int(entity.body.start)
+            do throws(IngestError) {
+                s.index += 1
+                if try s.peek() != UInt8(ascii: "}") {
+                    while true {
+                        let (name, _) = try s.scanString()
+                        try s.expect(UInt8(ascii: ":"), "':'")
+                        if s.span(name, is: "metadata"), try s.peek() == UInt8(ascii: "{") {
+                            s.index += 1
+                            if try s.peek() != UInt8(ascii: "}") {
+                                while true {
+                                    let memberStart = s.index
+                                    let (member, _) = try s.scanString()
+                                    try s.expect(UInt8(ascii: ":"), "':'")
+                                    try s.skipValue(depth: 3)
+                                    if volatileMember(member, in: s) != nil {
+                                        spans.append(ByteSpan(start: memberStart, end: s.index))
+                                    }
+                                    if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
+                                }
+                            } else {
+                                s.index += 1
+                            }
+                        } else {
+                            try s.skipValue(depth: 2)
+                        }
+                        if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
+                    }
+                }
+            } catch {
+                return nil
+            }
+            if !entity.detached.isEmpty {
+                spans.insert(entity.detached, at: spans.firstIndex { $0.start > entity.detached.start } ?? spans.endIndex)
+            }
+            // Those builds kept at most six cuts; any beyond were hashed.
+            return previousDigest(
+                buffer.baseAddress!, body: entity.body, excluding: spans.prefix(6), detached: entity.detached,
+                seed: entity.kind.hashSeed)
+        }
+    }
+
+    /// The chained digest of builds before 2026-12-08 (see ``previousDigest(of:in:)``).
+    static func previousDigest(
+        _ base: UnsafePointer<UInt8>, body: ByteSpan, excluding excluded: ArraySlice<ByteSpan>, detached: ByteSpan,
         seed: UInt64
     ) -> UInt64 {
         var hash = seed

@@ -90,6 +90,22 @@ struct GeneratorTests {
         quiet.advance(seconds: 30)
         let after = try parser.parse(quiet.render(reportID: "2", timestamp: "t2"))
         #expect(ReportDiff(previous: ReportDiff(previous: nil, report: before).next, report: after).isEmpty)
+        // Over more beats the processes' `cpu_usage` comes and goes (a process idle over a beat
+        // sends none) and still nothing changes.
+        var previous2 = ReportDiff(previous: nil, report: after).next
+        var busy = Set(after.entities.filter { $0.kind == .process && !$0.metrics.cpuUsage.isEmpty }.map { after.id(of: $0) })
+        var toggled = 0
+        for beat in 3...12 {
+            quiet.advance(seconds: 30)
+            let next = try parser.parse(quiet.render(reportID: String(beat), timestamp: "t\(beat)"))
+            let diff = ReportDiff(previous: previous2, report: next)
+            #expect(diff.isEmpty, "beat \(beat): \(diff.changed.count) changed")
+            let now = Set(next.entities.filter { $0.kind == .process && !$0.metrics.cpuUsage.isEmpty }.map { next.id(of: $0) })
+            toggled += now.symmetricDifference(busy).count
+            busy = now
+            previous2 = diff.next
+        }
+        #expect(toggled >= 3)
         #expect(before.rawString(before.entities.first { $0.kind == .host }!.metrics.cpuUsage)
             != after.rawString(after.entities.first { $0.kind == .host }!.metrics.cpuUsage)
             || before.rawString(before.entities.first { $0.kind == .host }!.metrics.memoryUsage)

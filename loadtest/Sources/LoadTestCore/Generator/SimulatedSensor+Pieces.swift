@@ -152,6 +152,7 @@ extension SimulatedSensor {
         Self.openEntity(&json, id: id, type: "process", name: executable.path, timestamp: timestamp)
         json.member("pseudo", false)
         json.member("cpu_max", 200)
+        if process.cpu > 0 { json.member("cpu_usage", Double(process.cpu) / 10) }
         json.member("memory_max", -1)
         json.member("memory_usage", process.memory)
         json.member("open_files_count", process.openFiles)

@@ -12,7 +12,17 @@ public struct SimulatedSensor: Sendable {
         var memory: Int
         var openFiles: Int
         var threads: Int
+        /// CPU use over the last beat, tenths of a percent; 0 (idle) is left out of the report,
+        /// as a ThreatMapper sensor's `omitempty` leaves it out.
+        var cpu: Int
     }
+
+    /// The share of processes that used CPU over a beat: 11 of the 163 in the upstream sample
+    /// report carry `cpu_usage`. A process's is drawn again whenever its metrics move, so it
+    /// comes and goes.
+    static let busyProcessShare = 0.07
+
+    mutating func processCPU() -> Int { rng.chance(Self.busyProcessShare) ? 1 + Int(rng.next() % 400) : 0 }
 
     struct Container: Sendable {
         var id: String
@@ -142,7 +152,8 @@ public struct SimulatedSensor: Sendable {
         return Process(
             pid: nextPID, ppid: processes.isEmpty ? 1 : processes[Int(rng.next() % UInt64(processes.count))].pid,
             executable: Int(rng.next() % UInt64(Catalog.executables.count)), container: container,
-            memory: Int(rng.next() % 400_000_000), openFiles: Int(rng.next() % 200), threads: 1 + Int(rng.next() % 32))
+            memory: Int(rng.next() % 400_000_000), openFiles: Int(rng.next() % 200), threads: 1 + Int(rng.next() % 32),
+            cpu: processCPU())
     }
 
     /// A new endpoint, its ID not among `endpointIDs` (and added to them).
@@ -188,6 +199,7 @@ public struct SimulatedSensor: Sendable {
             for index in refreshed * size..<min((refreshed + 1) * size, processes.count) {
                 processes[index].memory = max(100_000, processes[index].memory + Int(rng.next() % 2_000_000) - 1_000_000)
                 processes[index].openFiles = max(0, processes[index].openFiles + Int(rng.next() % 5) - 2)
+                processes[index].cpu = processCPU()
             }
             processSlices[refreshed] &+= 1
         }
