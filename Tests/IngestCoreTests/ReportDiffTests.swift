@@ -78,7 +78,7 @@ struct ReportDiffTests {
     }
 
     /// A process that went idle (its `cpu_usage` left out, as the sensor's `omitempty` does) is
-    /// unchanged; one whose row a build before 2026-12-08 wrote is rewritten with the new digest
+    /// unchanged; one whose row a build before 69883a1 wrote is rewritten with the new digest
     /// but not logged; one whose content changed is changed under either digest.
     @Test func aMissingMetricAndAnOldDigestAreNoChange() throws {
         func report(_ cmdline: String, cpu: String?) throws -> ParsedReport {
@@ -91,7 +91,7 @@ struct ReportDiffTests {
         #expect(idle.isEmpty && idle.unchanged == 2)
         #expect(ReportDiff(previous: idle.next, report: try report("a", cpu: "0.5")).isEmpty)
 
-        // The snapshot as a build before 2026-12-08 stored it: the chained digests.
+        // The snapshot as a build before 69883a1 stored it: the chained digests.
         var old: [(key: UInt64, kind: EntityKind, digest: UInt64)] = []
         for entity in busy.entities {
             old.append((entity.key, entity.kind, try #require(ReportParser.previousDigest(of: entity, in: busy.bytes))))

@@ -71,7 +71,7 @@ struct ReportParserTests {
         if with.contains(#""node_id""#) { #expect(edited.digest != sent.digest) }
     }
 
-    /// Rows written before 2026-12-08 carry the chained digest: recomputed from the body it is
+    /// Rows written by builds before 69883a1 carry the chained digest: recomputed from the body it is
     /// the segments between the cut members (without their commas), each seeding the next.
     @Test func thePreviousDigestIsTheChainedOne() throws {
         let body = #"{"metadata":{"node_id":"p","timestamp":"t","pid":7,"cpu_usage":1.5},"parents":{"host":"h"}}"#

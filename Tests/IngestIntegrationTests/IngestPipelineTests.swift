@@ -171,7 +171,7 @@ struct IngestPipelineTests {
         await console.stop()
     }
 
-    /// Rows a build before 2026-12-08 wrote carry the chained digest. After the upgrade, the
+    /// Rows a build before 69883a1 wrote carry the chained digest. After the upgrade, the
     /// node's next report rewrites each such row once with the new digest and logs nothing (its
     /// content did not change); the report after writes no entity row. A process whose
     /// `cpu_usage` came or went in that one report is logged `changed` once: its stored digest

@@ -11,7 +11,7 @@ public struct ReportDiff: Sendable {
     /// Indices into the report's entities whose digest changed.
     public var changed: [Int32] = []
     /// Indices into the report's entities whose stored digest is the one a build before
-    /// 2026-12-08 computed for the same content (``ReportParser/previousDigest(of:in:)``): the
+    /// 69883a1 computed for the same content (``ReportParser/previousDigest(of:in:)``): the
     /// row is rewritten with the new digest, and nothing is logged, for nothing changed.
     public var rehashed: [Int32] = []
     /// Entities of the previous snapshot missing from the report.

@@ -416,9 +416,9 @@ public struct ReportParser: Sendable {
         return stream.finish()
     }
 
-    // MARK: The digest of builds before 2026-12-08
+    // MARK: The digest of builds before 69883a1
 
-    /// The digest an entity's row carries when a build before 2026-12-08 wrote it, so that a
+    /// The digest an entity's row carries when a build before 69883a1 wrote it, so that a
     /// row whose digest differs only in how it was computed is rewritten without being logged as
     /// changed (``ReportDiff/rehashed``). Those builds cut each volatile member without its
     /// comma and hashed the text between the cuts segment by segment, each seeding the next;
@@ -472,7 +472,7 @@ public struct ReportParser: Sendable {
         }
     }
 
-    /// The chained digest of builds before 2026-12-08 (see ``previousDigest(of:in:)``).
+    /// The chained digest of builds before 69883a1 (see ``previousDigest(of:in:)``).
     static func previousDigest(
         _ base: UnsafePointer<UInt8>, body: ByteSpan, excluding excluded: ArraySlice<ByteSpan>, detached: ByteSpan,
         seed: UInt64
