@@ -82,6 +82,11 @@ struct ReportParserTests {
         chained = XXH64.hash(#"},"parents":{"host":"h"}}"#, seed: chained)
         #expect(ReportParser.previousDigest(of: report.entities[1], in: report.bytes) == chained)
         #expect(report.entities[1].digest != chained)
+        // With whitespace between the members, as a sensor may send them.
+        let spaced = #"{ "metadata" : { "node_id" : "p" , "cpu_usage" : 1.5 , "pid" : 7 } }"#
+        let spacedReport = try parser.parse(Array(#"{"Host":{"h":{"metadata":{}}},"Process":{"h;7":\#(spaced)}}"#.utf8))
+        let spacedChain = XXH64.hash(#" , "pid" : 7 } }"#, seed: XXH64.hash(#"{ "metadata" : { "node_id" : "p" , "#, seed: seed))
+        #expect(ReportParser.previousDigest(of: spacedReport.entities[1], in: spacedReport.bytes) == spacedChain)
         // Without volatile members both digests are the body's hash.
         let plain = try parser.parse(Array(#"{"Host":{"h":{"metadata":{"os":"linux"}}}}"#.utf8))
         #expect(ReportParser.previousDigest(of: plain.entities[0], in: plain.bytes) == plain.entities[0].digest)

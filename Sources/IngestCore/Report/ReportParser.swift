@@ -202,7 +202,7 @@ public struct ReportParser: Sendable {
                 try s.expect(UInt8(ascii: ":"), "':'")
                 var detach = false
                 if s.span(name, is: "metadata"), try s.peek() == UInt8(ascii: "{") {
-                    try parseMetadata(&s, metrics: &metrics, excluded: &excluded)
+                    try Self.parseMetadata(&s, metrics: &metrics, excluded: &excluded)
                 } else if kind == .endpoint, s.span(name, is: "adjacency"), try s.peek() == UInt8(ascii: "[") {
                     try parseAdjacency(&s, source: id, escaped: escaped, sourceKey: key, into: &state)
                     detachedCount += 1
@@ -216,8 +216,8 @@ public struct ReportParser: Sendable {
             cut.objectEnds(excluded: &excluded)
         }
         let body = ByteSpan(start: bodyStart, end: s.index)
-        // The entity level cuts only the adjacency: its one span is the detached one.
-        let detached = cut.spans == 1 ? cut.last : .empty
+        // The entity level cuts only the adjacency: its span, if any, is the detached one.
+        let detached = cut.last
         let digest = excluded.withSpans { Self.digest(s.base, body: body, excluding: $0, seed: kind.hashSeed) }
         switch kind {
         case .host:
@@ -239,7 +239,7 @@ public struct ReportParser: Sendable {
 
     /// Walks a node's `metadata`, recording the volatile members' value spans and excluding each
     /// member from the digest with the comma that joined it (see ``MemberCut``).
-    func parseMetadata(_ s: inout JSONScanner, metrics: inout MetricSpans, excluded: inout ExcludedSpans) throws(IngestError) {
+    static func parseMetadata(_ s: inout JSONScanner, metrics: inout MetricSpans, excluded: inout ExcludedSpans) throws(IngestError) {
         s.index += 1
         if try s.peek() == UInt8(ascii: "}") {
             s.index += 1
@@ -283,13 +283,11 @@ public struct ReportParser: Sendable {
         var previousEnd = 0
         /// A cut member before every kept one: its span ends where the next member starts.
         var pendingStart: Int?
-        /// Spans cut so far, and the last of them.
-        var spans = 0
+        /// The last span cut.
         var last = ByteSpan.empty
 
         mutating func append(_ span: ByteSpan, to excluded: inout ExcludedSpans) {
             excluded.append(span)
-            spans += 1
             last = span
         }
 
@@ -429,30 +427,18 @@ public struct ReportParser: Sendable {
         return bytes.withUnsafeBufferPointer { buffer -> UInt64? in
             // The body was validated when it was parsed: no limit can refuse it here.
             var s = JSONScanner(buffer, maxDepth: .max, maxStringBytes: .max, settings: nil)
-            var spans: [ByteSpan] = []
-            s.index = Int(entity.body.start)
+            s.index = Int(entity.body.start) + 1
+            // The metadata's volatile members, cut as this build cuts them (with their commas).
+            var excluded = ExcludedSpans()
+            var metrics = MetricSpans()
             do throws(IngestError) {
-                s.index += 1
                 if try s.peek() != UInt8(ascii: "}") {
                     while true {
+                        guard try s.peek() == JSONScanner.quote else { return nil }
                         let (name, _) = try s.scanString()
                         try s.expect(UInt8(ascii: ":"), "':'")
                         if s.span(name, is: "metadata"), try s.peek() == UInt8(ascii: "{") {
-                            s.index += 1
-                            if try s.peek() != UInt8(ascii: "}") {
-                                while true {
-                                    let memberStart = s.index
-                                    let (member, _) = try s.scanString()
-                                    try s.expect(UInt8(ascii: ":"), "':'")
-                                    try s.skipValue(depth: 3)
-                                    if volatileMember(member, in: s) != nil {
-                                        spans.append(ByteSpan(start: memberStart, end: s.index))
-                                    }
-                                    if try s.endOfMember(closing: UInt8(ascii: "}")) { break }
-                                }
-                            } else {
-                                s.index += 1
-                            }
+                            try parseMetadata(&s, metrics: &metrics, excluded: &excluded)
                         } else {
                             try s.skipValue(depth: 2)
                         }
@@ -462,6 +448,8 @@ public struct ReportParser: Sendable {
             } catch {
                 return nil
             }
+            // Those builds cut each member alone: its span without the separator around it.
+            var spans = excluded.withSpans { $0.map { memberText($0, in: s) } }
             if !entity.detached.isEmpty {
                 spans.insert(entity.detached, at: spans.firstIndex { $0.start > entity.detached.start } ?? spans.endIndex)
             }
@@ -470,6 +458,21 @@ public struct ReportParser: Sendable {
                 buffer.baseAddress!, body: entity.body, excluding: spans.prefix(6), detached: entity.detached,
                 seed: entity.kind.hashSeed)
         }
+    }
+
+    /// A member's own `"name": value` text in a span cut with its separator: the span without
+    /// the comma and whitespace on either side (a member starts with a quote and its value never
+    /// ends in either).
+    static func memberText(_ span: ByteSpan, in s: JSONScanner) -> ByteSpan {
+        func isSeparator(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: ",") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+                || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
+        }
+        var start = Int(span.start)
+        var end = Int(span.end)
+        while start < end, isSeparator(s.base[start]) { start += 1 }
+        while end > start, isSeparator(s.base[end - 1]) { end -= 1 }
+        return ByteSpan(start: start, end: end)
     }
 
     /// The chained digest of builds before 69883a1 (see ``previousDigest(of:in:)``).
