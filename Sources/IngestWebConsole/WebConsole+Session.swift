@@ -20,16 +20,23 @@ extension WebConsole {
         var renewal: [String] = []
     }
 
-    /// The session of the request's cookie, if it holds a session ID and a live admin token whose
-    /// key is not revoked.
-    func session(_ request: HTTPRequest) -> Session? {
+    /// The session of the request's cookie, if it holds a session ID not signed out and a live
+    /// admin token whose key is not revoked; nil if not. A page is a request of the session's key
+    /// and takes from its rate (`--key-rate-limit`): past it, this throws `rate_limited`, so the
+    /// page says so instead of sending a signed-in operator to the sign-in form.
+    func session(_ request: HTTPRequest) throws(IngestError) -> Session? {
         guard let value = RequestCookies(header: request.headers.first(name: "cookie"))[Self.sessionCookie],
             let tilde = value.firstIndex(of: "~")
         else { return nil }
         let (id, token) = (String(value[..<tilde]), String(value[value.index(after: tilde)...]))
-        guard id.utf8.count == 43, id.utf8.allSatisfy(Self.isBase64URL), !token.isEmpty,
-            let claims = try? authenticator.authorize(authorization: "Bearer " + token, role: .admin, now: clock.now())
-        else { return nil }
+        guard id.utf8.count == 43, id.utf8.allSatisfy(Self.isBase64URL), !token.isEmpty, !authenticator.isEnded(sessionID: id) else { return nil }
+        let claims: TokenSigner.Claims
+        do {
+            claims = try authenticator.authorize(authorization: "Bearer " + token, role: .admin, now: clock.now())
+        } catch {
+            if error.code == .rateLimited { throw error }
+            return nil
+        }
         let signer = authenticator.signer
         var session = Session(id: id, token: token, claims: claims, csrf: signer.mac(purpose: "csrf", id))
         let now = clock.now().milliseconds / 1000
@@ -96,6 +103,24 @@ extension WebConsole {
                 let problem = error.code == .rateLimited ? "Too many attempts with this key; wait a moment." :
                     error.httpStatus >= 500 ? "The console cannot check keys right now; try again shortly." : "That key is not valid."
                 writer.respond(self.signInForm(request, problem: problem, status: HTTPResponseStatus(statusCode: error.httpStatus)))
+            }
+        }
+    }
+
+    /// `POST /console/sign-out`: ends the session on every gateway (a copy of the cookie stops
+    /// working too), then clears the cookie. If the catalog cannot record it the session still
+    /// works, and the page says so instead of appearing to sign out.
+    func signOut(_ session: Session, writer: ResponseWriter) {
+        let authenticator = self.authenticator
+        Task {
+            do throws(IngestError) {
+                try await authenticator.endSession(session.id)
+                logger.info("web console: signed out", metadata: ["key_id": "\(session.claims.keyID)"])
+                writer.respond(Self.redirect("/console/sign-in", cookies: [Self.cookie(Self.sessionCookie, "", maxAge: 0)]))
+            } catch {
+                writer.respond(Self.page(HTTPResponseStatus(statusCode: error.httpStatus), Layout.page(title: "Not signed out", session: session, """
+                    <h1>Not signed out</h1><p class="problem">The console could not record the sign-out, so this session still works. Try again shortly.</p>
+                    """), cookies: session.renewal))
             }
         }
     }

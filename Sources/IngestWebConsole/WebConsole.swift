@@ -15,7 +15,8 @@ import NIOHTTP1
 /// An operator signs in with an admin API key; the console logs the key in as a sensor would
 /// and keeps a random session ID and the access token in a cookie (`HttpOnly; Secure;
 /// SameSite=Strict`, path `/console`), the token renewed while in use and dead 30 minutes after
-/// its last renewal or as soon as its key is revoked. Every form carries a CSRF token, an HMAC of
+/// its last renewal, as soon as its key is revoked, or when it signs out (on every gateway: the
+/// session is recorded in the catalog as ended, ``Authenticator/endSession(_:)``). Every form carries a CSRF token, an HMAC of
 /// the session ID under a key derived from the token-signing key, so every gateway of a cluster
 /// checks any session and a renewal does not invalidate the forms already on a page. Every answer
 /// carries a strict Content-Security-Policy (no inline script or style, nothing from elsewhere),
@@ -88,7 +89,15 @@ public final class WebConsole: HTTPResponder {
         if request.query.flatMap({ String($0).removingPercentEncoding })?.contains("\0") == true {
             return writer.respond(Self.page(.badRequest, Layout.bare(title: "Bad request", "<p>The address holds a NUL character (%00).</p>")))
         }
-        guard let session = session(request) else {
+        let found: Session?
+        do {
+            found = try session(request)
+        } catch {
+            var refused = Self.page(HTTPResponseStatus(statusCode: error.httpStatus), Layout.bare(title: "Too many requests", "<p>\(error.message).</p>"))
+            if let seconds = error.retryAfter { refused.headers.add(name: "retry-after", value: String(seconds)) }
+            return writer.respond(refused)
+        }
+        guard let session = found else {
             // A page asks the browser to sign in; a script's refresh or a form gets a plain 401/403.
             if request.method == .GET && request.queryParameter("fragment") == nil { return writer.respond(Self.redirect("/console/sign-in")) }
             return writer.respond(Self.page(.unauthorized, Layout.bare(title: "Signed out", "<p>Your session has ended. <a href=\"/console/sign-in\">Sign in</a> again.</p>")))
@@ -118,8 +127,7 @@ public final class WebConsole: HTTPResponder {
 
     func post(_ path: Substring, form: FormBody, session: Session, writer: ResponseWriter) {
         switch path {
-        case "/sign-out":
-            writer.respond(Self.redirect("/console/sign-in", cookies: [Self.cookie(Self.sessionCookie, "", maxAge: 0)]))
+        case "/sign-out": signOut(session, writer: writer)
         case "/node/scan": act(writer, session) { () throws(IngestError) in try await self.queueScan(form) }
         case "/node/command": act(writer, session) { () throws(IngestError) in try await self.queueCommand(form) }
         case "/keys/create": render(writer, session) { () throws(IngestError) in try await self.createKey(form, session) }

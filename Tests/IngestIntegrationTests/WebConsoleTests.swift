@@ -1,8 +1,10 @@
 import Foundation
 import IngestCompression
 import IngestCore
+import IngestGateway
 import IngestTestSupport
 import IngestTransport
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -54,6 +56,74 @@ struct WebConsoleTests {
                 .POST, "/console/sign-out", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "csrf=\(csrf)"))
             #expect(out.status == .seeOther && out.headers["set-cookie"].contains { $0.hasPrefix("console_session=;") && $0.contains("Max-Age=0") })
+        }
+    }
+
+    @Test func aSignedOutSessionIsRefusedOnEveryGatewayEvenFromACopyOfItsCookie() async throws {
+        try await TestConsole.with("web-sign-out") { console in
+            // Another gateway's authenticator on the same catalog, listening as a gateway does.
+            let logger = Logger(label: "test-other-gateway")
+            let other = Authenticator(signer: console.stack.authenticator.signer, catalog: console.stack.catalog, logger: logger)
+            try await other.reload()
+            let listening = Task { try await other.listener(database: console.database.database, logger: logger).run() }
+            defer { listening.cancel() }
+
+            let connection = try await console.connect()
+            let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            let page = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
+            #expect(page.status == .ok)
+            let csrf = try #require(WebSignIn.formToken(in: page.text))
+            let id = String(try #require(session.dropFirst("console_session=".count).split(separator: "~").first))
+            #expect(!other.isEnded(sessionID: id))
+
+            let out = try await connection.request(
+                .POST, "/console/sign-out", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(csrf)"))
+            #expect(out.status == .seeOther && out.headers.first(name: "location") == "/console/sign-in")
+            #expect(out.headers["set-cookie"].contains { $0.hasPrefix("console_session=;") && $0.contains("Max-Age=0") })
+            // The cookie as it was (a copy kept elsewhere, its token still live) signs nothing in
+            // on this gateway, at once: not a page, not a form, not the API pass-through.
+            let replayed = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
+            #expect(replayed.status == .seeOther && replayed.headers.first(name: "location") == "/console/sign-in")
+            let form = try await connection.request(
+                .POST, "/console/keys/create", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "role=admin&label=after+sign-out&csrf=\(csrf)"))
+            #expect(form.status == .unauthorized)
+            #expect(try await connection.request(.GET, "/console/api/v1/nodes", headers: ["cookie": session]).status == .seeOther)
+            // Nor past half its token's life, when a live session would be renewed.
+            console.clock.advance(by: .seconds(16 * 60))
+            #expect(try await connection.request(.GET, "/console/cluster", headers: ["cookie": session]).status == .seeOther)
+
+            // The other gateway hears of it from the catalog's notification.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !other.isEnded(sessionID: id) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(other.isEnded(sessionID: id))
+            // A gateway started afterwards reads it from the catalog.
+            let later = Authenticator(signer: console.stack.authenticator.signer, catalog: console.stack.catalog, logger: logger)
+            try await later.reload()
+            #expect(later.isEnded(sessionID: id))
+            // The key itself and a new session of it are untouched.
+            let again = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            #expect(again != session)
+            #expect(try await connection.request(.GET, "/console/keys", headers: ["cookie": again]).status == .ok)
+        }
+    }
+
+    @Test func aSessionPastItsKeysRateIsToldSoAndStaysSignedIn() async throws {
+        try await TestConsole.with("web-rate", configure: { $0.gateway.keyRateLimit = 2; $0.gateway.keyRateBurst = 2 }) { console in
+            let connection = try await console.connect()
+            // The sign-in takes one of the admin key's two requests, the first page the other.
+            let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            #expect(try await connection.request(.GET, "/console/keys", headers: ["cookie": session]).status == .ok)
+            for path in ["/console/keys", "/console/cluster?fragment=1"] {
+                let refused = try await connection.request(.GET, path, headers: ["cookie": session])
+                #expect(refused.status == .tooManyRequests && refused.headers.first(name: "retry-after") == "1", "\(path)")
+                #expect(refused.headers.first(name: "location") == nil && refused.headers["set-cookie"].isEmpty, "\(path)")
+                #expect(refused.text.contains("requests per second for this API key"), "\(path)")
+            }
+            // A second later the same cookie is served again: the session was never ended.
+            console.clock.advance(by: .seconds(1))
+            #expect(try await connection.request(.GET, "/console/keys", headers: ["cookie": session]).status == .ok)
         }
     }
 

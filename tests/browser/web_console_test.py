@@ -344,6 +344,9 @@ def main():
         check(not driver.get_cookie("console_session"), "and ends the session")
         driver.get(f"{base}/console/nodes")
         check(driver.current_url.endswith("/console/sign-in"), "and the pages need a sign-in again")
+        _, page = call(base + "/console/nodes", cookie=session_cookie)
+        check(b'action="/console/sign-in"' in page and b"Nodes" not in page,
+              "and a copy of the cookie taken before the sign-out signs nothing in")
         shot("signed-out")
         print(f"web console: every check passed; screenshots in {shots}", flush=True)
     finally:

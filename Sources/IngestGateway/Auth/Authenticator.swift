@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import IngestAuth
 import IngestCore
@@ -21,6 +22,9 @@ public final class Authenticator: Sendable {
     struct Keys: Sendable {
         var byHash: [[UInt8]: KeyEntry] = [:]
         var revoked: Set<Int64> = []
+        /// The SHA-256 of every web console session signed out and not yet forgotten
+        /// (``endSession(_:)``).
+        var endedSessions: Set<[UInt8]> = []
     }
 
     public let signer: TokenSigner
@@ -57,10 +61,11 @@ public final class Authenticator: Sendable {
         }
     }
 
-    /// Reloads the key table from the catalog.
+    /// Reloads the key table and the ended web sessions from the catalog.
     public func reload() async throws {
         let records = try await catalog.apiKeys()
         var table = Keys()
+        table.endedSessions = try await catalog.endedWebSessions()
         for record in records {
             guard let role = APIRole(rawValue: record.role) else { continue }
             table.byHash[record.keyHash] = KeyEntry(id: record.id, role: role, namespace: record.namespace, revoked: record.revokedAt != nil)
@@ -69,9 +74,10 @@ public final class Authenticator: Sendable {
         keys.withLock { $0 = table }
     }
 
-    /// Reloads the key table whenever a key is created or revoked (the catalog's `api_keys`
-    /// notification, sent when `console apikey create|revoke` commits), after every reconnect,
-    /// and every 30 s besides: a revoked key's logins and tokens stop working at once.
+    /// Reloads the key table whenever a key is created or revoked or a web session ends (the
+    /// catalog's `api_keys` notification, sent when `console apikey create|revoke` or a sign-out
+    /// commits), after every reconnect, and every 30 s besides: a revoked key's logins and tokens,
+    /// and a signed-out session, stop working at once.
     public func listener(database: Database, logger: Logger) -> CatalogListener {
         CatalogListener(channel: CatalogListener.apiKeys, database: database, poll: .seconds(30), logger: logger) {
             do { try await self.reload() } catch {
@@ -79,6 +85,32 @@ public final class Authenticator: Sendable {
             }
         }
     }
+
+    // MARK: Web console sessions
+
+    /// Ends a web console session on every gateway: its ID's hash is stored in the catalog until
+    /// the last token it could hold has expired (twice the access-token lifetime: a renewal on a
+    /// gateway that had not heard of the sign-out yet issues one more), and refused here at once.
+    /// Throws `unavailable` if the catalog could not record it (the session then still works).
+    public func endSession(_ sessionID: String) async throws(IngestError) {
+        let hash = Self.sessionHash(sessionID)
+        do {
+            try await catalog.endWebSession(hash: hash, forgetAfter: signer.accessLifetime * 2)
+        } catch {
+            logger.warning("could not record a web session's sign-out", metadata: [LogKey.error: "\(redacted(error))"])
+            throw IngestError.unavailable
+        }
+        _ = keys.withLock { $0.endedSessions.insert(hash) }
+    }
+
+    /// Whether the web console session was signed out (here, or on any gateway once its
+    /// notification or the 30-s reload arrived).
+    public func isEnded(sessionID: String) -> Bool {
+        let hash = Self.sessionHash(sessionID)
+        return keys.withLock { $0.endedSessions.contains(hash) }
+    }
+
+    static func sessionHash(_ sessionID: String) -> [UInt8] { Array(SHA256.hash(data: Array(sessionID.utf8))) }
 
     /// Exchanges an API key for a token pair (`POST /deepfence/auth/token`).
     public func login(apiToken: String, now: Timestamp) async throws(IngestError) -> (access: String, refresh: String) {

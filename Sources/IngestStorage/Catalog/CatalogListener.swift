@@ -6,7 +6,8 @@ import ServiceLifecycle
 /// each notification, once after every (re)connect (notifications sent while disconnected are
 /// lost), and, with `poll`, also at that interval, in case the connection died unnoticed.
 /// Channels: `shard_map` (the coordinator published a map; readers also poll its version) and
-/// `api_keys` (a key was created or revoked: gateways reload their key table at once).
+/// `api_keys` (a key was created or revoked, or a web console session signed out: gateways reload
+/// their key table and ended sessions at once).
 public struct CatalogListener: Service {
     public static let shardMap = "shard_map"
     public static let apiKeys = "api_keys"

@@ -173,6 +173,33 @@ public struct CatalogStore: Sendable {
         return false
     }
 
+    // MARK: Web console sessions
+
+    /// Records a web console session as signed out until `forgetAfter` from now, removes the
+    /// records past theirs, and notifies every gateway's key listener (`api_keys`) when it commits.
+    public func endWebSession(hash: [UInt8], forgetAfter: Duration) async throws {
+        let seconds = Double(forgetAfter.components.seconds) + Double(forgetAfter.components.attoseconds) / 1e18
+        try await database.query(
+            """
+            WITH pruned AS (DELETE FROM ended_web_sessions WHERE forget_after < now()),
+            ended AS (
+                INSERT INTO ended_web_sessions (session_hash, forget_after)
+                VALUES (\(ByteBuffer(bytes: hash)), now() + make_interval(secs => \(seconds)))
+                ON CONFLICT (session_hash) DO UPDATE SET forget_after = EXCLUDED.forget_after
+                RETURNING 1)
+            SELECT pg_notify('api_keys', 'session') FROM ended
+            """, logger: logger
+        ).consume()
+    }
+
+    /// The hashes of the sessions signed out and not yet forgotten.
+    public func endedWebSessions() async throws -> Set<[UInt8]> {
+        let rows = try await database.query("SELECT session_hash FROM ended_web_sessions WHERE forget_after > now()", logger: logger)
+        var hashes: Set<[UInt8]> = []
+        for try await hash in rows.decode(ByteBuffer.self) { hashes.insert(Array(buffer: hash)) }
+        return hashes
+    }
+
     // MARK: Members
 
     /// Upserts a member's row with a fresh heartbeat (database time) and, for a gateway, its
