@@ -6,7 +6,8 @@ import IngestCore
 /// 30 minutes, refresh 26 hours) and claim names.
 ///
 /// Access tokens carry `id`, `user_id` (the API key's ID), `role`, `grant_type`, `namespace`,
-/// `is_active`, `iat`, `exp`; refresh tokens carry `token_id`, `user`, `type: "refresh_token"`,
+/// `is_active`, `iat`, `exp` (and `auth_time` when the web console renews a session's token);
+/// refresh tokens carry `token_id`, `user`, `type: "refresh_token"`,
 /// `role`, `grant_type`, `namespace`, `iat`, `exp`. Verification is stateless: signature, expiry,
 /// and the kind of token the route needs.
 public struct TokenSigner: Sendable {
@@ -19,6 +20,10 @@ public struct TokenSigner: Sendable {
         public var namespace: String
         public var issuedAt: Int64
         public var expiresAt: Int64
+        /// When the session the token belongs to signed in (`auth_time`, seconds; OpenID Connect's
+        /// name for it): set on the web console's renewed tokens, which keep the first sign-in's
+        /// time so a session has an end however often it is renewed. Nil on every other token.
+        public var authTime: Int64? = nil
     }
 
     let keyBytes: [UInt8]
@@ -36,17 +41,19 @@ public struct TokenSigner: Sendable {
         self.refreshLifetime = refreshLifetime
     }
 
-    /// A new access and refresh token pair for an API key.
-    public func issue(keyID: Int64, role: APIRole, namespace: String, now: Timestamp) -> (access: String, refresh: String) {
+    /// A new access and refresh token pair for an API key; `authTime` adds the access token's
+    /// `auth_time` claim (``Claims/authTime``).
+    public func issue(keyID: Int64, role: APIRole, namespace: String, now: Timestamp, authTime: Int64? = nil) -> (access: String, refresh: String) {
         let issued = now.milliseconds / 1000
         let tokenID = UUID().uuidString.lowercased()
-        let access: [(String, String)] = [
+        var access: [(String, String)] = [
             ("id", JSONText.quoted(tokenID)), ("user_id", String(keyID)), ("first_name", "\"\""), ("last_name", "\"\""),
             ("email", "\"\""), ("company", "\"\""), ("role", JSONText.quoted(role.rawValue)), ("role_id", "0"),
             ("company_id", "0"), ("is_active", "true"), ("grant_type", "\"api_token\""),
             ("namespace", JSONText.quoted(namespace)), ("iat", String(issued)),
             ("exp", String(issued + Int64(accessLifetime.seconds))),
         ]
+        if let authTime { access.append(("auth_time", String(authTime))) }
         let refresh: [(String, String)] = [
             ("token_id", JSONText.quoted(tokenID)), ("user", String(keyID)), ("type", "\"refresh_token\""),
             ("role", JSONText.quoted(role.rawValue)), ("grant_type", "\"api_token\""),
@@ -119,8 +126,15 @@ public struct TokenSigner: Sendable {
         case (.refresh, false): throw .wrongTokenKind
         default: break
         }
+        let authTime: Int64?
+        if let value = payload["auth_time"] {
+            guard let seconds = value.int else { throw .invalidToken }
+            authTime = Int64(seconds)
+        } else {
+            authTime = nil
+        }
         return Claims(kind: kind, keyID: Int64(keyID), role: role, namespace: namespace, issuedAt: Int64(issuedAt),
-                      expiresAt: Int64(expiresAt))
+                      expiresAt: Int64(expiresAt), authTime: authTime)
     }
 
     /// Base64url (RFC 4648 §5) without padding, as JWTs use it.

@@ -95,6 +95,7 @@ public final class ConsoleStack: Sendable {
             catalog: catalog, logger: logger, load: gateway.loadBeat.heartbeatLoad)
         var webConfiguration = WebConsole.Configuration()
         webConfiguration.memberTimeout = coordinatorConfiguration.memberTimeout
+        webConfiguration.sessionLifetime = configuration.tokens.webSessionLifetime
         webConsole = WebConsole(gateway: gateway, authenticator: authenticator, configuration: webConfiguration, clock: clock, logger: logger)
         server = HTTPServer(
             configuration: try configuration.listener.serverConfiguration(tls: configuration.tls, files: configuration.tlsFiles),

@@ -39,6 +39,8 @@ public struct PublicListenerConfiguration: Sendable {
 public struct TokenConfiguration: Sendable {
     public var accessTokenLifetime: Duration = .seconds(1800)
     public var refreshTokenLifetime: Duration = .seconds(26 * 3600)
+    /// How long a web console session lasts from its sign-in (`--web-session-lifetime`).
+    public var webSessionLifetime: Duration = .seconds(12 * 3600)
 
     public init() {}
 

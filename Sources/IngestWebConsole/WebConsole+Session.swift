@@ -21,7 +21,8 @@ extension WebConsole {
     }
 
     /// The session of the request's cookie, if it holds a session ID not signed out and a live
-    /// admin token whose key is not revoked; nil if not. A page is a request of the session's key
+    /// admin token whose key is not revoked, signed in less than `--web-session-lifetime` ago;
+    /// nil if not. A page is a request of the session's key
     /// and takes from its rate (`--key-rate-limit`): past it, this throws `rate_limited`, so the
     /// page says so instead of sending a signed-in operator to the sign-in form.
     func session(_ request: HTTPRequest) throws(IngestError) -> Session? {
@@ -37,13 +38,17 @@ extension WebConsole {
             if error.code == .rateLimited { throw error }
             return nil
         }
+        // The sign-in's own token carries no `auth_time`: it was issued at the sign-in.
+        let signedIn = claims.authTime ?? claims.issuedAt
+        let now = clock.now().milliseconds / 1000
+        let sessionEnds = signedIn + Int64(configuration.sessionLifetime.seconds)
+        guard now < sessionEnds else { return nil }
         let signer = authenticator.signer
         var session = Session(id: id, token: token, claims: claims, csrf: signer.mac(purpose: "csrf", id))
-        let now = clock.now().milliseconds / 1000
         let lifetime = Int64(signer.accessLifetime.seconds)
         if claims.expiresAt - now < lifetime / 2 {
-            let fresh = signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: clock.now()).access
-            session.renewal = [Self.cookie(Self.sessionCookie, id + "~" + fresh, maxAge: lifetime)]
+            let fresh = signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: clock.now(), authTime: signedIn).access
+            session.renewal = [Self.cookie(Self.sessionCookie, id + "~" + fresh, maxAge: min(lifetime, sessionEnds - now))]
         }
         return session
     }
@@ -96,7 +101,7 @@ extension WebConsole {
                 }
                 logger.info("web console: signed in", metadata: ["key_id": "\(claims.keyID)"])
                 writer.respond(Self.redirect("/console/", cookies: [
-                    Self.cookie(Self.sessionCookie, Self.randomToken() + "~" + access, maxAge: Int64(authenticator.signer.accessLifetime.seconds)),
+                    Self.cookie(Self.sessionCookie, Self.randomToken() + "~" + access, maxAge: min(Int64(authenticator.signer.accessLifetime.seconds), Int64(configuration.sessionLifetime.seconds))),
                     Self.cookie(Self.signInCookie, "", maxAge: 0),
                 ]))
             } catch {

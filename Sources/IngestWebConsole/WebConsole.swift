@@ -15,7 +15,8 @@ import NIOHTTP1
 /// An operator signs in with an admin API key; the console logs the key in as a sensor would
 /// and keeps a random session ID and the access token in a cookie (`HttpOnly; Secure;
 /// SameSite=Strict`, path `/console`), the token renewed while in use and dead 30 minutes after
-/// its last renewal, as soon as its key is revoked, or when it signs out (on every gateway: the
+/// its last renewal, `--web-session-lifetime` after its sign-in however often it was renewed, as
+/// soon as its key is revoked, or when it signs out (on every gateway: the
 /// session is recorded in the catalog as ended, ``Authenticator/endSession(_:)``). Every form carries a CSRF token, an HMAC of
 /// the session ID under a key derived from the token-signing key, so every gateway of a cluster
 /// checks any session and a renewal does not invalidate the forms already on a page. Every answer
@@ -28,6 +29,9 @@ public final class WebConsole: HTTPResponder {
         public var memberTimeout: Duration = .seconds(10)
         /// How often the overview's activity chart samples the workers' totals.
         public var sampleInterval: Duration = .seconds(10)
+        /// How long a session lasts from its sign-in, however often its token is renewed
+        /// (`--web-session-lifetime`, default 12 hours).
+        public var sessionLifetime: Duration = .seconds(12 * 3600)
 
         public init() {}
     }

@@ -231,6 +231,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 placements: cluster.placementStores, clock: SystemClock(), logger: logger)
             var webConfiguration = WebConsole.Configuration()
             webConfiguration.memberTimeout = settings.coordinator.memberTimeout
+            webConfiguration.sessionLifetime = settings.tokens.webSessionLifetime
             let webConsole = WebConsole(gateway: gateway, authenticator: authenticator, configuration: webConfiguration, clock: SystemClock(), logger: logger)
             let tls = try await cluster.publicTLS(settings: settings, advertiseHost: advertiseHost)
             // Given files are watched for a new certificate; the catalog's self-signed one is fixed.

@@ -127,6 +127,7 @@ extension ConsoleSettings {
         var tokens = TokenConfiguration()
         tokens.accessTokenLifetime = source.duration("accessTokenLifetime", default: tokens.accessTokenLifetime)
         tokens.refreshTokenLifetime = source.duration("refreshTokenLifetime", default: tokens.refreshTokenLifetime)
+        tokens.webSessionLifetime = source.duration("webSessionLifetime", default: tokens.webSessionLifetime)
         var coordinator = Coordinator.Configuration(memberID: "coordinator")
         coordinator.leaseDuration = source.duration("leaderLease", default: coordinator.leaseDuration)
         coordinator.memberTimeout = source.duration("memberTimeout", default: coordinator.memberTimeout)
@@ -166,6 +167,7 @@ extension ConsoleSettings {
                 problems.append("--database-connections must be at least --write-lanes + --findings-lanes + 2")
             }
             if settings.tokens.accessTokenLifetime < .seconds(60) { problems.append("--access-token-lifetime must be at least 1m") }
+            if settings.tokens.webSessionLifetime < .seconds(60) { problems.append("--web-session-lifetime must be at least 1m") }
             if role == .allInOne || role == .coordinator {
                 problems += ClusterTiming.problems(
                     heartbeatInterval: interval, leaderLease: settings.coordinator.leaseDuration, memberTimeout: settings.coordinator.memberTimeout)

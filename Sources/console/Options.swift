@@ -165,13 +165,16 @@ struct WorkOptions: ParsableArguments {
 struct TokenOptions: ParsableArguments {
     @Option(help: "Access token lifetime (default 30m, as ThreatMapper).") var accessTokenLifetime: String?
     @Option(help: "Refresh token lifetime (default 26h, as ThreatMapper).") var refreshTokenLifetime: String?
+    @Option(help: "How long a web console session lasts from its sign-in, however often its token is renewed (default 12h).")
+    var webSessionLifetime: String?
     @Option(help: ArgumentHelp(
         "A file holding the token signing key: its bytes, a trailing newline dropped, at least 32 (default: a random key kept in the catalog).",
         discussion: "Every gateway must read the same key (a Kubernetes Secret, say); tokens signed with another key are refused."))
     var tokenSigningKeyFile: String?
 
     var flags: [String: String?] {
-        ["accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime, "tokenSigningKeyFile": tokenSigningKeyFile]
+        ["accessTokenLifetime": accessTokenLifetime, "refreshTokenLifetime": refreshTokenLifetime, "webSessionLifetime": webSessionLifetime,
+         "tokenSigningKeyFile": tokenSigningKeyFile]
     }
 }
 

@@ -16,6 +16,21 @@ struct TokenSignerTests {
         #expect(refresh.expiresAt - refresh.issuedAt == 26 * 3600)
     }
 
+    @Test func aRenewedTokenKeepsItsSessionsSignInTime() throws {
+        let plain = try signer.verify(Substring(signer.issue(keyID: 3, role: .admin, namespace: "default", now: now).access), kind: .access, now: now)
+        #expect(plain.authTime == nil)
+        let signedIn = now.milliseconds / 1000 - 7200
+        let renewed = try signer.verify(
+            Substring(signer.issue(keyID: 3, role: .admin, namespace: "default", now: now, authTime: signedIn).access), kind: .access, now: now)
+        #expect(renewed.authTime == signedIn && renewed.issuedAt == now.milliseconds / 1000)
+        // A signed token whose auth_time is not a number of seconds is refused, not read as none.
+        let header = Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8)
+        let claims = #"{"user_id":3,"role":"admin","namespace":"default","iat":\#(now.milliseconds / 1000),"exp":\#(now.milliseconds / 1000 + 60),"auth_time":"yesterday"}"#
+        #expect(throws: IngestError.invalidToken) {
+            try signer.verify(Substring(signer.signed(header: header, claims: Array(claims.utf8))), kind: .access, now: now)
+        }
+    }
+
     @Test func expiresOnTime() throws {
         let pair = signer.issue(keyID: 1, role: .admin, namespace: "default", now: now)
         _ = try signer.verify(Substring(pair.access), kind: .access, now: now.advanced(by: .seconds(30 * 60 - 1)))

@@ -192,9 +192,10 @@ struct ConsoleProcessTests {
 
     // One start, every problem: an unknown variable, a setting of another role, a bad value
     // under the word-by-word name, unknown file keys, a lease no longer than two heartbeats, a
-    // batch that would linger past the commit timeout.
+    // batch that would linger past the commit timeout, a web session shorter than a minute.
     let many = try await run(
-        ["all-in-one", "--data-dir", directory, "--config", file, "--leader-lease", "3s", "--batch-linger", "30s"],
+        ["all-in-one", "--data-dir", directory, "--config", file, "--leader-lease", "3s", "--batch-linger", "30s",
+         "--web-session-lifetime", "30s"],
         environment: ["CONSOLE_BEAT_RAET": "60", "CONSOLE_INTERNAL_PORT": "7443", "CONSOLE_HTTP2_RESET_LIMIT": "many",
                       "CONSOLE_GATEWAY_SERVICE_HOST": "10.0.0.7", "CONSOLE_GATEWAY_PORT_443_TCP_PORT": "443",
                       "CONSOLE_PORT": "tcp://10.0.0.1:443", "CONSOLE_ADMIN_KEY": "not-a-setting"])
@@ -207,6 +208,7 @@ struct ConsoleProcessTests {
         #""placement": `console all-in-one` has no such setting"#,
         "--leader-lease must be longer than twice --heartbeat-interval",
         "--batch-linger must be 0 or more and less than --commit-timeout",
+        "--web-session-lifetime must be at least 1m",
     ] {
         #expect(many.output.contains(expected), "missing: \(expected)\n\(many.output)")
     }

@@ -152,6 +152,35 @@ struct WebConsoleTests {
         }
     }
 
+    @Test func aSessionEndsItsLifetimeAfterSignInHoweverOftenItIsRenewed() async throws {
+        try await TestConsole.with("web-lifetime", configure: { $0.tokens.webSessionLifetime = .seconds(40 * 60) }) { console in
+            let connection = try await console.connect()
+            let signedIn = console.clock.now().milliseconds / 1000
+            let first = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            // Renewed past half each token's life (30 min), at 16 and 32 minutes; the renewed
+            // cookie's Max-Age never runs past the session's end (40 min).
+            var cookie = first
+            for (minute, maxAge) in [(16, 24 * 60), (32, 8 * 60)] {
+                console.clock.advance(by: .seconds(16 * 60))
+                let page = try await connection.request(.GET, "/console/keys", headers: ["cookie": cookie])
+                #expect(page.status == .ok, "minute \(minute)")
+                let renewed = try #require(page.headers["set-cookie"].first { $0.hasPrefix("console_session=") }, "minute \(minute)")
+                #expect(renewed.contains("Max-Age=\(maxAge);"), "minute \(minute): \(renewed)")
+                cookie = String(renewed.split(separator: ";")[0])
+                let token = try #require(cookie.split(separator: "~").last)
+                let claims = try console.stack.authenticator.signer.verify(token, kind: .access, now: console.clock.now())
+                #expect(claims.authTime == signedIn, "minute \(minute)")
+            }
+            // At 41 minutes the last token (issued at 32) still lives, but the session does not.
+            console.clock.advance(by: .seconds(9 * 60))
+            let ended = try await connection.request(.GET, "/console/keys", headers: ["cookie": cookie])
+            #expect(ended.status == .seeOther && ended.headers.first(name: "location") == "/console/sign-in")
+            // Signing in again starts a new session.
+            let again = try await WebSignIn.session(on: connection, key: console.adminKey.token)
+            #expect(try await connection.request(.GET, "/console/keys", headers: ["cookie": again]).status == .ok)
+        }
+    }
+
     @Test func hostileNamesAreServedAsText() async throws {
         try await TestConsole.with("web-hostile") { console in
             let connection = try await console.connect()
