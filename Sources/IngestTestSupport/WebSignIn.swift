@@ -11,17 +11,17 @@ public enum WebSignIn {
 
     public static func session(on connection: HTTPClientConnection, key: String) async throws -> String {
         let form = try await connection.request(.GET, "/console/sign-in")
-        guard let nonce = cookie(form, named: "console_sign_in"),
+        guard let nonce = cookie(form, named: "__Host-console_sign_in"),
             let csrf = formToken(in: form.text)
         else { throw Failed(description: "the sign-in page had no form token: \(form.status) \(form.text.prefix(300))") }
         let body = "csrf=\(csrf)&key=" + key.replacingOccurrences(of: "=", with: "%3D").replacingOccurrences(of: "+", with: "%2B")
         let signedIn = try await connection.request(
-            .POST, "/console/sign-in", headers: ["cookie": "console_sign_in=\(nonce)", "content-type": "application/x-www-form-urlencoded"],
+            .POST, "/console/sign-in", headers: ["cookie": "__Host-console_sign_in=\(nonce)", "content-type": "application/x-www-form-urlencoded"],
             body: ByteBuffer(string: body))
-        guard signedIn.status == .seeOther, let session = cookie(signedIn, named: "console_session") else {
+        guard signedIn.status == .seeOther, let session = cookie(signedIn, named: "__Host-console_session") else {
             throw Failed(description: "sign-in refused: \(signedIn.status) \(signedIn.text.prefix(300))")
         }
-        return "console_session=\(session)"
+        return "__Host-console_session=\(session)"
     }
 
     /// The CSRF token of the first form of a page.

@@ -133,9 +133,11 @@ extension WebConsole {
     // MARK: Responses
 
     /// `Set-Cookie` for a console cookie: only over HTTPS, never readable by script, never sent
-    /// with a request another site starts, and only to `/console`.
+    /// with a request another site starts. The names carry the `__Host-` prefix, which browsers
+    /// accept only with `Secure`, `Path=/` and no `Domain`: only this host, over HTTPS, can set
+    /// them, so no sibling subdomain or plain-HTTP page can plant a session of its choosing.
     static func cookie(_ name: String, _ value: String, maxAge: Int64) -> String {
-        "\(name)=\(value); Path=/console; Max-Age=\(maxAge); HttpOnly; Secure; SameSite=Strict"
+        "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; Secure; SameSite=Strict"
     }
 
     /// The headers of every page and asset: no script, style, image or connection from anywhere

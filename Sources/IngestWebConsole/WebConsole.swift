@@ -45,8 +45,8 @@ public final class WebConsole: HTTPResponder {
     /// Samples the workers' totals for the overview's chart (run it with the other services).
     public let activity: ActivitySampler
 
-    static let sessionCookie = "console_session"
-    static let signInCookie = "console_sign_in"
+    static let sessionCookie = "__Host-console_session"
+    static let signInCookie = "__Host-console_sign_in"
 
     public init(gateway: Gateway, authenticator: Authenticator, configuration: Configuration = Configuration(), clock: any IngestClock, logger: Logger) {
         self.gateway = gateway

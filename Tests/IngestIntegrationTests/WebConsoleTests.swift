@@ -27,7 +27,7 @@ struct WebConsoleTests {
             let forged = try await connection.request(
                 .POST, "/console/sign-in", headers: ["content-type": "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "csrf=x&key=\(console.adminKey.token)"))
-            #expect(forged.status == .forbidden && forged.headers["set-cookie"].allSatisfy { !$0.hasPrefix("console_session=") })
+            #expect(forged.status == .forbidden && forged.headers["set-cookie"].allSatisfy { !$0.hasPrefix("__Host-console_session=") })
 
             let session = try await WebSignIn.session(on: connection, key: console.adminKey.token)
             let keys = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
@@ -55,7 +55,7 @@ struct WebConsoleTests {
             let out = try await connection.request(
                 .POST, "/console/sign-out", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "csrf=\(csrf)"))
-            #expect(out.status == .seeOther && out.headers["set-cookie"].contains { $0.hasPrefix("console_session=;") && $0.contains("Max-Age=0") })
+            #expect(out.status == .seeOther && out.headers["set-cookie"].contains { $0.hasPrefix("__Host-console_session=;") && $0.contains("Max-Age=0") })
         }
     }
 
@@ -73,14 +73,14 @@ struct WebConsoleTests {
             let page = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
             #expect(page.status == .ok)
             let csrf = try #require(WebSignIn.formToken(in: page.text))
-            let id = String(try #require(session.dropFirst("console_session=".count).split(separator: "~").first))
+            let id = String(try #require(session.dropFirst("__Host-console_session=".count).split(separator: "~").first))
             #expect(!other.isEnded(sessionID: id))
 
             let out = try await connection.request(
                 .POST, "/console/sign-out", headers: ["cookie": session, "content-type": "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "csrf=\(csrf)"))
             #expect(out.status == .seeOther && out.headers.first(name: "location") == "/console/sign-in")
-            #expect(out.headers["set-cookie"].contains { $0.hasPrefix("console_session=;") && $0.contains("Max-Age=0") })
+            #expect(out.headers["set-cookie"].contains { $0.hasPrefix("__Host-console_session=;") && $0.contains("Max-Age=0") })
             // The cookie as it was (a copy kept elsewhere, its token still live) signs nothing in
             // on this gateway, at once: not a page, not a form, not the API pass-through.
             let replayed = try await connection.request(.GET, "/console/keys", headers: ["cookie": session])
@@ -137,7 +137,7 @@ struct WebConsoleTests {
             // Past half the access token's life, a page renews the cookie.
             console.clock.advance(by: .seconds(16 * 60))
             let renewing = try await connection.request(.GET, "/console/cluster", headers: ["cookie": session])
-            let renewed = try #require(renewing.headers["set-cookie"].first { $0.hasPrefix("console_session=") })
+            let renewed = try #require(renewing.headers["set-cookie"].first { $0.hasPrefix("__Host-console_session=") })
             let cookie = String(renewed.split(separator: ";")[0])
             #expect(cookie != session && cookie.split(separator: "~").first == session.split(separator: "~").first)
             // The form from before the renewal still works with the renewed cookie.
@@ -164,7 +164,7 @@ struct WebConsoleTests {
                 console.clock.advance(by: .seconds(16 * 60))
                 let page = try await connection.request(.GET, "/console/keys", headers: ["cookie": cookie])
                 #expect(page.status == .ok, "minute \(minute)")
-                let renewed = try #require(page.headers["set-cookie"].first { $0.hasPrefix("console_session=") }, "minute \(minute)")
+                let renewed = try #require(page.headers["set-cookie"].first { $0.hasPrefix("__Host-console_session=") }, "minute \(minute)")
                 #expect(renewed.contains("Max-Age=\(maxAge);"), "minute \(minute): \(renewed)")
                 cookie = String(renewed.split(separator: ";")[0])
                 let token = try #require(cookie.split(separator: "~").last)

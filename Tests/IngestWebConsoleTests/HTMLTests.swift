@@ -50,8 +50,8 @@ import Testing
     }
 
     @Test func cookiesAreSplitAndTheFirstOfANameWins() {
-        let cookies = RequestCookies(header: "a=1; console_session=x.y.z; console_session=other; b")
-        #expect(cookies["console_session"] == "x.y.z")
+        let cookies = RequestCookies(header: "a=1; __Host-console_session=x.y.z; __Host-console_session=other; b")
+        #expect(cookies["__Host-console_session"] == "x.y.z")
         #expect(cookies["a"] == "1")
         #expect(cookies["b"] == nil)
         #expect(RequestCookies(header: nil)["a"] == nil)
@@ -65,8 +65,8 @@ import Testing
     }
 
     @Test func sessionCookiesAreHttpOnlySecureAndStrict() {
-        let cookie = WebConsole.cookie("console_session", "t", maxAge: 1800)
-        #expect(cookie == "console_session=t; Path=/console; Max-Age=1800; HttpOnly; Secure; SameSite=Strict")
+        let cookie = WebConsole.cookie("__Host-console_session", "t", maxAge: 1800)
+        #expect(cookie == "__Host-console_session=t; Path=/; Max-Age=1800; HttpOnly; Secure; SameSite=Strict")
     }
 
     @Test func everyPageForbidsInlineScriptAndForeignContent() {

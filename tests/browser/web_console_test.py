@@ -211,11 +211,11 @@ def main():
         check(driver.current_url.endswith("/console/sign-in"), "a signed-out browser is sent to the sign-in page")
         sign_in(sensor_key)
         check("sensor key" in driver.find_element(By.ID, "problem").text, "a sensor key cannot sign in")
-        check(not driver.get_cookie("console_session"), "and gets no session")
+        check(not driver.get_cookie("__Host-console_session"), "and gets no session")
         shot("sign-in-refused")
         sign_in(admin_key)
         wait.until(lambda d: d.current_url.endswith("/console/"))
-        cookie = driver.get_cookie("console_session")
+        cookie = driver.get_cookie("__Host-console_session")
         check(cookie and cookie["httpOnly"] and cookie["secure"] and cookie.get("sameSite") == "Strict",
               "an admin key signs in: the session cookie is HttpOnly, Secure, SameSite=Strict")
         total = int(driver.find_element(By.ID, "node-total").text.replace("\u2009", ""))
@@ -294,7 +294,7 @@ def main():
         check(Hits.seen == [], f"no request reached the address the markup names ({Hits.seen})")
 
         print("CSRF", flush=True)
-        session_cookie = f"console_session={driver.get_cookie('console_session')['value']}"
+        session_cookie = f"__Host-console_session={driver.get_cookie('__Host-console_session')['value']}"
         status, _ = call(f"{base}/console/keys/create", "POST", b"role=admin&label=forged", cookie=session_cookie,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
         check(status == 403, f"a POST without the CSRF token is refused ({status})")
@@ -341,7 +341,7 @@ def main():
         print("sign-out", flush=True)
         click_and_load(driver.find_element(By.ID, "sign-out"))
         check(driver.current_url.endswith("/console/sign-in"), "signing out returns to the sign-in page")
-        check(not driver.get_cookie("console_session"), "and ends the session")
+        check(not driver.get_cookie("__Host-console_session"), "and ends the session")
         driver.get(f"{base}/console/nodes")
         check(driver.current_url.endswith("/console/sign-in"), "and the pages need a sign-in again")
         _, page = call(base + "/console/nodes", cookie=session_cookie)
