@@ -22,9 +22,9 @@ extension WebConsole {
 
     /// The session of the request's cookie, if it holds a session ID not signed out and a live
     /// admin token whose key is not revoked, signed in less than `--web-session-lifetime` ago;
-    /// nil if not. A page is a request of the session's key
-    /// and takes from its rate (`--key-rate-limit`): past it, this throws `rate_limited`, so the
-    /// page says so instead of sending a signed-in operator to the sign-in form.
+    /// nil if not. A page is a request of the session's key and takes from its rate
+    /// (`--key-rate-limit`): past it this throws `rate_limited`, so the page says so instead of
+    /// sending a signed-in operator to the sign-in form.
     func session(_ request: HTTPRequest) throws(IngestError) -> Session? {
         guard let value = RequestCookies(header: request.headers.first(name: "cookie"))[Self.sessionCookie],
             let tilde = value.firstIndex(of: "~")
@@ -101,7 +101,9 @@ extension WebConsole {
                 }
                 logger.info("web console: signed in", metadata: ["key_id": "\(claims.keyID)"])
                 writer.respond(Self.redirect("/console/", cookies: [
-                    Self.cookie(Self.sessionCookie, Self.randomToken() + "~" + access, maxAge: min(Int64(authenticator.signer.accessLifetime.seconds), Int64(configuration.sessionLifetime.seconds))),
+                    Self.cookie(
+                        Self.sessionCookie, Self.randomToken() + "~" + access,
+                        maxAge: min(Int64(authenticator.signer.accessLifetime.seconds), Int64(configuration.sessionLifetime.seconds))),
                     Self.cookie(Self.signInCookie, "", maxAge: 0),
                 ]))
             } catch {

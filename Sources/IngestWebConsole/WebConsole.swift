@@ -13,11 +13,11 @@ import NIOHTTP1
 ///
 /// ## Overview
 /// An operator signs in with an admin API key; the console logs the key in as a sensor would
-/// and keeps a random session ID and the access token in a cookie (`HttpOnly; Secure;
-/// SameSite=Strict`, path `/console`), the token renewed while in use and dead 30 minutes after
-/// its last renewal, `--web-session-lifetime` after its sign-in however often it was renewed, as
-/// soon as its key is revoked, or when it signs out (on every gateway: the
-/// session is recorded in the catalog as ended, ``Authenticator/endSession(_:)``). Every form carries a CSRF token, an HMAC of
+/// and keeps a random session ID and the access token in a `__Host-` cookie (`HttpOnly; Secure;
+/// SameSite=Strict; Path=/`), the token renewed while in use. A session ends 30 minutes after its
+/// last renewal, `--web-session-lifetime` after its sign-in however often it was renewed, as soon
+/// as its key is revoked, or when it signs out (on every gateway: the session is recorded in the
+/// catalog as ended, ``Authenticator/endSession(_:)``). Every form carries a CSRF token, an HMAC of
 /// the session ID under a key derived from the token-signing key, so every gateway of a cluster
 /// checks any session and a renewal does not invalidate the forms already on a page. Every answer
 /// carries a strict Content-Security-Policy (no inline script or style, nothing from elsewhere),
