@@ -31,23 +31,24 @@ extension WebConsole {
         else { return nil }
         let (id, token) = (String(value[..<tilde]), String(value[value.index(after: tilde)...]))
         guard id.utf8.count == 43, id.utf8.allSatisfy(Self.isBase64URL), !token.isEmpty, !authenticator.isEnded(sessionID: id) else { return nil }
+        let instant = clock.now()
         let claims: TokenSigner.Claims
         do {
-            claims = try authenticator.authorize(authorization: "Bearer " + token, role: .admin, now: clock.now())
+            claims = try authenticator.authorize(authorization: "Bearer " + token, role: .admin, now: instant)
         } catch {
             if error.code == .rateLimited { throw error }
             return nil
         }
         // The sign-in's own token carries no `auth_time`: it was issued at the sign-in.
         let signedIn = claims.authTime ?? claims.issuedAt
-        let now = clock.now().milliseconds / 1000
+        let now = instant.milliseconds / 1000
         let sessionEnds = signedIn + Int64(configuration.sessionLifetime.seconds)
         guard now < sessionEnds else { return nil }
         let signer = authenticator.signer
         var session = Session(id: id, token: token, claims: claims, csrf: signer.mac(purpose: "csrf", id))
         let lifetime = Int64(signer.accessLifetime.seconds)
         if claims.expiresAt - now < lifetime / 2 {
-            let fresh = signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: clock.now(), authTime: signedIn).access
+            let fresh = signer.issue(keyID: claims.keyID, role: claims.role, namespace: claims.namespace, now: instant, authTime: signedIn).access
             session.renewal = [Self.cookie(Self.sessionCookie, id + "~" + fresh, maxAge: min(lifetime, sessionEnds - now))]
         }
         return session

@@ -178,13 +178,12 @@ public struct CatalogStore: Sendable {
     /// Records a web console session as signed out until `forgetAfter` from now, removes the
     /// records past theirs, and notifies every gateway's key listener (`api_keys`) when it commits.
     public func endWebSession(hash: [UInt8], forgetAfter: Duration) async throws {
-        let seconds = Double(forgetAfter.components.seconds) + Double(forgetAfter.components.attoseconds) / 1e18
         try await database.query(
             """
             WITH pruned AS (DELETE FROM ended_web_sessions WHERE forget_after < now()),
             ended AS (
                 INSERT INTO ended_web_sessions (session_hash, forget_after)
-                VALUES (\(ByteBuffer(bytes: hash)), now() + make_interval(secs => \(seconds)))
+                VALUES (\(ByteBuffer(bytes: hash)), now() + \(forgetAfter.milliseconds) * interval '1 millisecond')
                 ON CONFLICT (session_hash) DO UPDATE SET forget_after = EXCLUDED.forget_after
                 RETURNING 1)
             SELECT pg_notify('api_keys', 'session') FROM ended
